@@ -1,0 +1,28 @@
+# Two commands on a fresh machine:  make demo   and   make test
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+export ZOO_DATA_DIR ?= $(abspath ../shared/data)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: install demo test test-fast clean
+
+$(BIN)/zoo: setup.cfg pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,serving]'
+	touch $@
+
+install: $(BIN)/zoo
+
+demo: install    ## load every artifact, print its card, write sample pictures to out/
+	$(BIN)/python -m zoo.demo out
+
+test: install    ## the whole test suite
+	$(BIN)/python -m pytest -q tests
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow" tests
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

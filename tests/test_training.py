@@ -1,0 +1,135 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, run_python
+from zoo import recipes, training
+
+SMALL = ["model.filters=[8, 16]", "model.hidden=32", "epochs=1", "steps_per_epoch=3", "eval_batches=1",
+         "checkpoint_every=0"]
+
+MIRRORED = """
+import json, sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import numpy as np
+from zoo import recipes, training
+name, out, extra = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+weights, replicas, metrics = {}, {}, {}
+for strategy, per_replica in (("default", 16), ("mirrored", 8)):   # same global batch: 16
+    r = recipes.apply_overrides(recipes.load(name), extra + [f"batch_size={per_replica}"])
+    s = training.train(r, f"{out}/{strategy}", strategy=strategy, verbose=0)
+    weights[strategy] = [v.numpy() for v in s["model"].trainable_variables]
+    replicas[strategy] = s["replicas"]
+    metrics[strategy] = s["history"][-1]
+init = recipes.apply_overrides(recipes.load(name), extra + ["steps_per_epoch=1", "optimizer.learning_rate=0.0"])
+w0 = [v.numpy() for v in training.train(init, f"{out}/init", verbose=0)["model"].trainable_variables]
+diff = max(float(np.abs(a - b).max()) for a, b in zip(weights["default"], weights["mirrored"]))
+moved = max(float(np.abs(a - b).max()) for a, b in zip(weights["default"], w0))
+print(json.dumps({"diff": diff, "moved": moved, "replicas": replicas, "metrics": metrics}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["ae-mnist", "vae-mnist"])
+def test_mirrored_two_devices_matches_one_device(name, tmp_path):
+    out = json.loads(run_python(MIRRORED, name, tmp_path, json.dumps(SMALL)).strip().splitlines()[-1])
+    assert out["replicas"] == {"default": 1, "mirrored": 2}
+    assert out["moved"] > 1e-4, "training did not change the weights: the comparison would be empty"
+    # Tolerance: float32 sums in another order across replicas; 3 Adam steps of lr 1e-3.
+    assert out["diff"] < 2e-5, out
+    for key in ("train_loss", "test_loss"):
+        assert abs(out["metrics"]["default"][key] - out["metrics"]["mirrored"][key]) < 1e-3 * abs(out["metrics"]["default"][key])
+
+
+def _weights(model):
+    return [v.numpy() for v in model.trainable_variables]
+
+
+@pytest.mark.parametrize("name", ["ae-mnist", "vae-mnist"])
+def test_interrupted_run_resumes_to_the_same_weights(name, tmp_path):
+    r = recipes.apply_overrides(recipes.load(name), SMALL + ["epochs=2", "steps_per_epoch=4", "checkpoint_every=2"])
+    straight = training.train(r, tmp_path / "a", verbose=0)
+    first = training.train(r, tmp_path / "b", verbose=0, max_steps=5)  # stops inside epoch 2
+    assert not first["finished"] and first["steps"] == 5
+    assert not (tmp_path / "b" / "model.keras").exists()
+    resumed = training.train(r, tmp_path / "b", verbose=0)
+    assert resumed["finished"] and resumed["steps"] == 8
+    for a, b in zip(_weights(straight["model"]), _weights(resumed["model"])):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert [h["epoch"] for h in json.loads((tmp_path / "b" / "history.json").read_text())] == [1, 2]
+
+
+@pytest.mark.slow
+def test_sigkill_mid_epoch_then_restart_finishes(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "zoo.cli", "train", "ae-mnist", "--out", str(out), "--quiet",
+           "--set", "epochs=2", "--set", "steps_per_epoch=40", "--set", "checkpoint_every=5",
+           "--set", "eval_batches=1", "--set", "model.hidden=32", "--set", "model.filters=[8, 16]"]
+    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    ckpt = out / "checkpoints" / "checkpoint"
+    while time.time() < deadline and not ckpt.exists():
+        time.sleep(0.2)
+    assert ckpt.exists(), "no checkpoint appeared"
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert not (out / "model.keras").exists()
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "resumed from" in done.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epochs"] == 2 and summary["steps"] == 80
+    assert [h["epoch"] for h in json.loads((out / "history.json").read_text())] == [1, 2]
+    assert (out / "model.keras").is_file()
+
+
+def test_real_training_lowers_the_loss(tmp_path):
+    r = recipes.apply_overrides(recipes.load("ae-mnist"), ["epochs=1", "steps_per_epoch=60", "eval_batches=2"])
+    untrained = training.train(recipes.apply_overrides(r, ["optimizer.learning_rate=0.0", "steps_per_epoch=1"]),
+                               tmp_path / "untrained", verbose=0)["history"][-1]["test_loss"]
+    trained = training.train(r, tmp_path / "trained", verbose=0)["history"][-1]["test_loss"]
+    assert trained < 0.5 * untrained, (trained, untrained)
+
+
+def test_recipe_overrides_and_errors():
+    r = recipes.load("vae-mnist")
+    assert r["train"]["epochs"] == 80 and r["model"]["latent_dim"] == 32
+    r2 = recipes.apply_overrides(r, ["epochs=2", "model.latent_dim=16", "optimizer.name=sgd", "seed=5"])
+    assert (r2["train"]["epochs"], r2["model"]["latent_dim"], r2["optimizer"]["name"], r2["seed"]) == (2, 16, "sgd", 5)
+    assert r["train"]["epochs"] == 80  # the loaded recipe is untouched
+    with pytest.raises(recipes.RecipeError, match="in no section"):
+        recipes.apply_overrides(r, ["epochz=2"])
+    with pytest.raises(recipes.RecipeError, match="key=value"):
+        recipes.apply_overrides(r, ["epochs"])
+    with pytest.raises(recipes.RecipeError, match="unknown section"):
+        recipes.apply_overrides(r, ["foo.bar=1"])
+    import tomllib
+    assert tomllib.loads(recipes.dumps(r2))["model"]["latent_dim"] == 16
+
+
+def test_bad_recipe_file(tmp_path):
+    p = tmp_path / "x.toml"
+    p.write_text("name = 'nope'\n")
+    with pytest.raises(recipes.RecipeError, match="registered model"):
+        recipes.load(p)
+    p.write_text("name = \n")
+    with pytest.raises(recipes.RecipeError, match="not valid TOML"):
+        recipes.load(p)
+    with pytest.raises(recipes.RecipeError, match="does not exist"):
+        recipes.load(tmp_path / "missing.toml")
+
+
+def test_unknown_strategy():
+    with pytest.raises(ValueError, match="unknown strategy 'tpu'"):
+        training.make_strategy("tpu")
+    os.environ.pop("TF_CONFIG", None)
+    with pytest.raises(ValueError, match="TF_CONFIG"):
+        training.make_strategy("multi-worker")

@@ -1,0 +1,99 @@
+"""The `zoo` command: list, describe, train, evaluate, export."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _cmd_list(args):
+    import zoo
+
+    for name in zoo.list_models(args.pattern):
+        e = zoo.get_entry(name)
+        print(f"{name:14s} {e.task:14s} {e.description}")
+
+
+def _cmd_train(args):
+    from . import recipes, training
+
+    recipe = recipes.apply_overrides(recipes.load(args.recipe), args.set)
+    out = args.out or f"runs/{recipe['name']}"
+    summary = training.train(recipe, out, strategy=args.strategy, verbose=0 if args.quiet else 1,
+                             max_steps=args.max_steps, command=" ".join(["zoo"] + sys.argv[1:]))
+    if summary["chief"]:
+        state = "finished" if summary["finished"] else "stopped (resume by running the same command)"
+        if summary["resumed_from"]:
+            state += f" (resumed from {summary['resumed_from']})"
+        print(f"{state}: {summary['steps']} steps on {summary['replicas']} replica(s), "
+              f"global batch {summary['global_batch']}, {summary['elapsed_s']:.0f} s; run folder {out}")
+
+
+def _cmd_describe(args):
+    import zoo
+
+    print(zoo.describe(args.name))
+
+
+def _cmd_evaluate(args):
+    from . import evaluate
+
+    evaluate.main(args)
+
+
+def _cmd_export(args):
+    from . import export
+
+    export.main(args)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="zoo", description="A model zoo of autoencoders, VAEs, GANs and RL agents.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("list", help="list registered models")
+    s.add_argument("pattern", nargs="?", default="*")
+    s.set_defaults(fn=_cmd_list)
+
+    s = sub.add_parser("train", help="train a recipe (registry name or .toml file)")
+    s.add_argument("recipe")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe value")
+    s.add_argument("--strategy", choices=["default", "mirrored", "multi-worker"], default=None)
+    s.add_argument("--out", help="run folder (checkpoints, logs, model.keras); resumes if it has checkpoints")
+    s.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resumable)")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(fn=_cmd_train)
+
+    s = sub.add_parser("describe", help="print a model's card, signatures and request examples")
+    s.add_argument("name")
+    s.set_defaults(fn=_cmd_describe)
+
+    s = sub.add_parser("evaluate", help="recompute a model's metrics from its artifact or a run folder")
+    s.add_argument("name")
+    s.add_argument("--run", help="evaluate run folder's model.keras instead of the artifact")
+    s.add_argument("--samples", type=int, default=1000, help="importance samples per image (VAE NLL)")
+    s.add_argument("--limit", type=int, default=None, help="evaluate the first N test images only")
+    s.add_argument("--write-card", action="store_true", help="write the metrics into the artifact's card")
+    s.set_defaults(fn=_cmd_evaluate)
+
+    s = sub.add_parser("export", help="export a run folder's model as a new artifact version")
+    s.add_argument("name")
+    s.add_argument("--run", required=True, help="run folder with model.keras and recipe.toml")
+    s.add_argument("--version", type=int, default=None, help="version number (default: next free)")
+    s.set_defaults(fn=_cmd_export)
+
+    args = p.parse_args(argv)
+    from .data import DataError
+    from .recipes import RecipeError
+    from .registry import UnknownModelError
+
+    try:
+        args.fn(args)
+    except (DataError, RecipeError, UnknownModelError, ValueError, FileNotFoundError) as e:
+        print(f"zoo {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""Export: a run folder's model becomes a versioned artifact.
+
+    artifacts/<name>/
+        <name>.v<N>.keras      Keras file for zoo.load and fine-tuning
+        <N>/                   SavedModel for TF Serving (numeric folder = version)
+        card.json              metrics, recipe, checksums, versions, signatures
+        samples.png            what the model does, at a glance
+
+Every file is written beside its destination and renamed into place, so a crash never leaves
+a half artifact; the version folder appears last, and a version counts only once it exists.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .registry import ROOT, get_entry
+
+
+def write_saved_model(model, dest: Path):
+    """SavedModel with the model's named signatures, each weight stored once.
+
+    The archive is not given `track(model)`: the endpoints capture every variable they use, and
+    tracking the model as well stores each weight twice (keras-team/keras#23553).
+    """
+    import keras
+
+    archive = keras.export.ExportArchive()
+    sigs = model.serving_signatures()
+    default = getattr(model, "serving_default", None) or next(iter(sigs))
+    for name in [default] + [n for n in sigs if n != default]:  # the first also becomes serving_default
+        fn, spec = sigs[name]
+        archive.add_endpoint(name, fn, input_signature=spec)
+    dest = Path(dest)
+    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    archive.write_out(str(tmp), verbose=False)
+    if dest.exists():
+        raise FileExistsError(f"{dest} already exists; versions are never overwritten, pick another --version")
+    os.replace(tmp, dest)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_checksums(folder: Path, version: int) -> dict:
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder).as_posix()
+        if p.is_file() and (rel.startswith(f"{version}/") or rel.endswith(f".v{version}.keras")):
+            out[rel] = _sha256(p)
+    return out
+
+
+def signature_table(saved_model_dir: Path) -> dict:
+    """{signature: {"inputs": {name: [shape, dtype]}, "outputs": {...}}} read from the SavedModel."""
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(saved_model_dir))
+    table = {}
+    for name, fn in sorted(loaded.signatures.items()):
+        spec_in = fn.structured_input_signature[1]
+        spec_out = fn.structured_outputs
+        table[name] = {
+            "inputs": {k: [list(v.shape.as_list()), v.dtype.name] for k, v in sorted(spec_in.items())},
+            "outputs": {k: [list(v.shape.as_list()), v.dtype.name] for k, v in sorted(spec_out.items())},
+        }
+    return table
+
+
+def _atomic_json(path: Path, obj):
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=1, sort_keys=False) + "\n")
+    os.replace(tmp, path)
+
+
+def picture(model, path: Path, seed: int = 0):
+    """A PNG grid: test digits, their reconstructions, then decoded N(0, I) codes (and, for a
+    VAE, an interpolation between two test digits)."""
+    from PIL import Image
+
+    from . import data
+
+    x = data.load_arrays("mnist", "test")[0][:10, ..., None].astype("float32") / 255.0
+    rows = [x, np.asarray(model.reconstruct(x))]
+    z = np.random.default_rng(seed).standard_normal((30, model.latent_dim)).astype("float32")
+    rows += list(np.asarray(model.decode(z)).reshape(3, 10, 28, 28, 1))
+    if hasattr(model, "interpolate"):
+        rows.append(np.asarray(model.interpolate(x[3], x[2], steps=10)))
+    grid = np.concatenate([np.concatenate(list(r[..., 0]), axis=1) for r in rows], axis=0)
+    img = Image.fromarray((np.clip(grid, 0, 1) * 255).astype("uint8")).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.NEAREST)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    img.save(tmp)
+    os.replace(tmp, path)
+
+
+def export_artifact(name: str, run_dir, version: int | None = None, verbose: bool = True) -> Path:
+    import keras
+    import tensorflow as tf
+
+    from . import data, models  # noqa: F401
+    from .training import save_keras_atomic
+
+    entry = get_entry(name)
+    run = Path(run_dir)
+    if not (run / "model.keras").is_file():
+        raise FileNotFoundError(f"{run}/model.keras not found: is the training run finished?")
+    model = keras.saving.load_model(run / "model.keras", compile=False)
+    if not isinstance(model, entry.model_class):
+        raise ValueError(f"{run}/model.keras holds a {type(model).__name__}, but {name!r} is a {entry.model_class.__name__}")
+    folder = entry.artifact_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    versions = entry.versions()
+    version = version or (versions[-1] + 1 if versions else 1)
+    if version in versions:
+        raise FileExistsError(f"{name} version {version} exists already; versions are never overwritten")
+    save_keras_atomic(model, folder / f"{name}.v{version}.keras")
+    write_saved_model(model, folder / str(version))
+    picture(model, folder / "samples.png")
+
+    history = json.loads((run / "history.json").read_text()) if (run / "history.json").exists() else []
+    summary = json.loads((run / "summary.json").read_text()) if (run / "summary.json").exists() else {}
+    recipe_text = (run / "recipe.toml").read_text()
+    from . import recipes
+
+    import tomllib
+
+    recipe = tomllib.loads(recipe_text)
+    card_path = folder / "card.json"
+    old = json.loads(card_path.read_text()) if card_path.exists() else {}
+    card = {
+        "name": name,
+        "version": version,
+        "versions": entry.versions(),
+        "task": entry.task,
+        "dataset": entry.dataset,
+        "description": entry.description,
+        "paper": entry.paper,
+        "model_class": f"{type(model).__module__}.{type(model).__name__}",
+        "config": {k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")},
+        "parameters": model.num_params(),
+        "metrics": old.get("metrics", {}) if old.get("version") == version else {},
+        "evaluation": old.get("evaluation", {}) if old.get("version") == version else {},
+        "recipe": {"file": f"train/{entry.recipe}", "resolved": recipe_text, "seed": recipe.get("seed")},
+        "training": {
+            "command": summary.get("command") or f"zoo train train/{entry.recipe} --out {run}",
+            "export_command": f"zoo export {name} --run {run}",
+            "epochs": len(history), "steps": history[-1]["step"] if history else None,
+            "time_s": history[-1]["elapsed_s"] if history else None,
+            "strategy": summary.get("strategy", recipe.get("train", {}).get("strategy")),
+            "replicas": summary.get("replicas"), "global_batch": summary.get("global_batch"),
+            "final_epoch": history[-1] if history else None,
+        },
+        "data_checksums": data.checksums(entry.dataset),
+        "signatures": signature_table(folder / str(version)),
+        "serving_default": getattr(model, "serving_default", None),
+        "files": file_checksums(folder, version),
+        "software": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,
+                     "python": platform.python_version()},
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    _atomic_json(card_path, card)
+    if verbose:
+        print(f"exported {name} version {version} to {folder}")
+    return folder / str(version)
+
+
+def update_card_metrics(name: str, metrics: dict, evaluation: dict):
+    path = get_entry(name).artifact_dir / "card.json"
+    card = json.loads(path.read_text())
+    card["metrics"] = metrics
+    card["evaluation"] = evaluation
+    _atomic_json(path, card)
+
+
+def describe_text(name: str) -> str:
+    from .hub import card as read_card
+
+    entry = get_entry(name)
+    lines = [f"{name}: {entry.description}", f"  task: {entry.task}   dataset: {entry.dataset}   paper: {entry.paper}",
+             f"  recipe: train/{entry.recipe}   artifact: {entry.artifact_dir}"]
+    try:
+        c = read_card(name)
+    except Exception as e:  # noqa: BLE001  describe still shows the registry entry
+        lines.append(f"  no card: {e}")
+        return "\n".join(lines)
+    lines.append(f"  version {c['version']} (available: {c['versions']}), {c['parameters']:,} parameters, "
+                 f"trained {c['training']['epochs']} epochs / {c['training']['steps']} steps in {c['training']['time_s']} s")
+    lines.append(f"  reproduce: {c['training']['command']}")
+    lines.append("  metrics" + (f" (from: {c['evaluation'].get('command')})" if c.get("evaluation") else "") + ":")
+    for k, v in c.get("metrics", {}).items():
+        lines.append(f"    {k}: {v}")
+    lines.append(f"  signatures (serving_default = {c.get('serving_default')}):")
+    for sig, io in c["signatures"].items():
+        lines.append(f"    signature_def['{sig}']:")
+        for kind in ("inputs", "outputs"):
+            for k, (shape, dtype) in io[kind].items():
+                shp = "(" + ", ".join("-1" if d is None else str(d) for d in shape) + ")"
+                lines.append(f"      {kind[:-1]} {k}: dtype={dtype} shape={shp}")
+    from .serving import example_bodies
+
+    lines.append("  REST predict examples (POST http://HOST:8501/v1/models/%s:predict):" % name)
+    for sig, bodies in example_bodies(c["signatures"]).items():
+        for fmt, body in bodies.items():
+            lines.append(f"    curl -d '{body}' -X POST http://localhost:8501/v1/models/{name}:predict   # {sig}, {fmt}")
+    return "\n".join(lines)
+
+
+def main(args):
+    export_artifact(args.name, args.run, args.version)

@@ -1,0 +1,70 @@
+"""Loading trained models by name: `zoo.load("vae-mnist")`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .registry import get_entry
+
+
+class ArtifactError(RuntimeError):
+    """An artifact is missing or corrupt."""
+
+
+def keras_path(name: str, version: int | None = None) -> Path:
+    entry = get_entry(name)
+    versions = entry.versions()
+    if not versions:
+        raise ArtifactError(
+            f"no trained artifact for {name!r} in {entry.artifact_dir}. Train one with "
+            f"`zoo train {name} --out runs/{name}` and export it with `zoo export {name} --run runs/{name}`."
+        )
+    if version is None:
+        version = versions[-1]
+    if version not in versions:
+        raise ArtifactError(f"{name!r} has no version {version}; available: {versions}")
+    return entry.artifact_dir / f"{name}.v{version}.keras"
+
+
+def load(name: str, version: int | None = None, format: str = "keras"):
+    """Load a trained model by registry name.
+
+    format="keras" (default) returns the Keras model with its methods (`sample`, `encode`...),
+    ready to fine-tune; format="saved_model" returns the raw `tf.saved_model.load` object of
+    the numeric version folder that TF Serving would serve.
+    """
+    if format not in ("keras", "saved_model"):
+        raise ValueError(f"format must be 'keras' or 'saved_model', got {format!r}")
+    path = keras_path(name, version)
+    if format == "saved_model":
+        import tensorflow as tf
+
+        folder = path.parent / path.name.split(".v")[-1].split(".")[0]
+        if not (folder / "saved_model.pb").is_file():
+            raise ArtifactError(f"{folder} holds no saved_model.pb; re-export with `zoo export {name}`")
+        return tf.saved_model.load(str(folder))
+    import keras
+
+    from . import models  # noqa: F401  (registers the classes for deserialisation)
+
+    if not path.is_file():
+        raise ArtifactError(f"missing Keras file {path}; re-export with `zoo export {name}`")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as e:  # a truncated or tampered zip surfaces as many exception types
+        raise ArtifactError(f"could not load {path}: the file is corrupt or incomplete ({type(e).__name__}: {e}). "
+                            f"Restore it with `git checkout -- {path}` or re-export it.") from e
+
+
+def card(name: str) -> dict:
+    path = get_entry(name).artifact_dir / "card.json"
+    if not path.is_file():
+        raise ArtifactError(f"no model card at {path}")
+    return json.loads(path.read_text())
+
+
+def describe(name: str) -> str:
+    from .export import describe_text
+
+    return describe_text(name)

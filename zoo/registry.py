@@ -1,0 +1,103 @@
+"""The registry: one decorator registers a model builder by name, with typed metadata.
+
+Example:
+    >>> import zoo
+    >>> zoo.list_models("*vae*")
+    ['vae-mnist']
+    >>> zoo.get_entry("vae-mnist").recipe_path.name
+    'vae-mnist.toml'
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS_ENV = "ZOO_ARTIFACTS_DIR"
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def artifacts_root() -> Path:
+    """Where trained artifacts live: `$ZOO_ARTIFACTS_DIR`, else the repository's `artifacts/`."""
+    value = os.environ.get(ARTIFACTS_ENV, "").strip()
+    return Path(value).expanduser() if value else ROOT / "artifacts"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    builder: Callable = field(repr=False)
+    model_class: type = field(repr=False)
+    task: str = ""
+    dataset: str = ""
+    description: str = ""
+    paper: str = ""
+    recipe: str = ""  # file name under train/
+
+    @property
+    def recipe_path(self) -> Path:
+        return ROOT / "train" / self.recipe
+
+    @property
+    def artifact_dir(self) -> Path:
+        return artifacts_root() / self.name
+
+    def versions(self) -> list[int]:
+        """Numeric SavedModel versions present in the artifact folder, ascending."""
+        d = self.artifact_dir
+        if not d.is_dir():
+            return []
+        return sorted(int(p.name) for p in d.iterdir() if p.is_dir() and p.name.isdigit())
+
+    def build(self, **config):
+        return self.builder(**config)
+
+
+_REGISTRY: dict[str, ModelEntry] = {}
+
+
+def register(name: str, *, model_class: type, task: str, dataset: str, description: str,
+             paper: str = "", recipe: str | None = None):
+    """Decorator: register `builder(**model_config) -> model` under `name`."""
+    if not _NAME_RE.match(name):
+        raise ValueError(f"model names are lowercase words joined by '-', got {name!r}")
+
+    def wrap(builder):
+        if name in _REGISTRY:
+            raise ValueError(f"model {name!r} is already registered")
+        _REGISTRY[name] = ModelEntry(name, builder, model_class, task, dataset, description, paper,
+                                     recipe or f"{name}.toml")
+        return builder
+
+    return wrap
+
+
+class UnknownModelError(KeyError):
+    def __str__(self):
+        return str(self.args[0])
+
+
+def get_entry(name) -> ModelEntry:
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"a model name must be a non-empty string such as 'vae-mnist', got {name!r}")
+    if "/" in name or "\\" in name or name.startswith(".") or name != name.strip():
+        raise ValueError(
+            f"{name!r} looks like a path; zoo.load takes a registered name ({', '.join(list_models())}). "
+            "To load a Keras file use keras.saving.load_model(path)."
+        )
+    if name not in _REGISTRY:
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.4)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise UnknownModelError(f"unknown model {name!r}.{hint} Known models: {', '.join(list_models())}.")
+    return _REGISTRY[name]
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Registered names matching a shell-style wildcard, sorted."""
+    return sorted(n for n in _REGISTRY if fnmatch.fnmatchcase(n, pattern))
