@@ -43,7 +43,11 @@ def write_saved_model(model, dest: Path):
     dest = Path(dest)
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    archive.write_out(str(tmp), verbose=False)
+    try:
+        archive.write_out(str(tmp), verbose=False)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if dest.exists():
         raise FileExistsError(f"{dest} already exists; versions are never overwritten, pick another --version")
     os.replace(tmp, dest)

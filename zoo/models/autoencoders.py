@@ -103,6 +103,8 @@ class AutoEncoder(_AutoEncoderBase):
         TensorShape([8, 28, 28, 1])
     """
 
+    serving_default = "reconstruct"  # what an AE is served for: image in, image out
+
     def __init__(self, latent_dim=32, filters=(32, 64), hidden=256, activation="relu", **kwargs):
         super().__init__(latent_dim, filters, hidden, activation, **kwargs)
         self.encoder = conv_encoder(self.filters, self.hidden, self.latent_dim, activation, "encoder")
@@ -149,6 +151,8 @@ class VAE(_AutoEncoderBase):
         >>> vae.sample(4).shape
         TensorShape([4, 28, 28, 1])
     """
+
+    serving_default = "sample"  # a generative model's main request: new digits from noise
 
     def __init__(self, latent_dim=32, filters=(32, 64), hidden=256, activation="relu",
                  kl_warmup_steps=0, seed=None, **kwargs):

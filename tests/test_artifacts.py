@@ -1,0 +1,152 @@
+"""Every registered model has a committed, trained artifact that loads by name, serves the
+same numbers from its SavedModel as the Keras model, and carries an honest card."""
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from conftest import run_python
+
+NAMES = zoo.list_models()
+
+FRESH = """
+import sys
+import numpy as np
+import tensorflow as tf
+model = tf.saved_model.load(sys.argv[1])
+inputs = np.load(sys.argv[2])
+out = {}
+for sig in sorted({k.split(":")[0] for k in inputs.files}):
+    args = {k.split(":")[1]: tf.constant(inputs[k]) for k in inputs.files if k.startswith(sig + ":")}
+    for name, value in model.signatures[sig](**args).items():
+        out[f"{sig}:{name}"] = value.numpy()
+np.savez(sys.argv[3], **out)
+assert "zoo" not in sys.modules and "keras" not in sys.modules, "the serving check must not need zoo or keras"
+print("signatures:", ",".join(sorted(model.signatures.keys())))
+"""
+
+
+def _inputs(model, test_images):
+    rng = np.random.default_rng(0)
+    feeds = {}
+    for sig, (fn, specs) in model.serving_signatures().items():
+        for spec in specs:
+            shape = (8,) + tuple(spec.shape[1:])
+            feeds[f"{sig}:{spec.name}"] = (test_images[0][:8] if shape == (8, 28, 28, 1)
+                                           else rng.standard_normal(shape).astype("float32"))
+    return feeds
+
+
+@pytest.fixture(scope="module", params=NAMES)
+def artifact(request):
+    name = request.param
+    entry = zoo.get_entry(name)
+    assert entry.versions(), f"{name} has no committed artifact in {entry.artifact_dir}"
+    return name, entry, zoo.load(name)
+
+
+def test_layout(artifact):
+    name, entry, _ = artifact
+    for v in entry.versions():
+        d = entry.artifact_dir / str(v)
+        assert (d / "saved_model.pb").is_file() and (d / "variables" / "variables.index").is_file()
+        assert (entry.artifact_dir / f"{name}.v{v}.keras").is_file()
+    dirs = [p.name for p in entry.artifact_dir.iterdir() if p.is_dir()]
+    assert all(d.isdigit() for d in dirs), f"non-numeric folders confuse TF Serving: {dirs}"
+    assert (entry.artifact_dir / "samples.png").stat().st_size > 1000
+
+
+def test_card_is_complete_and_checksums_match(artifact):
+    name, entry, model = artifact
+    card = json.loads((entry.artifact_dir / "card.json").read_text())
+    assert card["name"] == name and card["version"] == entry.versions()[-1]
+    assert card["parameters"] == model.num_params()
+    for rel, digest in card["files"].items():
+        assert hashlib.sha256((entry.artifact_dir / rel).read_bytes()).hexdigest() == digest, rel
+    assert len(card["data_checksums"]) == 4
+    assert card["training"]["command"].startswith("zoo train") and card["training"]["time_s"] > 0
+    assert card["recipe"]["seed"] is not None and "[model]" in card["recipe"]["resolved"]
+    assert card["evaluation"]["command"].startswith(f"zoo evaluate {name}")
+    assert card["metrics"]["test_images"] == 10000, "metrics must cover the full test set"
+    assert set(card["software"]) >= {"tensorflow", "keras"}
+
+
+def test_quality_floors(artifact):
+    name, entry, _ = artifact
+    m = json.loads((entry.artifact_dir / "card.json").read_text())["metrics"]
+    if name == "vae-mnist":
+        assert m["test_nll_nats_is1000"] <= 86.0
+        assert m["test_nll_nats_is1000"] <= m["test_neg_elbo_nats"]
+    elif name == "ae-mnist":
+        assert m["test_mse_per_pixel"] < 0.01 and m["test_bce_per_pixel"] < 0.1
+
+
+def test_each_weight_stored_once(artifact):
+    name, entry, model = artifact
+    var_dir = entry.artifact_dir / str(entry.versions()[-1]) / "variables"
+    stored = sum(p.stat().st_size for p in var_dir.iterdir() if p.name.startswith("variables.data"))
+    weights = sum(v.numpy().nbytes for v in model.weights)
+    assert weights <= stored < 1.05 * weights, (stored, weights)
+
+
+def test_signatures_in_fresh_process_match_keras(artifact, test_images, tmp_path):
+    name, entry, model = artifact
+    feeds = _inputs(model, test_images)
+    np.savez(tmp_path / "in.npz", **feeds)
+    sm_dir = entry.artifact_dir / str(entry.versions()[-1])
+    printed = run_python(FRESH, sm_dir, tmp_path / "in.npz", tmp_path / "out.npz")
+    served = np.load(tmp_path / "out.npz")
+    sigs = model.serving_signatures()
+    assert set(printed.split("signatures: ")[1].split()[0].split(",")) == set(sigs) | {"serving_default"}
+    for sig, (fn, specs) in sigs.items():
+        live = fn(*[tf.constant(feeds[f"{sig}:{s.name}"]) for s in specs])
+        for out_name, value in live.items():
+            np.testing.assert_allclose(served[f"{sig}:{out_name}"], np.asarray(value), atol=1e-5, err_msg=f"{sig}:{out_name}")
+
+
+def test_saved_model_cli_lists_signatures(artifact):
+    name, entry, model = artifact
+    cli = Path(sys.executable).with_name("saved_model_cli")
+    p = subprocess.run([str(cli), "show", "--dir", str(entry.artifact_dir / str(entry.versions()[-1])), "--all"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    for sig in list(model.serving_signatures()) + ["serving_default"]:
+        assert f"signature_def['{sig}']" in p.stdout
+    assert "args_0" not in p.stdout and "output_0" not in p.stdout
+
+
+def test_serving_default_is_deliberate(artifact):
+    name, entry, model = artifact
+    sm = zoo.load(name, format="saved_model")
+    default = model.serving_default
+    assert set(sm.signatures["serving_default"].structured_outputs) == set(sm.signatures[default].structured_outputs)
+    assert sm.signatures["serving_default"].structured_input_signature == sm.signatures[default].structured_input_signature
+
+
+def test_signatures_reject_wrong_dtype_and_shape(artifact):
+    name, entry, model = artifact
+    sm = zoo.load(name, format="saved_model")
+    sig = sm.signatures[model.serving_default]
+    (arg, spec), = sig.structured_input_signature[1].items()
+    shape = [3 if d is None else d for d in spec.shape]
+    with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
+        sig(**{arg: tf.zeros(shape, tf.int32)})
+    with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
+        sig(**{arg: tf.zeros([3] + [d + 1 for d in shape[1:]], tf.float32)})
+
+
+def test_loaded_model_works(artifact, test_images):
+    name, entry, model = artifact
+    x = test_images[0][:16]
+    rec = np.asarray(model.reconstruct(x))
+    assert float(np.mean((rec - x) ** 2)) < 0.03
+    if hasattr(model, "sample"):
+        s = np.asarray(model.sample(8))
+        assert s.shape == (8, 28, 28, 1) and 0.05 < s.mean() < 0.25  # digits: mostly dark, some ink

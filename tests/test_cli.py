@@ -1,0 +1,38 @@
+import pytest
+
+from zoo import cli
+
+
+def test_list(capsys):
+    assert cli.main(["list", "*mnist"]) == 0
+    out = capsys.readouterr().out
+    assert "ae-mnist" in out and "vae-mnist" in out
+
+
+def test_unknown_model_is_exit_2_with_suggestion(capsys):
+    assert cli.main(["train", "vae-mnst"]) == 2
+    assert "Did you mean 'vae-mnist'" in capsys.readouterr().err
+
+
+def test_bad_override_is_exit_2(capsys):
+    assert cli.main(["train", "vae-mnist", "--set", "epochz=2"]) == 2
+    assert "epochz" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["ae-mnist", "vae-mnist"])
+def test_describe_shows_card_signatures_and_requests(capsys, name):
+    assert cli.main(["describe", name]) == 0
+    out = capsys.readouterr().out
+    assert f"zoo train" in out and "signature_def['serving_default']" in out
+    assert '"instances"' in out and '"inputs"' in out and f"/v1/models/{name}:predict" in out
+    assert "metrics (from: zoo evaluate" in out
+
+
+def test_cli_train_end_to_end(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train", "ae-mnist", "--quiet", "--out", str(out), "--set", "epochs=1", "--set", "steps_per_epoch=2",
+            "--set", "eval_batches=1", "--set", "model.hidden=16"]
+    assert cli.main(args) == 0
+    assert "finished: 2 steps" in capsys.readouterr().out
+    assert {"model.keras", "recipe.toml", "history.json", "summary.json", "logs", "checkpoints"} <= {p.name for p in out.iterdir()}
+    assert any((out / "logs").rglob("events.out.tfevents*")), "TensorBoard logs missing"

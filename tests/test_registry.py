@@ -1,0 +1,117 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+from zoo import export, hub, recipes, training
+from zoo.registry import UnknownModelError, register
+
+
+def test_list_and_wildcards():
+    assert {"ae-mnist", "vae-mnist"} <= set(zoo.list_models())
+    assert zoo.list_models("*vae*") == ["vae-mnist"]
+    assert zoo.list_models("nothing*") == []
+
+
+def test_entries_carry_metadata():
+    e = zoo.get_entry("vae-mnist")
+    assert e.model_class is zoo.models.VAE and e.dataset == "mnist" and e.task == "generation"
+    assert e.recipe_path.is_file() and "arxiv" in e.paper
+
+
+def test_unknown_name_lists_closest():
+    with pytest.raises(UnknownModelError, match=r"unknown model 'vae-mnst'\. Did you mean 'vae-mnist'"):
+        zoo.load("vae-mnst")
+    with pytest.raises(UnknownModelError, match="Known models: ae-mnist, "):
+        zoo.load("gpt")
+
+
+@pytest.mark.parametrize("bad", ["", "   ", None, 3, "../etc/passwd", "artifacts/vae-mnist", ".hidden", "C:\\x"])
+def test_path_like_or_empty_names_are_refused(bad):
+    with pytest.raises(ValueError):
+        zoo.load(bad)
+
+
+def test_register_refuses_bad_and_duplicate_names():
+    with pytest.raises(ValueError, match="lowercase"):
+        register("Bad Name", model_class=object, task="", dataset="", description="")
+    with pytest.raises(ValueError, match="already registered"):
+        register("vae-mnist", model_class=object, task="", dataset="", description="")(lambda: None)
+
+
+def test_bad_format():
+    with pytest.raises(ValueError, match="format must be"):
+        zoo.load("vae-mnist", format="onnx")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    r = recipes.apply_overrides(recipes.load("vae-mnist"), [
+        "model.filters=[8, 16]", "model.hidden=32", "epochs=1", "steps_per_epoch=2", "eval_batches=1"])
+    training.train(r, out, verbose=0)
+    return out
+
+
+@pytest.fixture
+def artifacts(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_ARTIFACTS_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_missing_artifact_says_how_to_make_one(artifacts):
+    with pytest.raises(hub.ArtifactError, match=r"zoo train vae-mnist"):
+        zoo.load("vae-mnist")
+
+
+def test_export_versions_and_load(artifacts, tiny_run):
+    export.export_artifact("vae-mnist", tiny_run, verbose=False)
+    export.export_artifact("vae-mnist", tiny_run, verbose=False)
+    folder = artifacts / "vae-mnist"
+    assert zoo.get_entry("vae-mnist").versions() == [1, 2]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "1", "2", "card.json", "samples.png", "vae-mnist.v1.keras", "vae-mnist.v2.keras"]
+    with pytest.raises(FileExistsError, match="never overwritten"):
+        export.export_artifact("vae-mnist", tiny_run, version=1, verbose=False)
+    m = zoo.load("vae-mnist")
+    assert isinstance(m, zoo.models.VAE)
+    sm = zoo.load("vae-mnist", version=1, format="saved_model")
+    z = np.zeros((2, m.latent_dim), "float32")
+    np.testing.assert_allclose(sm.signatures["decode"](codes=z)["images"], m.decode(z), atol=1e-6)
+    with pytest.raises(hub.ArtifactError, match=r"no version 7; available: \[1, 2\]"):
+        zoo.load("vae-mnist", version=7)
+    card = json.loads((folder / "card.json").read_text())
+    assert card["version"] == 2 and card["versions"] == [1, 2]
+    assert "vae-mnist.v2.keras" in card["files"] and "2/saved_model.pb" in card["files"]
+    assert card["training"]["steps"] == 2 and card["parameters"] == m.num_params()
+
+
+def test_crashed_export_leaves_no_version(artifacts, tiny_run, monkeypatch):
+    import tensorflow as tf
+
+    def boom(obj, path, *a, **k):  # dies half-way through writing the SavedModel
+        import pathlib
+        pathlib.Path(path).mkdir(parents=True)
+        (pathlib.Path(path) / "saved_model.pb").write_bytes(b"half")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(tf.saved_model, "save", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        export.export_artifact("vae-mnist", tiny_run, verbose=False)
+    assert zoo.get_entry("vae-mnist").versions() == []
+    assert not any(p.is_dir() for p in (artifacts / "vae-mnist").iterdir())  # no version, no temp folder
+
+
+def test_corrupt_keras_file_is_a_clear_error(artifacts, tiny_run):
+    export.export_artifact("vae-mnist", tiny_run, verbose=False)
+    p = artifacts / "vae-mnist" / "vae-mnist.v1.keras"
+    p.write_bytes(p.read_bytes()[:1000])
+    with pytest.raises(hub.ArtifactError, match="corrupt or incomplete.*git checkout"):
+        zoo.load("vae-mnist")
+
+
+def test_export_refuses_the_wrong_model(artifacts, tiny_run):
+    with pytest.raises(ValueError, match="holds a VAE, but 'ae-mnist' is a AutoEncoder"):
+        export.export_artifact("ae-mnist", tiny_run, verbose=False)
