@@ -104,3 +104,14 @@ def test_wrong_code_shape(small_models):
 def test_config_validation():
     with pytest.raises(ValueError, match="not divisible"):
         AutoEncoder(filters=(8, 16, 32))
+
+
+def test_iwae_bound_is_tighter_than_the_elbo(test_images):
+    keras.utils.set_random_seed(0)
+    vae = VAE(latent_dim=4, filters=(8, 16), hidden=16, iw_samples=16)
+    vae.build((None, 28, 28, 1))
+    x = (test_images[0][:32] > 0.5).astype("float32")
+    iwae = float(np.mean(vae.loss_terms(x, training=True)["loss"]))
+    elbo = float(np.mean(vae.loss_terms(x, training=False)["loss"]))
+    assert iwae < elbo  # log-mean-exp of 16 weights beats the mean of one
+    assert vae.noise_dim() == 64

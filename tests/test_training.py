@@ -133,3 +133,20 @@ def test_unknown_strategy():
     os.environ.pop("TF_CONFIG", None)
     with pytest.raises(ValueError, match="TF_CONFIG"):
         training.make_strategy("multi-worker")
+
+
+def test_init_from_starts_at_the_given_weights(tmp_path):
+    base = recipes.apply_overrides(recipes.load("vae-mnist"), SMALL)
+    src = training.train(base, tmp_path / "src", verbose=0)
+    tuned = recipes.apply_overrides(base, [f"init_from='{tmp_path / 'src' / 'model.keras'}'",
+                                           "optimizer.learning_rate=0.0", "model.iw_samples=4"])
+    out = training.train(tuned, tmp_path / "tuned", verbose=0)
+    for a, b in zip(_weights(src["model"]), _weights(out["model"])):
+        np.testing.assert_allclose(a, b, atol=1e-7)
+
+
+def test_divergence_stops_with_a_clear_message(tmp_path):
+    r = recipes.apply_overrides(recipes.load("ae-mnist"), SMALL + [
+        "steps_per_epoch=40", "optimizer.name=sgd", "optimizer.learning_rate=1e12", "schedule=constant"])
+    with pytest.raises(training.TrainingDiverged, match=r"became (nan|inf).*lower the learning rate"):
+        training.train(r, tmp_path, verbose=0)

@@ -85,11 +85,14 @@ def main(argv=None):
     args = p.parse_args(argv)
     from .data import DataError
     from .recipes import RecipeError
+    from .hub import ArtifactError
     from .registry import UnknownModelError
+    from .training import TrainingDiverged
 
     try:
         args.fn(args)
-    except (DataError, RecipeError, UnknownModelError, ValueError, FileNotFoundError) as e:
+    except (DataError, RecipeError, UnknownModelError, ArtifactError, TrainingDiverged, ValueError,
+            FileNotFoundError, FileExistsError) as e:
         print(f"zoo {args.command}: error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -140,12 +140,13 @@ def make_dataset(
     seed: int = 0,
     labels: bool = False,
     noise_dim: int | None = None,
+    augment: str = "none",
     drop_remainder: bool | None = None,
 ):
     """A `tf.data` pipeline of float32 images in [0, 1], shaped (batch, 28, 28, 1).
 
     Images stay uint8 in memory and are scaled on the fly (4× less to cache).
-    `binarize="dynamic"` draws fresh Bernoulli pixels each time an image is seen (the VAE's
+    `augment="shift"` moves each image by up to 2 pixels; `binarize="dynamic"` draws fresh Bernoulli pixels each time an image is seen (the VAE's
     likelihood); `labels=True` yields `(image, label)`; `noise_dim` adds a per-example
     standard-normal vector, so stochastic models get their noise from the input pipeline and
     a distributed step splits it across replicas exactly as it splits the images.
@@ -153,6 +154,8 @@ def make_dataset(
     """
     import tensorflow as tf
 
+    if augment not in ("none", "shift"):
+        raise ValueError(f"augment must be 'none' or 'shift', got {augment!r}")
     if binarize not in ("none", "dynamic"):
         raise ValueError(f"binarize must be 'none' or 'dynamic', got {binarize!r}")
     train = split == "train"
@@ -169,6 +172,8 @@ def make_dataset(
         img, lab = xy
         img = tf.cast(img, tf.float32)[..., None] / 255.0
         key = tf.stack([s, tf.cast(seed, tf.int64)])
+        if augment == "shift":  # up to 2 pixels each way, per example
+            img = tf.image.stateless_random_crop(tf.pad(img, [[2, 2], [2, 2], [0, 0]]), [28, 28, 1], seed=key + 2)
         if binarize == "dynamic":
             img = tf.cast(tf.random.stateless_uniform(tf.shape(img), seed=key) < img, tf.float32)
         out = (img,)

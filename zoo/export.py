@@ -92,11 +92,28 @@ def _atomic_json(path: Path, obj):
     os.replace(tmp, path)
 
 
+def save_png(grid, path: Path, scale: int = 2):
+    """Write a (H, W) or (H, W, 1) array in [0, 1] as a PNG, atomically."""
+    from PIL import Image
+
+    grid = np.asarray(grid)
+    if grid.ndim == 3:
+        grid = grid[..., 0]
+    img = Image.fromarray((np.clip(grid, 0, 1) * 255).astype("uint8"))
+    img = img.resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    img.save(tmp)
+    os.replace(tmp, path)
+
+
+def tile(rows) -> np.ndarray:
+    """Stack rows of images (each (n, 28, 28, 1)) into one grid image."""
+    return np.concatenate([np.concatenate(list(np.asarray(r)[..., 0]), axis=1) for r in rows], axis=0)
+
+
 def picture(model, path: Path, seed: int = 0):
     """A PNG grid: test digits, their reconstructions, then decoded N(0, I) codes (and, for a
     VAE, an interpolation between two test digits)."""
-    from PIL import Image
-
     from . import data
 
     x = data.load_arrays("mnist", "test")[0][:10, ..., None].astype("float32") / 255.0
@@ -105,11 +122,7 @@ def picture(model, path: Path, seed: int = 0):
     rows += list(np.asarray(model.decode(z)).reshape(3, 10, 28, 28, 1))
     if hasattr(model, "interpolate"):
         rows.append(np.asarray(model.interpolate(x[3], x[2], steps=10)))
-    grid = np.concatenate([np.concatenate(list(r[..., 0]), axis=1) for r in rows], axis=0)
-    img = Image.fromarray((np.clip(grid, 0, 1) * 255).astype("uint8")).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.NEAREST)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    img.save(tmp)
-    os.replace(tmp, path)
+    save_png(tile(rows), path)
 
 
 def export_artifact(name: str, run_dir, version: int | None = None, verbose: bool = True) -> Path:

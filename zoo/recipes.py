@@ -20,7 +20,7 @@ DEFAULTS = {
                   "schedule": "constant", "clipnorm": None},
     "train": {"epochs": 10, "batch_size": 128, "strategy": "default", "checkpoint_every": 500,
               "mixed_precision": "", "deterministic": False, "steps_per_epoch": None,
-              "eval_batches": None},
+              "eval_batches": None, "init_from": None},
 }
 
 

@@ -59,6 +59,8 @@ def make_optimizer(cfg: dict, replicas: int, steps_total: int):
     elif cfg.get("schedule", "constant") != "constant":
         raise ValueError(f"optimizer.schedule must be 'constant' or 'cosine', got {cfg['schedule']!r}")
     kwargs = {"learning_rate": lr}
+    if cfg.get("beta_1") is not None:
+        kwargs["beta_1"] = float(cfg["beta_1"])
     if cfg.get("clipnorm"):
         kwargs["clipnorm"] = float(cfg["clipnorm"])
     name = cfg.get("name", "adam").lower()
@@ -72,10 +74,11 @@ def _datasets(recipe, model, global_batch, epoch):
     from . import data
 
     d = recipe["data"]
-    noise = getattr(model, "latent_dim", None) if d.get("noise") else None
+    noise = model.noise_dim() if d.get("noise") else None
     common = dict(binarize=d.get("binarize", "none"), labels=d.get("labels", False), noise_dim=noise)
     seed = int(recipe["seed"]) * 1000 + epoch
-    train = data.make_dataset(d["dataset"], "train", global_batch, shuffle=True, seed=seed, **common)
+    train = data.make_dataset(d["dataset"], "train", global_batch, shuffle=True, seed=seed,
+                              augment=d.get("augment", "none"), **common)
     test = data.make_dataset(d["dataset"], "test", global_batch, shuffle=False, seed=int(recipe["seed"]), **common)
     return train, test
 
@@ -92,6 +95,18 @@ def save_keras_atomic(model, path: Path):
     tmp = path.with_name(f".{path.stem}.tmp.keras")
     model.save(tmp)
     os.replace(tmp, path)
+
+
+class TrainingDiverged(RuntimeError):
+    """Training produced NaN/inf or the model reports a collapse; the run stops cleanly."""
+
+
+def _health(model, metrics: dict) -> str | None:
+    bad = [k for k, v in metrics.items() if not np.isfinite(v)]
+    if bad:
+        return f"{', '.join(bad)} became {metrics[bad[0]]}"
+    check = getattr(model, "health_check", None)
+    return check(metrics) if check else None
 
 
 def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, max_steps: int | None = None,
@@ -130,12 +145,10 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
     with strat.scope():
         model = entry.build(**recipe["model"])
         model.build((None, 28, 28, 1))
-        optimizer = make_optimizer(recipe["optimizer"], replicas, epochs * steps_per_epoch)
-        model.compile(optimizer=optimizer)
-        optimizer.build(model.trainable_variables)
+        optimizers = model.make_optimizers(lambda: make_optimizer(recipe["optimizer"], replicas, epochs * steps_per_epoch))
         progress = tf.Variable([0, 0], dtype=tf.int64, trainable=False, name="progress")  # epoch, step
         elapsed = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="elapsed_s")
-    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, progress=progress, elapsed=elapsed)
+    ckpt = tf.train.Checkpoint(model=model, progress=progress, elapsed=elapsed, **optimizers)
     # Workers other than the chief write their (identical) checkpoints to a scratch folder:
     # every worker must take part in a save, but only the chief's copy is kept.
     ckpt_dir = out / "checkpoints" if chief else Path(tempfile.mkdtemp(prefix="zoo-worker-ckpt-"))
@@ -152,6 +165,12 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
     elif manager.latest_checkpoint:
         ckpt.restore(manager.latest_checkpoint).expect_partial()
         restored_from = manager.latest_checkpoint
+    if restored_from is None and t.get("init_from"):
+        # Fine-tuning: start from a trained model's weights (a run's model.keras or an artifact).
+        src = keras.saving.load_model(t["init_from"], compile=False)
+        if type(src) is not type(model):
+            raise ValueError(f"train.init_from={t['init_from']} holds a {type(src).__name__}, not a {type(model).__name__}")
+        model.set_weights(src.get_weights())
     start_epoch, start_step = (int(v) for v in progress.numpy())
     if verbose and restored_from and chief:
         print(f"resuming from {restored_from}: epoch {start_epoch + 1}, step {start_step}")
@@ -168,6 +187,10 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
 
     def read_metrics():
         return {m.name: float(m.result()) for m in model.metrics}
+
+    def steps_of(p):
+        e, st = (int(v) for v in p.numpy())
+        return e * steps_per_epoch + st
 
     history = []
     hist_path = out / "history.json"
@@ -194,7 +217,14 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
             step += 1
             steps_done += 1
             if step % 20 == 0 or step == steps_per_epoch:
-                bar.update(step, list(read_metrics().items()))
+                current = read_metrics()
+                bar.update(step, list(current.items()))
+                problem = _health(model, current)
+                if problem:
+                    raise TrainingDiverged(
+                        f"stopped at epoch {epoch + 1}, step {step}: {problem}. The last good checkpoint is in "
+                        f"{ckpt_dir} ({manager.latest_checkpoint}); lower the learning rate or change the seed, "
+                        "then run again to resume from it, or start a fresh --out folder.")
             if every and step % every == 0 and step < steps_per_epoch:
                 progress.assign([epoch, step])
                 elapsed.assign(base_elapsed + time.time() - t0)
@@ -218,13 +248,21 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
         progress.assign([epoch + 1, 0])
         elapsed.assign(base_elapsed + time.time() - t0)
         manager.save()
-        logs = {"epoch": epoch + 1, "step": int(optimizer.iterations.numpy()), **logs,
+        logs = {"epoch": epoch + 1, "step": (epoch + 1) * steps_per_epoch, **logs,
                 "elapsed_s": round(float(elapsed.numpy()), 1)}
         history.append(logs)
+        images = model.epoch_images() if chief and hasattr(model, "epoch_images") else None
         with writer.as_default():
             for k, v in logs.items():
                 if k.startswith(("train_", "test_")):
                     tf.summary.scalar(k.replace("_", "/", 1), v, step=epoch + 1)
+            if images is not None:
+                tf.summary.image("samples", images[None], step=epoch + 1)
+        if images is not None:
+            from .export import save_png
+
+            (out / "samples").mkdir(exist_ok=True)
+            save_png(images, out / "samples" / f"epoch_{epoch + 1:03d}.png")
         writer.flush()
         if chief:
             _atomic_write_text(hist_path, json.dumps(history, indent=1))
@@ -236,11 +274,11 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
         save_keras_atomic(model, out / "model.keras")
         _atomic_write_text(out / "summary.json", json.dumps({
             "command": command, "strategy": strategy_name, "replicas": replicas, "global_batch": global_batch,
-            "epochs": epochs, "steps": int(optimizer.iterations.numpy()), "elapsed_s": round(float(elapsed.numpy()), 1),
+            "epochs": epochs, "steps": steps_of(progress), "elapsed_s": round(float(elapsed.numpy()), 1),
             "mixed_precision": t.get("mixed_precision") or "float32"}, indent=1))
     if not chief:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
-    return {"model": model, "finished": finished, "epochs": epochs, "steps": int(optimizer.iterations.numpy()),
+    return {"model": model, "finished": finished, "epochs": epochs, "steps": steps_of(progress),
             "history": history, "elapsed_s": float(elapsed.numpy()), "replicas": replicas,
             "global_batch": global_batch, "chief": chief, "strategy": strategy_name,
             "resumed_from": restored_from}

@@ -1,6 +1,8 @@
-"""The zoo's model classes and their registry entries."""
+"""The zoo's model classes; importing them registers their entries."""
 
 from .autoencoders import VAE, AutoEncoder
 from .base import ZooModel, check_images
+from .classifier import DigitClassifier
+from .gans import DCGAN, ConditionalGAN
 
-__all__ = ["AutoEncoder", "VAE", "ZooModel", "check_images"]
+__all__ = ["AutoEncoder", "VAE", "DigitClassifier", "DCGAN", "ConditionalGAN", "ZooModel", "check_images"]

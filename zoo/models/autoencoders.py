@@ -155,9 +155,12 @@ class VAE(_AutoEncoderBase):
     serving_default = "sample"  # a generative model's main request: new digits from noise
 
     def __init__(self, latent_dim=32, filters=(32, 64), hidden=256, activation="relu",
-                 kl_warmup_steps=0, seed=None, **kwargs):
+                 kl_warmup_steps=0, iw_samples=1, seed=None, **kwargs):
         super().__init__(latent_dim, filters, hidden, activation, **kwargs)
         self.kl_warmup_steps = int(kl_warmup_steps)
+        self.iw_samples = int(iw_samples)
+        if self.iw_samples < 1:
+            raise ValueError(f"iw_samples must be >= 1, got {iw_samples}")
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.encoder = conv_encoder(self.filters, self.hidden, 2 * self.latent_dim, activation, "encoder")
@@ -165,7 +168,11 @@ class VAE(_AutoEncoderBase):
         self._make_trackers(["loss", "reconstruction", "kl"])
 
     def get_config(self):
-        return {**super().get_config(), "kl_warmup_steps": self.kl_warmup_steps, "seed": self.seed}
+        return {**super().get_config(), "kl_warmup_steps": self.kl_warmup_steps, "iw_samples": self.iw_samples,
+                "seed": self.seed}
+
+    def noise_dim(self):
+        return self.latent_dim * self.iw_samples
 
     def _posterior(self, x, training=False):
         mean, log_var = ops.split(self.encoder(x, training=training), 2, axis=-1)
@@ -192,11 +199,36 @@ class VAE(_AutoEncoderBase):
     def loss_terms(self, batch, training=False):
         x, eps = (batch[0], batch[-1]) if isinstance(batch, (tuple, list)) else (batch, None)
         mean, log_var = self._posterior(x, training=training)
+        if training and self.iw_samples > 1:
+            return self._iwae_terms(x, mean, log_var, eps, training)
+        if eps is not None:
+            eps = eps[:, : self.latent_dim]
         z = self.reparameterize(mean, log_var, eps)
         rec = _pixel_bce(x, self.decode_logits(z, training=training))
         kl = 0.5 * ops.sum(ops.square(mean) + ops.exp(log_var) - 1.0 - log_var, axis=1)
         loss = rec + (self.kl_weight() * kl if training else kl)
         return {"loss": loss, "reconstruction": rec, "kl": kl}
+
+    def _iwae_terms(self, x, mean, log_var, eps, training):
+        """Importance-weighted bound (Burda et al. 2015) with k = iw_samples: a tighter
+        objective than the ELBO that trains the model towards a higher log-likelihood."""
+        k = self.iw_samples
+        if eps is None:
+            eps = keras.random.normal((tf.shape(x)[0], k * self.latent_dim), seed=self.seed_generator)
+        eps = tf.reshape(eps, (-1, k, self.latent_dim))
+        w = self._log_weights(x, mean, log_var, eps, training)
+        kl = 0.5 * ops.sum(ops.square(mean) + ops.exp(log_var) - 1.0 - log_var, axis=1)
+        loss = -(tf.reduce_logsumexp(w, axis=1) - math.log(k))
+        return {"loss": loss, "reconstruction": loss - kl, "kl": kl}
+
+    def _log_weights(self, x, mean, log_var, eps, training=False):
+        b, k = tf.shape(eps)[0], tf.shape(eps)[1]
+        z = mean[:, None] + tf.exp(0.5 * log_var)[:, None] * eps                 # (b, k, d)
+        logits = self.decode_logits(tf.reshape(z, (-1, self.latent_dim)), training=training)
+        log_px_z = -tf.reshape(_pixel_bce(tf.repeat(x, k, axis=0), logits), (b, k))
+        log_pz = -0.5 * tf.reduce_sum(tf.square(z) + LOG_2PI, axis=-1)
+        log_qz = -0.5 * tf.reduce_sum(tf.square(eps) + LOG_2PI + log_var[:, None], axis=-1)
+        return log_px_z + log_pz - log_qz
 
     def decode_noise(self, noise):
         return ops.sigmoid(self.decode_logits(noise))
@@ -232,16 +264,8 @@ class VAE(_AutoEncoderBase):
         """
         x = check_images(x)
         mean, log_var = self._posterior(x)
-        b = tf.shape(x)[0]
-        eps = tf.random.stateless_normal(tf.stack([b, k, self.latent_dim]), seed=[seed, 7])
-        std = tf.exp(0.5 * log_var)
-        z = mean[:, None] + std[:, None] * eps                               # (b, k, d)
-        logits = self.decode_logits(tf.reshape(z, (-1, self.latent_dim)))
-        xs = tf.repeat(x, k, axis=0)
-        log_px_z = -tf.reshape(_pixel_bce(xs, logits), (b, k))
-        log_pz = -0.5 * tf.reduce_sum(tf.square(z) + LOG_2PI, axis=-1)
-        log_qz = -0.5 * tf.reduce_sum(tf.square(eps) + LOG_2PI + log_var[:, None], axis=-1)
-        return log_px_z + log_pz - log_qz
+        eps = tf.random.stateless_normal(tf.stack([tf.shape(x)[0], k, self.latent_dim]), seed=[seed, 7])
+        return self._log_weights(x, mean, log_var, eps)
 
     def serving_signatures(self):
         def reconstruct(images):

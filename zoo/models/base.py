@@ -61,6 +61,18 @@ class ZooModel(keras.Model):
         """name -> (function, input_signature); functions return dicts of named outputs."""
         raise NotImplementedError
 
+    def noise_dim(self) -> int:
+        """Size of the per-example noise the input pipeline supplies (recipes with noise = true)."""
+        return self.latent_dim
+
+    def make_optimizers(self, make) -> dict:
+        """Compile with fresh optimiser(s) from `make()` and build their slots (inside the
+        strategy scope); returns them by name for the checkpoint."""
+        optimizer = make()
+        self.compile(optimizer=optimizer)
+        optimizer.build(self.trainable_variables)
+        return {"optimizer": optimizer}
+
     def _track(self, terms):
         for key, value in terms.items():
             if key not in self._trackers:

@@ -1,0 +1,308 @@
+"""GANs: a DCGAN and a label-conditional GAN for MNIST digits.
+
+The discriminator is a learned loss: the generator never sees a pixel-wise target, only how
+real the discriminator finds its output. Both use the non-saturating loss
+(D: -log D(x) - log(1 - D(G(z))), G: -log D(G(z))), averaged over the *global* batch.
+
+Example:
+    >>> gan = zoo.load("cgan-mnist")
+    >>> sevens = gan.sample(labels=[7] * 16)          # (16, 28, 28, 1): sixteen 7s
+    >>> imgs = gan.generate(z, labels)                # from your own noise
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers, ops
+
+from ..registry import register
+from .base import IMAGE_SHAPE, ZooModel, check_vectors
+
+NUM_CLASSES = 10
+
+
+def _generator(inputs_dim, filters, name):
+    f0, f1 = filters
+    return keras.Sequential([
+        keras.Input((inputs_dim,)),
+        layers.Dense(7 * 7 * f0, use_bias=False), layers.BatchNormalization(synchronized=True), layers.ReLU(),
+        layers.Reshape((7, 7, f0)),
+        layers.Conv2DTranspose(f1, 4, strides=2, padding="same", use_bias=False),
+        layers.BatchNormalization(synchronized=True), layers.ReLU(),
+        layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="sigmoid", dtype="float32"),
+    ], name=name)
+
+
+def _disc_body(channels, filters, name):
+    f0, f1 = filters
+    return keras.Sequential([
+        keras.Input(IMAGE_SHAPE[:2] + (channels,)),
+        layers.Conv2D(f0, 4, strides=2, padding="same"), layers.LeakyReLU(0.2),
+        layers.Conv2D(f1, 4, strides=2, padding="same"), layers.LeakyReLU(0.2),
+        layers.Flatten(),
+    ], name=name)
+
+
+def _bce_real(logits):  # -log sigmoid(l), per example
+    return ops.reshape(ops.softplus(-logits), (-1,))
+
+
+def _bce_fake(logits):  # -log(1 - sigmoid(l))
+    return ops.reshape(ops.softplus(logits), (-1,))
+
+
+def _diversity(images):
+    """Mean over pixels of the per-pixel std across the batch: ~0 when every output is the same."""
+    return ops.mean(ops.std(ops.reshape(images, (ops.shape(images)[0], -1)), axis=0)) * ops.ones((ops.shape(images)[0],))
+
+
+class _GANBase(ZooModel):
+    serving_default = "generate"
+    conditional = False
+
+    def __init__(self, latent_dim=64, g_filters=(128, 64), d_filters=(64, 128), seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.latent_dim = int(latent_dim)
+        self.g_filters = tuple(int(f) for f in g_filters)
+        self.d_filters = tuple(int(f) for f in d_filters)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self._make_trackers(["d_loss", "g_loss", "d_real", "d_fake", "diversity"])
+
+    def get_config(self):
+        return {**super().get_config(), "latent_dim": self.latent_dim, "g_filters": list(self.g_filters),
+                "d_filters": list(self.d_filters), "seed": self.seed}
+
+    def noise_dim(self):
+        return 2 * self.latent_dim  # one draw for the D step, one for the G step
+
+    def make_optimizers(self, make):
+        self.compile()
+        self.d_optimizer, self.g_optimizer = make(), make()
+        self.d_optimizer.build(self.discriminator_variables())
+        self.g_optimizer.build(self.generator.trainable_variables)
+        return {"d_optimizer": self.d_optimizer, "g_optimizer": self.g_optimizer}
+
+    def health_check(self, metrics):
+        if metrics.get("diversity", 1.0) < 0.02:
+            return f"mode collapse: generated images barely differ (diversity {metrics['diversity']:.4f})"
+        if metrics.get("d_loss", 1.0) < 1e-3:
+            return f"the discriminator wins outright (d_loss {metrics['d_loss']:.2e}): the generator gets no gradient"
+        return None
+
+    # --- subclasses: how labels enter -------------------------------------------------------
+    def _g(self, z, y, training):
+        raise NotImplementedError
+
+    def _d(self, x, y, training):
+        raise NotImplementedError
+
+    def discriminator_variables(self):
+        raise NotImplementedError
+
+    def _unpack(self, batch):
+        if self.conditional:
+            x, y, noise = batch
+            return x, tf.cast(tf.reshape(y, [-1]), tf.int32), noise
+        x, noise = batch
+        return x, None, noise
+
+    def train_step(self, batch):
+        x, y, noise = self._unpack(batch)
+        z_d, z_g = noise[:, : self.latent_dim], noise[:, self.latent_dim :]
+        with tf.GradientTape() as tape:
+            fake = self._g(z_d, y, training=True)
+            real_logits, fake_logits = self._d(x, y, training=True), self._d(fake, y, training=True)
+            d_per = _bce_real(real_logits) + _bce_fake(fake_logits)
+            d_loss = tf.nn.compute_average_loss(d_per)
+        d_vars = self.discriminator_variables()
+        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
+        with tf.GradientTape() as tape:
+            fake_g = self._g(z_g, y, training=True)
+            g_per = _bce_real(self._d(fake_g, y, training=True))  # non-saturating: G wants D(G(z)) -> 1
+            g_loss = tf.nn.compute_average_loss(g_per)
+        g_vars = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+        return self._track({"d_loss": d_per, "g_loss": g_per, "d_real": ops.reshape(ops.sigmoid(real_logits), (-1,)),
+                            "d_fake": ops.reshape(ops.sigmoid(fake_logits), (-1,)), "diversity": _diversity(fake_g)})
+
+    def loss_terms(self, batch, training=False):
+        x, y, noise = self._unpack(batch)
+        fake = self._g(noise[:, : self.latent_dim], y, training=False)
+        real_logits, fake_logits = self._d(x, y, training=False), self._d(fake, y, training=False)
+        return {"d_loss": _bce_real(real_logits) + _bce_fake(fake_logits), "g_loss": _bce_real(fake_logits),
+                "d_real": ops.reshape(ops.sigmoid(real_logits), (-1,)),
+                "d_fake": ops.reshape(ops.sigmoid(fake_logits), (-1,)), "diversity": _diversity(fake)}
+
+    def _labels(self, labels, n):
+        labels = np.asarray(labels)
+        if labels.dtype.kind not in "iu":
+            raise TypeError(f"labels must be integers 0-9, got dtype {labels.dtype}")
+        labels = labels.reshape(-1)
+        if n is not None and len(labels) != n:
+            raise ValueError(f"labels has {len(labels)} entries for a batch of {n} codes")
+        if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
+            raise ValueError(f"labels must be digits 0-9, got values from {labels.min()} to {labels.max()}")
+        return tf.constant(labels, tf.int32)
+
+    def epoch_images(self):
+        """A fixed-noise grid (10×10) to watch training: same codes every epoch."""
+        from ..export import tile
+
+        z = np.random.default_rng(1234).standard_normal((100, self.latent_dim)).astype("float32")
+        y = tf.constant(np.repeat(np.arange(10), 10), tf.int32) if self.conditional else None
+        imgs = np.asarray(self._g(tf.constant(z), y, training=False))
+        return tile(imgs.reshape(10, 10, 28, 28, 1))[..., None]
+
+    def _serving_sample(self, seeds):
+        # Serving cannot hold RNG state: each request row carries its own integer seed, and the
+        # noise is a stateless function of it, so the same seed always gives the same image.
+        return tf.map_fn(lambda s: tf.random.stateless_normal([self.latent_dim], seed=tf.stack([s, s * 0 + 7])),
+                         tf.cast(seeds, tf.int64), fn_output_signature=tf.float32)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class DCGAN(_GANBase):
+    """Deep convolutional GAN (Radford et al. 2015) for 28×28 digits.
+
+    Example:
+        >>> gan = DCGAN(latent_dim=64, seed=0)
+        >>> imgs = gan.sample(16)                  # (16, 28, 28, 1) in [0, 1]
+        >>> imgs = gan.generate(np.random.randn(4, 64).astype("float32"))
+    """
+
+    def __init__(self, latent_dim=64, g_filters=(128, 64), d_filters=(64, 128), seed=None, **kwargs):
+        super().__init__(latent_dim, g_filters, d_filters, seed, **kwargs)
+        self.generator = _generator(self.latent_dim, self.g_filters, "generator")
+        self.disc_body = _disc_body(1, self.d_filters, "discriminator")
+        self.disc_head = layers.Dense(1, dtype="float32", name="disc_logit")
+
+    def build(self, input_shape=None):
+        self.generator.build((None, self.latent_dim))
+        self.disc_body.build((None,) + IMAGE_SHAPE)
+        self.disc_head.build((None, 7 * 7 * self.d_filters[1]))
+        self.built = True
+
+    def discriminator_variables(self):
+        return self.disc_body.trainable_variables + self.disc_head.trainable_variables
+
+    def _g(self, z, y, training):
+        return self.generator(z, training=training)
+
+    def _d(self, x, y, training):
+        return self.disc_head(self.disc_body(x, training=training))
+
+    def call(self, z, training=False):
+        return self.generator(z, training=training)
+
+    def generate(self, z):
+        """Images (batch, 28, 28, 1) in [0, 1] from noise (batch, latent_dim)."""
+        return self.generator(check_vectors(z, self.latent_dim, "noise"))
+
+    def sample(self, n: int):
+        if int(n) < 1:
+            raise ValueError(f"n must be a positive number of samples, got {n}")
+        return self.generator(keras.random.normal((int(n), self.latent_dim), seed=self.seed_generator))
+
+    def discriminate(self, x):
+        """Probability that each image is real, per the learned loss."""
+        from .base import check_images
+
+        return ops.sigmoid(self._d(check_images(x), None, False))[:, 0]
+
+    def serving_signatures(self):
+        return {
+            "generate": (lambda noise: {"images": self.generator(noise)},
+                         [tf.TensorSpec((None, self.latent_dim), tf.float32, name="noise")]),
+            "sample": (lambda seed: {"images": self.generator(self._serving_sample(seed))},
+                       [tf.TensorSpec((None,), tf.int32, name="seed")]),
+            "discriminate": (lambda images: {"real_probability": ops.sigmoid(self._d(images, None, False))[:, 0]},
+                             [tf.TensorSpec((None,) + IMAGE_SHAPE, tf.float32, name="images")]),
+        }
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ConditionalGAN(_GANBase):
+    """A GAN that draws the digit asked for (Mirza & Osindero 2014).
+
+    The generator sees the label one-hot beside the noise; the discriminator sees it as ten
+    constant image channels and through a projection term (Miyato & Koyama 2018), so it can
+    punish a well-drawn digit of the wrong class.
+
+    Example:
+        >>> gan = ConditionalGAN(latent_dim=64, seed=0)
+        >>> threes = gan.sample(labels=[3, 3, 3])
+    """
+
+    conditional = True
+
+    def __init__(self, latent_dim=64, g_filters=(128, 64), d_filters=(64, 128), seed=None, **kwargs):
+        super().__init__(latent_dim, g_filters, d_filters, seed, **kwargs)
+        self.generator = _generator(self.latent_dim + NUM_CLASSES, self.g_filters, "generator")
+        self.disc_body = _disc_body(1 + NUM_CLASSES, self.d_filters, "discriminator")
+        self.disc_head = layers.Dense(1, dtype="float32", name="disc_logit")
+        self.disc_embed = layers.Embedding(NUM_CLASSES, 7 * 7 * self.d_filters[1], name="disc_projection")
+
+    def build(self, input_shape=None):
+        self.generator.build((None, self.latent_dim + NUM_CLASSES))
+        self.disc_body.build((None,) + IMAGE_SHAPE[:2] + (1 + NUM_CLASSES,))
+        self.disc_head.build((None, 7 * 7 * self.d_filters[1]))
+        self.disc_embed.build((None,))
+        self.built = True
+
+    def discriminator_variables(self):
+        return (self.disc_body.trainable_variables + self.disc_head.trainable_variables
+                + self.disc_embed.trainable_variables)
+
+    def _g(self, z, y, training):
+        return self.generator(ops.concatenate([z, ops.one_hot(y, NUM_CLASSES)], axis=-1), training=training)
+
+    def _d(self, x, y, training):
+        onehot = ops.one_hot(y, NUM_CLASSES)
+        planes = ops.broadcast_to(onehot[:, None, None, :], (ops.shape(x)[0], 28, 28, NUM_CLASSES))
+        h = self.disc_body(ops.concatenate([x, planes], axis=-1), training=training)
+        return self.disc_head(h) + ops.sum(self.disc_embed(y) * h, axis=-1, keepdims=True)
+
+    def call(self, inputs, training=False):
+        z, y = inputs
+        return self._g(z, y, training)
+
+    def generate(self, z, labels):
+        """Images of the given digits: noise (batch, latent_dim), labels (batch,) ints 0-9."""
+        z = check_vectors(z, self.latent_dim, "noise")
+        return self._g(z, self._labels(labels, z.shape[0]), False)
+
+    def sample(self, n: int | None = None, labels=None):
+        """`labels` digits (or `n` images of digits 0-9 in turn) from fresh noise."""
+        if labels is None:
+            if n is None or int(n) < 1:
+                raise ValueError("give labels=[...] or a positive n")
+            labels = np.arange(int(n)) % NUM_CLASSES
+        y = self._labels(labels, None)
+        z = keras.random.normal((int(y.shape[0]), self.latent_dim), seed=self.seed_generator)
+        return self._g(z, y, False)
+
+    def serving_signatures(self):
+        label = tf.TensorSpec((None,), tf.int32, name="label")
+        return {
+            "generate": (lambda noise, label: {"images": self._g(noise, label, False)},
+                         [tf.TensorSpec((None, self.latent_dim), tf.float32, name="noise"), label]),
+            "sample": (lambda seed, label: {"images": self._g(self._serving_sample(seed), label, False)},
+                       [tf.TensorSpec((None,), tf.int32, name="seed"), label]),
+        }
+
+
+@register("dcgan-mnist", model_class=DCGAN, task="generation", dataset="mnist",
+          description="DCGAN on MNIST digits: transposed-conv generator, conv discriminator, non-saturating loss.",
+          paper="Radford et al. 2015, https://arxiv.org/abs/1511.06434")
+def dcgan_mnist(**config):
+    return DCGAN(**config)
+
+
+@register("cgan-mnist", model_class=ConditionalGAN, task="conditional-generation", dataset="mnist",
+          description="Conditional GAN on MNIST: draws the digit you ask for.",
+          paper="Mirza & Osindero 2014, https://arxiv.org/abs/1411.1784")
+def cgan_mnist(**config):
+    return ConditionalGAN(**config)
