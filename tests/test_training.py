@@ -37,16 +37,31 @@ print(json.dumps({"diff": diff, "moved": moved, "replicas": replicas, "metrics":
 """
 
 
+SGD = ["optimizer.name=sgd", "optimizer.learning_rate=0.05"]
+SMALL_ARCH = {"ae-mnist": SMALL, "vae-mnist": SMALL,
+              "cnn-mnist": ["model.filters=[8, 16]", "model.feature_dim=32"] + SMALL[2:],
+              "dcgan-mnist": ["model.g_filters=[32, 16]", "model.d_filters=[16, 32]"] + SMALL[2:],
+              "cgan-mnist": ["model.g_filters=[32, 16]", "model.d_filters=[16, 32]"] + SMALL[2:]}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["ae-mnist", "vae-mnist"])
+@pytest.mark.parametrize("name", sorted(SMALL_ARCH))
 def test_mirrored_two_devices_matches_one_device(name, tmp_path):
-    out = json.loads(run_python(MIRRORED, name, tmp_path, json.dumps(SMALL)).strip().splitlines()[-1])
+    out = json.loads(run_python(MIRRORED, name, tmp_path, json.dumps(SMALL_ARCH[name] + SGD)).strip().splitlines()[-1])
     assert out["replicas"] == {"default": 1, "mirrored": 2}
-    assert out["moved"] > 1e-4, "training did not change the weights: the comparison would be empty"
-    # Tolerance: float32 sums in another order across replicas; 3 Adam steps of lr 1e-3.
-    assert out["diff"] < 2e-5, out
-    for key in ("train_loss", "test_loss"):
-        assert abs(out["metrics"]["default"][key] - out["metrics"]["mirrored"][key]) < 1e-3 * abs(out["metrics"]["default"][key])
+    assert out["moved"] > 1e-3, "training did not change the weights: the comparison would be empty"
+    # SGD keeps the update linear in the gradient, so what is left is float32 summation order
+    # across replicas (Adam divides by sqrt(v) and would magnify rounding in near-zero gradients).
+    # Batch norm divides by the batch's sigma, which magnifies that rounding: measured 0.2% of
+    # the update with synchronized BN, 68% with per-replica BN, so 1% still catches a real bug.
+    tolerance = 1e-2 if name in ("cnn-mnist", "dcgan-mnist", "cgan-mnist") else 1e-3
+    assert out["diff"] < tolerance * out["moved"], out
+    single, mirrored = out["metrics"]["default"], out["metrics"]["mirrored"]
+    # "diversity" is a within-batch spread: each replica sees half the batch, so it differs by design.
+    keys = [k for k in single if k.startswith(("train_", "test_")) and "diversity" not in k]
+    assert keys
+    for key in keys:  # the logged metrics are global-batch averages on both
+        assert abs(single[key] - mirrored[key]) <= 1e-3 * abs(single[key]) + 1e-5, (key, single[key], mirrored[key])
 
 
 def _weights(model):

@@ -59,11 +59,11 @@ def make_optimizer(cfg: dict, replicas: int, steps_total: int):
     elif cfg.get("schedule", "constant") != "constant":
         raise ValueError(f"optimizer.schedule must be 'constant' or 'cosine', got {cfg['schedule']!r}")
     kwargs = {"learning_rate": lr}
-    if cfg.get("beta_1") is not None:
+    name = cfg.get("name", "adam").lower()
+    if cfg.get("beta_1") is not None and name in ("adam", "adamw"):
         kwargs["beta_1"] = float(cfg["beta_1"])
     if cfg.get("clipnorm"):
         kwargs["clipnorm"] = float(cfg["clipnorm"])
-    name = cfg.get("name", "adam").lower()
     classes = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW, "sgd": keras.optimizers.SGD}
     if name not in classes:
         raise ValueError(f"optimizer.name must be one of {', '.join(classes)}, got {name!r}")

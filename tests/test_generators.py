@@ -1,0 +1,98 @@
+import keras
+import numpy as np
+import pytest
+
+from zoo import metrics
+from zoo.models import DCGAN, ConditionalGAN, DigitClassifier
+
+
+@pytest.fixture(scope="module")
+def judge():
+    keras.utils.set_random_seed(0)
+    clf = DigitClassifier(filters=(8, 16), feature_dim=32)
+    clf.build((None, 28, 28, 1))
+    return metrics.Judge(clf)
+
+
+def test_frechet_distance_matches_closed_form():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((4000, 3))
+    assert metrics.fid_from_features(a, a) == pytest.approx(0.0, abs=1e-6)
+    # N(0, I) vs N(m, 4I) in 3-d: |m|^2 + 3 + 12 - 2 * 3 * 2 = |m|^2 + 3
+    mu = np.array([1.0, 2.0, 0.0])
+    assert metrics.frechet_distance(np.zeros(3), np.eye(3), mu, 4 * np.eye(3)) == pytest.approx(5.0 + 3.0)
+
+
+def test_fid_self_is_zero_and_noise_is_far(judge, test_images):
+    x = test_images[0]
+    f = judge.features(x)
+    assert metrics.fid_from_features(f, f) == pytest.approx(0.0, abs=1e-6)
+    noise = np.random.default_rng(0).random(x.shape).astype("float32")
+    near = metrics.fid_from_features(judge.features(x[:32]), judge.features(x[32:]))
+    far = metrics.fid_from_features(judge.features(noise), f)
+    assert far > 5 * near
+
+
+def test_mnist_score_formula():
+    assert metrics.mnist_score(np.eye(10)) == pytest.approx(10.0)            # confident, all digits
+    assert metrics.mnist_score(np.tile(np.eye(10)[3], (10, 1))) == pytest.approx(1.0)  # one digit only
+    assert metrics.mnist_score(np.full((10, 10), 0.1)) == pytest.approx(1.0)  # unsure everywhere
+
+
+def test_judge_rejects_bad_images(judge):
+    with pytest.raises(ValueError, match=r"shape \(n, 28, 28, 1\)"):
+        judge.score(np.zeros((2, 28, 28), "float32"))
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        judge.score(np.full((2, 28, 28, 1), 255.0, "float32"))
+
+
+def test_label_conditioning_is_honoured():
+    keras.utils.set_random_seed(0)
+    gan = ConditionalGAN(latent_dim=8, g_filters=(16, 8), d_filters=(8, 16))
+    gan.build()
+    z = np.random.default_rng(0).standard_normal((10, 8)).astype("float32")
+    z[:] = z[0]  # the same noise for every row: only the label differs
+    imgs = np.asarray(gan.generate(z, np.arange(10)))
+    spread = np.abs(imgs - imgs.mean(axis=0)).max()
+    assert spread > 1e-3, "the generator ignores its label input"
+    # ... and the discriminator's verdict depends on the label too.
+    x = np.repeat(imgs[:1], 10, axis=0)
+    logits = np.asarray(gan._d(x, np.arange(10, dtype="int32"), False))
+    assert np.ptp(logits) > 1e-4, "the discriminator ignores its label input"
+
+
+def test_gan_apis_and_errors():
+    gan = ConditionalGAN(latent_dim=8, g_filters=(16, 8), d_filters=(8, 16), seed=1)
+    gan.build()
+    assert gan.sample(labels=[1, 2, 3]).shape == (3, 28, 28, 1)
+    assert gan.sample(n=4).shape == (4, 28, 28, 1)
+    z = np.zeros((2, 8), "float32")
+    with pytest.raises(ValueError, match="digits 0-9"):
+        gan.generate(z, [3, 10])
+    with pytest.raises(ValueError, match="2 codes"):
+        gan.generate(z, [3])
+    with pytest.raises(TypeError, match="integers"):
+        gan.generate(z, [0.5, 1.5])
+    dc = DCGAN(latent_dim=8, g_filters=(16, 8), d_filters=(8, 16), seed=1)
+    dc.build()
+    s = np.asarray(dc.sample(3))
+    assert s.shape == (3, 28, 28, 1) and 0 <= s.min() and s.max() <= 1
+    with pytest.raises(ValueError, match=r"noise must have shape \(batch, 8\)"):
+        dc.generate(np.zeros((2, 5), "float32"))
+    assert dc.discriminate(s).shape == (3,)
+
+
+def test_collapse_and_divergence_detection():
+    gan = DCGAN(latent_dim=8, g_filters=(16, 8), d_filters=(8, 16))
+    assert "mode collapse" in gan.health_check({"diversity": 0.001, "d_loss": 1.0})
+    assert "discriminator wins" in gan.health_check({"diversity": 0.1, "d_loss": 1e-5})
+    assert gan.health_check({"diversity": 0.1, "d_loss": 1.2}) is None
+
+
+def test_serving_sample_is_a_pure_function_of_the_seed():
+    gan = DCGAN(latent_dim=8, g_filters=(16, 8), d_filters=(8, 16))
+    gan.build()
+    fn, _ = gan.serving_signatures()["sample"]
+    a = np.asarray(fn(np.array([1, 2, 1], "int32"))["images"])
+    np.testing.assert_allclose(a[0], a[2])
+    assert not np.allclose(a[0], a[1])
