@@ -10,7 +10,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 $(BIN)/zoo: setup.cfg pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,serving]'
+	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
 install: $(BIN)/zoo

@@ -47,6 +47,14 @@ def _cmd_export(args):
     export.main(args)
 
 
+def _cmd_serving_config(args):
+    from .registry import artifacts_root
+    from .serving import write_configs
+
+    for path in write_configs(artifacts_root(), args.base_path, args.labels):
+        print(f"wrote {path}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="zoo", description="A model zoo of autoencoders, VAEs, GANs and RL agents.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -81,6 +89,11 @@ def main(argv=None):
     s.add_argument("--run", required=True, help="run folder with model.keras and recipe.toml")
     s.add_argument("--version", type=int, default=None, help="version number (default: next free)")
     s.set_defaults(fn=_cmd_export)
+
+    s = sub.add_parser("serving-config", help="write artifacts/models.config and batching.config for TF Serving")
+    s.add_argument("--base-path", default="/models", help="where the artifacts folder is mounted for TF Serving")
+    s.add_argument("--labels", action="store_true", help="serve stable and canary versions with labels")
+    s.set_defaults(fn=_cmd_serving_config)
 
     args = p.parse_args(argv)
     from .data import DataError

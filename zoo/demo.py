@@ -8,15 +8,34 @@ from pathlib import Path
 import numpy as np
 
 
+def use(model, x) -> str:
+    """Call the model's main methods once and say what came back."""
+    from zoo.models import DCGAN, VAE, ConditionalGAN, DigitClassifier
+
+    if isinstance(model, DigitClassifier):
+        return f"classify(4 test digits) -> {np.asarray(model.classify(x)).tolist()}"
+    if isinstance(model, ConditionalGAN):
+        return f"sample(labels=[0..9]) -> {tuple(model.sample(labels=np.arange(10)).shape)}"
+    if isinstance(model, DCGAN):
+        return f"sample(16) -> {tuple(model.sample(16).shape)}"
+    line = f"reconstruction MSE on 4 test digits {float(np.mean((np.asarray(model.reconstruct(x)) - x) ** 2)):.4f}"
+    if isinstance(model, VAE):
+        s = np.asarray(model.sample(16))
+        line += (f"; sample(16) -> {s.shape}, mean pixel {s.mean():.3f}; "
+                 f"interpolate -> {tuple(model.interpolate(x[0], x[1], 8).shape)}; "
+                 f"arithmetic -> {tuple(model.arithmetic(x[0], x[1], x[2]).shape)}")
+    return line
+
+
 def main(out="out"):
     import zoo
-    from zoo.export import picture
+    from zoo.export import ae_vs_vae_picture, picture
     from zoo.hub import ArtifactError
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     x = zoo.data.load_arrays("mnist", "test")[0][:4, ..., None].astype("float32") / 255.0
-    failed = []
+    failed, loaded = [], {}
     for name in zoo.list_models():
         print("=" * 100)
         try:
@@ -27,15 +46,12 @@ def main(out="out"):
             continue
         print(zoo.describe(name))
         picture(model, out / f"{name}.png")
-        err = float(np.mean((np.asarray(model.reconstruct(x)) - x) ** 2))
-        line = f"{name}: reconstruction MSE on 4 test digits {err:.4f}"
-        if hasattr(model, "sample"):
-            s = np.asarray(model.sample(16))
-            line += f"; sample(16) -> {s.shape}, mean pixel {s.mean():.3f}"
-            v = model.arithmetic(x[0], x[1], x[2])
-            line += f"; arithmetic -> {tuple(v.shape)}"
-        print(line)
+        print(f"{name}: {use(model, x)}")
+        loaded[name] = model
         print(f"picture: {out / (name + '.png')}")
+    if "ae-mnist" in loaded and "vae-mnist" in loaded:
+        ae_vs_vae_picture(loaded["ae-mnist"], loaded["vae-mnist"], out / "ae-vs-vae.png")
+        print(f"AE vs VAE decoding the same N(0, I) codes: {out / 'ae-vs-vae.png'}")
     if failed:
         sys.exit(f"no artifact for: {', '.join(failed)}")
 

@@ -26,7 +26,7 @@ import numpy as np
 from .registry import ROOT, get_entry
 
 
-def write_saved_model(model, dest: Path):
+def write_saved_model(model, dest: Path, model_name: str | None = None):
     """SavedModel with the model's named signatures, each weight stored once.
 
     The archive is not given `track(model)`: the endpoints capture every variable they use, and
@@ -45,6 +45,9 @@ def write_saved_model(model, dest: Path):
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         archive.write_out(str(tmp), verbose=False)
+        from .serving import write_warmup
+
+        write_warmup(tmp, model_name or dest.parent.name, sigs)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -112,17 +115,43 @@ def tile(rows) -> np.ndarray:
 
 
 def picture(model, path: Path, seed: int = 0):
-    """A PNG grid: test digits, their reconstructions, then decoded N(0, I) codes (and, for a
-    VAE, an interpolation between two test digits)."""
-    from . import data
+    """A PNG that shows what the model does, at a glance.
 
-    x = data.load_arrays("mnist", "test")[0][:10, ..., None].astype("float32") / 255.0
-    rows = [x, np.asarray(model.reconstruct(x))]
-    z = np.random.default_rng(seed).standard_normal((30, model.latent_dim)).astype("float32")
-    rows += list(np.asarray(model.decode(z)).reshape(3, 10, 28, 28, 1))
-    if hasattr(model, "interpolate"):
-        rows.append(np.asarray(model.interpolate(x[3], x[2], steps=10)))
+    AE/VAE: ten test digits, their reconstructions, three rows decoded from N(0, I) codes and
+    (VAE) an interpolation between two test digits. Classifier: the first test digits it gets
+    wrong. DCGAN: a 10×10 grid of samples. Conditional GAN: one row per digit 0-9.
+    """
+    from . import data
+    from .models import ConditionalGAN, DCGAN, DigitClassifier
+
+    rng = np.random.default_rng(seed)
+    x, y = data.load_arrays("mnist", "test")
+    x = x[..., None].astype("float32") / 255.0
+    if isinstance(model, ConditionalGAN):
+        z = rng.standard_normal((100, model.latent_dim)).astype("float32")
+        rows = np.asarray(model.generate(z, np.repeat(np.arange(10), 10))).reshape(10, 10, 28, 28, 1)
+    elif isinstance(model, DCGAN):
+        z = rng.standard_normal((100, model.latent_dim)).astype("float32")
+        rows = np.asarray(model.generate(z)).reshape(10, 10, 28, 28, 1)
+    elif isinstance(model, DigitClassifier):
+        wrong = np.flatnonzero(np.asarray(model.classify(x)) != y)[:30]
+        pad = np.zeros((30 - len(wrong), 28, 28, 1), "float32")
+        rows = np.concatenate([x[wrong], pad]).reshape(3, 10, 28, 28, 1)
+    else:
+        rows = [x[:10], np.asarray(model.reconstruct(x[:10]))]
+        z = rng.standard_normal((30, model.latent_dim)).astype("float32")
+        rows += list(np.asarray(model.decode(z)).reshape(3, 10, 28, 28, 1))
+        if hasattr(model, "interpolate"):
+            rows.append(np.asarray(model.interpolate(x[3], x[2], steps=10)))
     save_png(tile(rows), path)
+
+
+def ae_vs_vae_picture(ae, vae, path: Path, seed: int = 0):
+    """Left: a plain AE's decoder fed N(0, I) codes; right: the VAE's. Same codes, 8×8 each."""
+    z = np.random.default_rng(seed).standard_normal((64, ae.latent_dim)).astype("float32")
+    left = tile(np.asarray(ae.decode(z)).reshape(8, 8, 28, 28, 1))
+    right = tile(np.asarray(vae.decode(z[:, : vae.latent_dim])).reshape(8, 8, 28, 28, 1))
+    save_png(np.concatenate([left, np.ones((left.shape[0], 8)), right], axis=1), path)
 
 
 def export_artifact(name: str, run_dir, version: int | None = None, verbose: bool = True) -> Path:

@@ -63,3 +63,150 @@ def example_bodies(signatures: dict) -> dict:
     """{signature: {"instances": body, "inputs": body}} with batch-1 zero inputs."""
     return {s: {fmt: predict_body(s, example_inputs(io), fmt) for fmt in ("instances", "inputs")}
             for s, io in signatures.items() if s != "serving_default"}
+
+
+WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
+
+
+def example_feed(specs, batch: int = 2, seed: int = 0) -> dict:
+    """Realistic inputs for a list of `tf.TensorSpec`s: test digits for images, N(0, I) for
+    codes and noise, 0-9 for integer labels and seeds."""
+    rng = np.random.default_rng(seed)
+    feed = {}
+    for spec in specs:
+        shape = [batch] + list(spec.shape[1:])
+        if spec.dtype.is_integer:
+            feed[spec.name] = (np.arange(batch) % 10).astype(spec.dtype.as_numpy_dtype)
+        elif shape[1:] == [28, 28, 1]:
+            from . import data
+
+            feed[spec.name] = data.load_arrays("mnist", "test")[0][:batch, ..., None].astype("float32") / 255.0
+        else:
+            feed[spec.name] = rng.standard_normal(shape).astype(spec.dtype.as_numpy_dtype)
+    return feed
+
+
+def write_warmup(saved_model_dir, model_name: str, signatures: dict, batch: int = 2):
+    """TF Serving warm-up file: one PredictRequest per signature, as PredictionLog records in a
+    TFRecord at `<version>/assets.extra/tf_serving_warmup_requests`; TF Serving replays them
+    at load time so the first real request does not pay for graph initialisation."""
+    from pathlib import Path
+
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+
+    path = Path(saved_model_dir) / WARMUP_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for sig, (_, specs) in signatures.items():
+            request = predict_pb2.PredictRequest()
+            request.model_spec.name = model_name
+            request.model_spec.signature_name = sig
+            for name, value in example_feed(specs, batch).items():
+                request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
+    return path
+
+
+def read_warmup(saved_model_dir) -> list[tuple[str, dict]]:
+    """[(signature_name, {input: numpy})] from a SavedModel's warm-up file."""
+    from pathlib import Path
+
+    import tensorflow as tf
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    out = []
+    for record in tf.data.TFRecordDataset(str(Path(saved_model_dir) / WARMUP_FILE)):
+        log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
+        req = log.predict_log.request
+        out.append((req.model_spec.signature_name, {k: tf.make_ndarray(v) for k, v in req.inputs.items()}))
+    return out
+
+
+def models_config(base_path: str = "/models", labels: bool = False) -> str:
+    """A TF Serving `ModelServerConfig` (text proto) serving every model that has an artifact.
+
+    Default policy: the newest version. With `labels`, every model serves a `stable` version
+    (the one before the newest, when there are two or more) and a `canary` (the newest), so a
+    rollout can shift traffic by label and a rollback is a one-line edit.
+    """
+    from .registry import _REGISTRY, get_entry
+
+    blocks = []
+    for name in sorted(_REGISTRY):
+        versions = get_entry(name).versions()
+        if not versions:
+            continue
+        lines = ["  config {", f'    name: "{name}"', f'    base_path: "{base_path.rstrip("/")}/{name}"',
+                 '    model_platform: "tensorflow"']
+        if labels:
+            stable, canary = (versions[-2] if len(versions) > 1 else versions[-1]), versions[-1]
+            keep = sorted({stable, canary})
+            lines.append("    model_version_policy { specific { " + " ".join(f"versions: {v}" for v in keep) + " } }")
+            lines.append(f'    version_labels {{ key: "stable" value: {stable} }}')
+            if canary != stable:
+                lines.append(f'    version_labels {{ key: "canary" value: {canary} }}')
+        else:
+            lines.append("    model_version_policy { latest { num_versions: 1 } }")
+        lines.append("  }")
+        blocks.append("\n".join(lines))
+    return "model_config_list {\n" + "\n".join(blocks) + "\n}\n"
+
+
+BATCHING_CONFIG = """\
+# TF Serving --enable_batching --batching_parameters_file=/models/batching.config
+# Requests that arrive within 1 ms are run as one batch of up to 256 examples.
+max_batch_size { value: 256 }
+batch_timeout_micros { value: 1000 }
+max_enqueued_batches { value: 64 }
+num_batch_threads { value: 4 }
+pad_variable_length_inputs: false
+"""
+
+
+def parse_models_config(text: str):
+    """Parse with the real `ModelServerConfig` proto (raises on any mistake)."""
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    return text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
+
+
+BATCHING_FIELDS = {"max_batch_size", "batch_timeout_micros", "max_enqueued_batches", "num_batch_threads",
+                   "allowed_batch_sizes", "pad_variable_length_inputs", "thread_pool_name"}
+
+
+def parse_batching_config(text: str) -> dict:
+    """Check a batching parameters file against TF Serving's `BatchingParameters` fields.
+
+    (That proto is not shipped in `tensorflow-serving-api`, so this reads the text format's
+    `name { value: N }` / `name: value` lines itself.)"""
+    import re
+
+    out = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        m = re.fullmatch(r"(\w+)\s*(?:\{\s*value:\s*(\d+)\s*\}|:\s*(\w+))", line)
+        if not m or m.group(1) not in BATCHING_FIELDS:
+            raise ValueError(f"batching config line {n} is not a BatchingParameters field: {line!r}")
+        out[m.group(1)] = int(m.group(2)) if m.group(2) else m.group(3)
+    return out
+
+
+def write_configs(folder, base_path: str = "/models", labels: bool = False):
+    import os
+    from pathlib import Path
+
+    folder = Path(folder)
+    written = []
+    for fname, text in (("models.config", models_config(base_path, labels)), ("batching.config", BATCHING_CONFIG)):
+        parse = parse_models_config if fname == "models.config" else parse_batching_config
+        parse(text)  # never write a file TF Serving would refuse
+        tmp = folder / f".{fname}.tmp"
+        tmp.write_text(text)
+        os.replace(tmp, folder / fname)
+        written.append(folder / fname)
+    return written
