@@ -165,3 +165,32 @@ def test_divergence_stops_with_a_clear_message(tmp_path):
         "steps_per_epoch=40", "optimizer.name=sgd", "optimizer.learning_rate=1e12", "schedule=constant"])
     with pytest.raises(training.TrainingDiverged, match=r"became (nan|inf).*lower the learning rate"):
         training.train(r, tmp_path, verbose=0)
+
+
+DETERMINISM = """
+import json, sys
+import numpy as np
+from zoo import recipes, training
+r = recipes.apply_overrides(recipes.load(sys.argv[1]), json.loads(sys.argv[3]) + ["deterministic=true"])
+a = training.train(r, sys.argv[2] + "/a", verbose=0)["model"].get_weights()
+b = training.train(r, sys.argv[2] + "/b", verbose=0)["model"].get_weights()
+print(json.dumps({"identical": all(np.array_equal(x, y) for x, y in zip(a, b)), "n": len(a)}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["vae-mnist", "cgan-mnist"])
+def test_seeded_deterministic_runs_are_bit_identical(name, tmp_path):
+    out = json.loads(run_python(DETERMINISM, name, tmp_path, json.dumps(SMALL_ARCH[name])).strip().splitlines()[-1])
+    assert out["n"] > 0 and out["identical"]
+
+
+@pytest.mark.parametrize("name", sorted(SMALL_ARCH))
+def test_mixed_bfloat16_recipes_train_and_leave_the_policy_alone(name, tmp_path):
+    import keras
+
+    r = recipes.apply_overrides(recipes.load(name), SMALL_ARCH[name] + ["mixed_precision=mixed_bfloat16"])
+    s = training.train(r, tmp_path, verbose=0)
+    assert s["model"].dtype_policy.name == "mixed_bfloat16"
+    assert all(np.isfinite(v) for k, v in s["history"][-1].items() if k.startswith("train_"))
+    assert keras.mixed_precision.global_policy().name == "float32"

@@ -129,8 +129,6 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
     chief = is_chief(strat)
     if t.get("deterministic"):
         tf.config.experimental.enable_op_determinism()
-    if t.get("mixed_precision"):
-        keras.mixed_precision.set_global_policy(t["mixed_precision"])
     keras.utils.set_random_seed(int(recipe["seed"]))
 
     entry = get_entry(recipe["name"])
@@ -142,8 +140,15 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
     steps_per_epoch = int(t.get("steps_per_epoch") or n_train // global_batch)
     epochs = int(t["epochs"])
 
+    previous_policy = keras.mixed_precision.global_policy()
     with strat.scope():
-        model = entry.build(**recipe["model"])
+        # Layers take the dtype policy in force when they are made; restore it afterwards so a
+        # bf16 recipe does not change models built later in the same process.
+        keras.mixed_precision.set_global_policy(t.get("mixed_precision") or "float32")
+        try:
+            model = entry.build(**recipe["model"])
+        finally:
+            keras.mixed_precision.set_global_policy(previous_policy)
         model.build((None, 28, 28, 1))
         optimizers = model.make_optimizers(lambda: make_optimizer(recipe["optimizer"], replicas, epochs * steps_per_epoch))
         progress = tf.Variable([0, 0], dtype=tf.int64, trainable=False, name="progress")  # epoch, step

@@ -243,7 +243,8 @@ class ConditionalGAN(_GANBase):
         self.generator = _generator(self.latent_dim + NUM_CLASSES, self.g_filters, "generator")
         self.disc_body = _disc_body(1 + NUM_CLASSES, self.d_filters, "discriminator")
         self.disc_head = layers.Dense(1, dtype="float32", name="disc_logit")
-        self.disc_embed = layers.Embedding(NUM_CLASSES, 7 * 7 * self.d_filters[1], name="disc_projection")
+        self.disc_embed = layers.Embedding(NUM_CLASSES, 7 * 7 * self.d_filters[1], name="disc_projection",
+                                           dtype="float32")
 
     def build(self, input_shape=None):
         self.generator.build((None, self.latent_dim + NUM_CLASSES))
@@ -262,8 +263,8 @@ class ConditionalGAN(_GANBase):
     def _d(self, x, y, training):
         onehot = ops.one_hot(y, NUM_CLASSES)
         planes = ops.broadcast_to(onehot[:, None, None, :], (ops.shape(x)[0], 28, 28, NUM_CLASSES))
-        h = self.disc_body(ops.concatenate([x, planes], axis=-1), training=training)
-        return self.disc_head(h) + ops.sum(self.disc_embed(y) * h, axis=-1, keepdims=True)
+        h = ops.cast(self.disc_body(ops.concatenate([x, planes], axis=-1), training=training), "float32")
+        return self.disc_head(h) + ops.sum(ops.cast(self.disc_embed(y), "float32") * h, axis=-1, keepdims=True)
 
     def call(self, inputs, training=False):
         z, y = inputs
