@@ -274,14 +274,45 @@ class SnakeVecEnv:
 
     def observe(self):
         if self.obs_mode == "features":
-            return np.stack([features(self.size, self.walls, self._body(i), int(self.heading[i]),
-                                      tuple(map(int, self.apple[i]))) for i in range(self.n)])
+            if not self.walls:  # wrap-around flood fill: the reference implementation, per board
+                return np.stack([features(self.size, self.walls, self._body(i), int(self.heading[i]),
+                                          tuple(map(int, self.apple[i]))) for i in range(self.n)])
+            return self._features_walled()
         out = np.zeros((self.n, self.size, self.size, 3), np.float32)
         out[..., 1] = self.ttl > 0
         idx = np.arange(self.n)
         out[idx, self.head[:, 0], self.head[:, 1], 1] = 0.0
         out[idx, self.head[:, 0], self.head[:, 1], 0] = 1.0
         out[idx, self.apple[:, 0], self.apple[:, 1], 2] = 1.0
+        return out
+
+    def _features_walled(self):
+        """All boards' feature vectors at once; flood fills are connected-component labels
+        (scipy.ndimage), one call for every board."""
+        from scipy import ndimage
+
+        s, n, idx = self.size, self.n, np.arange(self.n)
+        blocked = self.ttl > 1                                   # the tail (ttl 1) moves on
+        labels, _ = ndimage.label(~blocked, structure=np.array([[[0, 0, 0], [0, 0, 0], [0, 0, 0]],
+                                                                 [[0, 1, 0], [1, 1, 1], [0, 1, 0]],
+                                                                 [[0, 0, 0], [0, 0, 0], [0, 0, 0]]]))
+        sizes = np.bincount(labels.ravel())
+        out = np.zeros((n, N_FEATURES), np.float32)
+        for i, turn in enumerate((0, -1, 1)):
+            d = (self.heading + turn) % 4
+            nxt = self.head + DIRS[d]
+            inside = ((nxt >= 0) & (nxt < s)).all(axis=1)
+            r, c = np.clip(nxt[:, 0], 0, s - 1), np.clip(nxt[:, 1], 0, s - 1)
+            free = inside & ~blocked[idx, r, c]
+            out[:, i] = ~free
+            out[:, 11 + i] = np.where(free, sizes[labels[idx, r, c]] / (s * s), 0.0)
+        out[idx, 3 + self.heading] = 1.0
+        out[:, 7] = self.apple[:, 0] < self.head[:, 0]
+        out[:, 8] = self.apple[:, 0] > self.head[:, 0]
+        out[:, 9] = self.apple[:, 1] < self.head[:, 1]
+        out[:, 10] = self.apple[:, 1] > self.head[:, 1]
+        out[:, 14] = self.length / (s * s)
+        out[:, 15] = np.abs(self.apple - self.head).sum(axis=1) / s
         return out
 
     def reset(self):
