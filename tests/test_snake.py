@@ -127,3 +127,34 @@ def test_random_policy_scores_little():
         _, _, term, trunc, info = vec.step(rng.integers(3, size=32))
         scores += info["final_score"][term | trunc].tolist()
     assert np.mean(scores) < 1.0
+
+
+def test_short_dqn_run_beats_random_play(tmp_path):
+    from zoo import recipes, training
+    from zoo.rl.dqn import evaluate
+
+    r = recipes.apply_overrides(recipes.load("snake-dqn"), [
+        "total_steps=3000", "learning_starts=300", "log_every=1000", "checkpoint_every=1000",
+        "data.num_envs=32", "target_update=250"])
+    s = training.train(r, tmp_path, verbose=0)
+    assert s["finished"] and (tmp_path / "model.keras").is_file()
+    trained = evaluate(s["model"], games=30)
+    vec = SnakeVecEnv(32, seed=0)
+    rng = np.random.default_rng(0)
+    scores = []
+    while len(scores) < 64:
+        _, _, term, trunc, info = vec.step(rng.integers(3, size=32))
+        scores += info["final_score"][term | trunc].tolist()
+    assert trained["mean"] > np.mean(scores) + 2.0, (trained, np.mean(scores))
+
+
+def test_dqn_resumes_after_interruption(tmp_path):
+    from zoo import recipes, training
+
+    r = recipes.apply_overrides(recipes.load("snake-dqn"), [
+        "total_steps=600", "learning_starts=100", "checkpoint_every=200", "log_every=200", "data.num_envs=8"])
+    first = training.train(r, tmp_path, verbose=0, max_steps=300)
+    assert not first["finished"] and (tmp_path / "replay.npz").exists()
+    again = training.train(r, tmp_path, verbose=0)
+    assert again["finished"] and again["steps"] == 600 and again["resumed_from"]
+    assert [h["step"] for h in again["history"]] == [200, 400, 600]

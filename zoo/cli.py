@@ -47,6 +47,12 @@ def _cmd_export(args):
     export.main(args)
 
 
+def _cmd_play(args):
+    from . import play
+
+    play.main(args)
+
+
 def _cmd_serving_config(args):
     from .registry import artifacts_root
     from .serving import write_configs
@@ -89,6 +95,17 @@ def main(argv=None):
     s.add_argument("--run", required=True, help="run folder with model.keras and recipe.toml")
     s.add_argument("--version", type=int, default=None, help="version number (default: next free)")
     s.set_defaults(fn=_cmd_export)
+
+    s = sub.add_parser("play", help="watch a game-playing model (snake-dqn): GIF or terminal")
+    s.add_argument("name")
+    s.add_argument("--gif", help="write the game to this GIF (default snake.gif)")
+    s.add_argument("--compare-untrained", action="store_true", help="untrained and trained agents side by side")
+    s.add_argument("--ansi", action="store_true", help="play in the terminal")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--size", type=int, default=20)
+    s.add_argument("--delay", type=float, default=0.05, help="seconds between moves with --ansi")
+    s.add_argument("--max-steps", type=int, default=3000)
+    s.set_defaults(fn=_cmd_play)
 
     s = sub.add_parser("serving-config", help="write artifacts/models.config and batching.config for TF Serving")
     s.add_argument("--base-path", default="/models", help="where the artifacts folder is mounted for TF Serving")

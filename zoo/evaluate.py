@@ -118,10 +118,12 @@ def evaluate(name: str, model, samples: int = 1000, limit: int | None = None, ve
              judge=None) -> dict:
     from . import data
     from .metrics import Judge
-    from .models import DCGAN, VAE, AutoEncoder, ConditionalGAN, DigitClassifier
+    from .models import DCGAN, VAE, AutoEncoder, ConditionalGAN, DigitClassifier, SnakeQNetwork
 
     if isinstance(model, DigitClassifier):
         return classifier_metrics(model)
+    if isinstance(model, SnakeQNetwork):
+        return snake_metrics(model)
     judge = judge or Judge()
     if isinstance(model, VAE):
         x = data.binarized_test_images("mnist", seed=0)[:limit]
@@ -136,12 +138,29 @@ def evaluate(name: str, model, samples: int = 1000, limit: int | None = None, ve
     raise ValueError(f"no evaluation defined for {type(model).__name__}")
 
 
+def snake_metrics(model, games: int = 100) -> dict:
+    """Apples per game over `games` greedy games with fixed seeds, beside an untrained network."""
+    import keras
+
+    from .models import SnakeQNetwork
+    from .rl.dqn import evaluate as play
+
+    keras.utils.set_random_seed(0)
+    untrained = SnakeQNetwork(**{k: v for k, v in model.get_config().items() if k in ("obs_dim", "n_actions", "hidden")})
+    untrained.build()
+    trained, base = play(model, games=games), play(untrained, games=games)
+    return {**{f"apples_{k}": v for k, v in trained.items() if k in ("mean", "median", "max", "min")},
+            **{f"untrained_apples_{k}": v for k, v in base.items() if k in ("mean", "median", "max")},
+            "games": trained["games"], "board": trained["board"], "seeds": trained["seeds"]}
+
+
 TEST_SETS = {
     "vae-mnist": "NLL/ELBO: MNIST test (10,000) binarised once with seed 0; prior samples: 10,000 decoded N(0, I) codes (seed 1) scored by cnn-mnist against the test set",
     "ae-mnist": "reconstruction: MNIST test (10,000) grey levels in [0, 1]; prior samples: 10,000 decoded N(0, I) codes (seed 1) scored by cnn-mnist",
     "cnn-mnist": "MNIST test (10,000); real floor: first 10,000 training images against the test set",
     "dcgan-mnist": "10,000 samples from N(0, I) noise (seed 2) scored by cnn-mnist against the 10,000 test images",
     "cgan-mnist": "1,000 samples per digit (noise seed 3) scored by cnn-mnist against the 10,000 test images",
+    "snake-dqn": "100 greedy games on 20x20 Snake with walls, board seeds 10000-10099; untrained: same architecture, seed 0",
 }
 
 

@@ -122,8 +122,18 @@ def picture(model, path: Path, seed: int = 0):
     wrong. DCGAN: a 10×10 grid of samples. Conditional GAN: one row per digit 0-9.
     """
     from . import data
-    from .models import ConditionalGAN, DCGAN, DigitClassifier
+    from .models import ConditionalGAN, DCGAN, DigitClassifier, SnakeQNetwork
 
+    if isinstance(model, SnakeQNetwork):  # the board at the end of a greedy game, in colour
+        from PIL import Image
+
+        from .play import _frames
+
+        frames, _ = _frames(model, seed, 20, 5000)
+        tmp = path.with_name(f".{path.name}.tmp.png")
+        Image.fromarray(frames[-1]).save(tmp)
+        os.replace(tmp, path)
+        return
     rng = np.random.default_rng(seed)
     x, y = data.load_arrays("mnist", "test")
     x = x[..., None].astype("float32") / 255.0
@@ -205,13 +215,14 @@ def export_artifact(name: str, run_dir, version: int | None = None, verbose: boo
         "training": {
             "command": summary.get("command") or f"zoo train train/{entry.recipe} --out {run}",
             "export_command": f"zoo export {name} --run {run}",
-            "epochs": len(history), "steps": history[-1]["step"] if history else None,
+            "epochs": len(history) if "epoch" in (history[-1] if history else {}) else None,
+            "steps": history[-1]["step"] if history else None,
             "time_s": history[-1]["elapsed_s"] if history else None,
             "strategy": summary.get("strategy", recipe.get("train", {}).get("strategy")),
             "replicas": summary.get("replicas"), "global_batch": summary.get("global_batch"),
             "final_epoch": history[-1] if history else None,
         },
-        "data_checksums": data.checksums(entry.dataset),
+        "data_checksums": data.checksums(entry.dataset) if entry.dataset in data.DATASETS else {},
         "signatures": signature_table(folder / str(version)),
         "serving_default": getattr(model, "serving_default", None),
         "files": file_checksums(folder, version),

@@ -39,6 +39,7 @@ class ModelEntry:
     description: str = ""
     paper: str = ""
     recipe: str = ""  # file name under train/
+    trainer: str = ""  # "module:function" for models not trained by the supervised loop (RL, self-play)
 
     @property
     def recipe_path(self) -> Path:
@@ -63,7 +64,7 @@ _REGISTRY: dict[str, ModelEntry] = {}
 
 
 def register(name: str, *, model_class: type, task: str, dataset: str, description: str,
-             paper: str = "", recipe: str | None = None):
+             paper: str = "", recipe: str | None = None, trainer: str = ""):
     """Decorator: register `builder(**model_config) -> model` under `name`."""
     if not _NAME_RE.match(name):
         raise ValueError(f"model names are lowercase words joined by '-', got {name!r}")
@@ -72,7 +73,7 @@ def register(name: str, *, model_class: type, task: str, dataset: str, descripti
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is already registered")
         _REGISTRY[name] = ModelEntry(name, builder, model_class, task, dataset, description, paper,
-                                     recipe or f"{name}.toml")
+                                     recipe or f"{name}.toml", trainer)
         return builder
 
     return wrap

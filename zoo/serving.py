@@ -77,6 +77,11 @@ def example_feed(specs, batch: int = 2, seed: int = 0) -> dict:
         shape = [batch] + list(spec.shape[1:])
         if spec.dtype.is_integer:
             feed[spec.name] = (np.arange(batch) % 10).astype(spec.dtype.as_numpy_dtype)
+        elif spec.name == "observations":  # Snake: real observations from seeded boards
+            from .envs import SnakeEnv
+
+            env = SnakeEnv()
+            feed[spec.name] = np.stack([env.reset(seed=i)[0] for i in range(batch)])
         elif shape[1:] == [28, 28, 1]:
             from . import data
 

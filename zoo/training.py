@@ -116,12 +116,19 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
     `max_steps` stops early after that many optimiser steps in this call (for tests and
     benchmarks); the checkpoint then lets a later call carry on.
     """
+    import importlib
+
     import keras
     import tensorflow as tf
 
     from . import recipes as recipes_mod
     from .registry import get_entry
 
+    entry = get_entry(recipe["name"])
+    if entry.trainer:  # RL and self-play models bring their own loop (same strategies, same resume)
+        module, fn = entry.trainer.split(":")
+        return getattr(importlib.import_module(module), fn)(recipe, out_dir, strategy=strategy, verbose=verbose,
+                                                            max_steps=max_steps, command=command)
     out = Path(out_dir)
     t = recipe["train"]
     strategy_name = strategy or t.get("strategy", "default")
@@ -130,8 +137,6 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
     if t.get("deterministic"):
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(int(recipe["seed"]))
-
-    entry = get_entry(recipe["name"])
     replicas = strat.num_replicas_in_sync
     global_batch = int(t["batch_size"]) * replicas
     from . import data as data_mod

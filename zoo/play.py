@@ -1,0 +1,91 @@
+"""`zoo play snake-dqn [--gif out.gif] [--compare-untrained] [--ansi]`: watch the agent play."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+
+def _frames(model, seed: int, size: int, max_steps: int):
+    import tensorflow as tf
+
+    from .envs import SnakeEnv
+
+    env = SnakeEnv(size=size, render_mode="rgb_array")
+    obs, info = env.reset(seed=seed)
+    policy = tf.function(lambda o: tf.argmax(model(o), axis=-1, output_type=tf.int32))
+    frames, done, steps = [env.render()], False, 0
+    while not done and steps < max_steps:
+        obs, _, term, trunc, info = env.step(int(policy(tf.constant(obs[None]))[0]))
+        frames.append(env.render())
+        done, steps = term or trunc, steps + 1
+    return frames, info["score"]
+
+
+def _caption(img: np.ndarray, text: str) -> np.ndarray:
+    from PIL import Image, ImageDraw
+
+    pil = Image.fromarray(np.pad(img, ((0, 16), (0, 0), (0, 0))))
+    ImageDraw.Draw(pil).text((4, img.shape[0] + 2), text, fill=(255, 255, 255))
+    return np.asarray(pil)
+
+
+def write_gif(path, frame_sets, labels, scores, fps: int = 15):
+    """Frames of one or more games side by side; a finished game holds its last frame."""
+    from PIL import Image
+
+    n = max(len(f) for f in frame_sets)
+    images = []
+    for i in range(n):
+        row = []
+        for frames, label, score in zip(frame_sets, labels, scores):
+            k = min(i, len(frames) - 1)
+            row.append(_caption(frames[k], f"{label}: {score if k == len(frames) - 1 else ''}"))
+        images.append(Image.fromarray(np.concatenate(row, axis=1)))
+    images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0, optimize=True)
+
+
+def play_ansi(model, seed: int, size: int, delay: float, max_steps: int):
+    import tensorflow as tf
+
+    from .envs import SnakeEnv
+
+    env = SnakeEnv(size=size, render_mode="ansi")
+    obs, info = env.reset(seed=seed)
+    policy = tf.function(lambda o: tf.argmax(model(o), axis=-1, output_type=tf.int32))
+    done, steps = False, 0
+    while not done and steps < max_steps:
+        obs, _, term, trunc, info = env.step(int(policy(tf.constant(obs[None]))[0]))
+        sys.stdout.write("\x1b[H\x1b[2J" + env.render())
+        sys.stdout.flush()
+        time.sleep(delay)
+        done, steps = term or trunc, steps + 1
+    print(f"game over: {info['score']} apples in {steps} moves")
+    return info["score"]
+
+
+def main(args):
+    import keras
+
+    import zoo
+
+    if args.name != "snake-dqn":
+        raise ValueError(f"zoo play knows snake-dqn; {args.name!r} is not a game-playing model")
+    model = zoo.load(args.name)
+    if args.ansi:
+        play_ansi(model, args.seed, args.size, args.delay, args.max_steps)
+        return
+    frames, score = _frames(model, args.seed, args.size, args.max_steps)
+    sets, labels, scores = [frames], ["trained"], [score]
+    if args.compare_untrained:
+        keras.utils.set_random_seed(0)
+        untrained = zoo.models.SnakeQNetwork(**{k: v for k, v in model.get_config().items()
+                                                if k in ("obs_dim", "n_actions", "hidden")})
+        untrained.build()
+        f0, s0 = _frames(untrained, args.seed, args.size, args.max_steps)
+        sets, labels, scores = [f0, frames], ["untrained", "trained"], [s0, score]
+    gif = args.gif or "snake.gif"
+    write_gif(gif, sets, labels, scores)
+    print(f"wrote {gif}: " + ", ".join(f"{label} {s} apples" for label, s in zip(labels, scores)))

@@ -1,0 +1,1 @@
+"""Reinforcement-learning algorithms (each one file, readable top to bottom)."""
