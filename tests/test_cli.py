@@ -36,3 +36,12 @@ def test_cli_train_end_to_end(tmp_path, capsys):
     assert "finished: 2 steps" in capsys.readouterr().out
     assert {"model.keras", "recipe.toml", "history.json", "summary.json", "logs", "checkpoints"} <= {p.name for p in out.iterdir()}
     assert any((out / "logs").rglob("events.out.tfevents*")), "TensorBoard logs missing"
+
+
+def test_readme_table_matches_the_cards():
+    from zoo.export import README_END, README_START, model_table
+    from zoo.registry import ROOT
+
+    text = (ROOT / "README.md").read_text()
+    block = text.split(README_START, 1)[1].split(README_END, 1)[0].strip()
+    assert block == model_table(), "README's model table is stale: run `zoo readme`"

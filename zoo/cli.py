@@ -53,6 +53,12 @@ def _cmd_play(args):
     play.main(args)
 
 
+def _cmd_readme(args):
+    from .export import update_readme
+
+    print("README.md updated" if update_readme() else "README.md already current")
+
+
 def _cmd_serving_config(args):
     from .registry import artifacts_root
     from .serving import write_configs
@@ -106,6 +112,9 @@ def main(argv=None):
     s.add_argument("--delay", type=float, default=0.05, help="seconds between moves with --ansi")
     s.add_argument("--max-steps", type=int, default=3000)
     s.set_defaults(fn=_cmd_play)
+
+    s = sub.add_parser("readme", help="rewrite README.md's model table from the cards")
+    s.set_defaults(fn=_cmd_readme)
 
     s = sub.add_parser("serving-config", help="write artifacts/models.config and batching.config for TF Serving")
     s.add_argument("--base-path", default="/models", help="where the artifacts folder is mounted for TF Serving")

@@ -279,3 +279,62 @@ def describe_text(name: str) -> str:
 
 def main(args):
     export_artifact(args.name, args.run, args.version)
+
+
+README_START, README_END = "<!-- models:start -->", "<!-- models:end -->"
+
+
+def _headline(name: str, m: dict) -> str:
+    """The numbers a reader wants first, from a card's metrics."""
+    if not m:
+        return "not evaluated yet"
+    if name == "vae-mnist":
+        return (f"test NLL **{m['test_nll_nats_is1000']} nats** (IS, 1,000 samples), -ELBO {m['test_neg_elbo_nats']}; "
+                f"N(0, I) samples: FID-MNIST {m['prior_samples_fid_mnist']}, confidence {m['prior_samples_mean_confidence']}")
+    if name == "ae-mnist":
+        return (f"test BCE {m['test_bce_per_pixel']} / MSE {m['test_mse_per_pixel']} per pixel; "
+                f"N(0, I) codes: FID-MNIST {m['prior_samples_fid_mnist']}, confidence {m['prior_samples_mean_confidence']}")
+    if name == "cnn-mnist":
+        return (f"test accuracy **{m['test_accuracy'] * 100:.2f}%**; real-data floor: FID-MNIST "
+                f"{m['real_floor_fid_mnist']}, MNIST score {m['real_floor_mnist_score']}")
+    if name == "dcgan-mnist":
+        return f"FID-MNIST **{m['fid_mnist']}**, MNIST score **{m['mnist_score']}**"
+    if name == "cgan-mnist":
+        return f"label accuracy **{m['label_accuracy'] * 100:.2f}%**, FID-MNIST {m['fid_mnist']}, MNIST score {m['mnist_score']}"
+    if name == "snake-dqn":
+        return (f"**{m['apples_mean']}** apples/game (median {m['apples_median']}, max {m['apples_max']}) over "
+                f"{m['games']} greedy games; untrained {m['untrained_apples_mean']}")
+    return ", ".join(f"{k} {v}" for k, v in m.items() if not isinstance(v, dict))
+
+
+def model_table() -> str:
+    """The README's model table, generated from the cards (`zoo readme` writes it)."""
+    from .hub import card as read_card
+    from .registry import list_models
+
+    rows = ["| model | what | params | measured (see card) |", "|---|---|---|---|"]
+    for name in list_models():
+        entry = get_entry(name)
+        try:
+            c = read_card(name)
+        except Exception:  # noqa: BLE001  a model without an artifact still gets its row
+            rows.append(f"| `{name}` | {entry.description} | | no artifact yet |")
+            continue
+        rows.append(f"| [`{name}`](artifacts/{name}/card.json) | {entry.description} | {c['parameters']:,} | "
+                    f"{_headline(name, c.get('metrics', {}))} |")
+    return "\n".join(rows)
+
+
+def update_readme(path: Path = ROOT / "README.md") -> bool:
+    text = path.read_text()
+    if README_START not in text or README_END not in text:
+        raise ValueError(f"{path} has no {README_START} ... {README_END} block")
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    new = f"{head}{README_START}\n{model_table()}\n{README_END}{tail}"
+    changed = new != text
+    if changed:
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(new)
+        os.replace(tmp, path)
+    return changed
