@@ -45,3 +45,26 @@ def test_readme_table_matches_the_cards():
     text = (ROOT / "README.md").read_text()
     block = text.split(README_START, 1)[1].split(README_END, 1)[0].strip()
     assert block == model_table(), "README's model table is stale: run `zoo readme`"
+
+
+def test_play_records_a_side_by_side_gif(tmp_path, capsys):
+    from PIL import Image
+
+    gif = tmp_path / "game.gif"
+    assert cli.main(["play", "snake-dqn", "--gif", str(gif), "--compare-untrained", "--max-steps", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "untrained" in out and "trained" in out
+    img = Image.open(gif)
+    assert img.n_frames > 20
+    assert img.size[0] == 2 * (20 * 12 + 4)  # two boards side by side
+
+
+def test_play_in_the_terminal(capsys):
+    assert cli.main(["play", "snake-dqn", "--ansi", "--delay", "0", "--max-steps", "40"]) == 0
+    out = capsys.readouterr().out
+    assert "game over:" in out and "@" in out
+
+
+def test_play_refuses_other_models(capsys):
+    assert cli.main(["play", "vae-mnist"]) == 2
+    assert "snake-dqn" in capsys.readouterr().err
