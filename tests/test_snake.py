@@ -119,14 +119,18 @@ def test_vectorised_env_agrees_with_single_env(obs_mode, walls):
     assert ends > 5  # the comparison went through several resets
 
 
-def test_random_policy_scores_little():
+def _random_policy_mean(games=64):
     vec = SnakeVecEnv(32, seed=0)
     rng = np.random.default_rng(0)
     scores = []
-    while len(scores) < 64:
+    while len(scores) < games:
         _, _, term, trunc, info = vec.step(rng.integers(3, size=32))
         scores += info["final_score"][term | trunc].tolist()
-    assert np.mean(scores) < 1.0
+    return float(np.mean(scores))
+
+
+def test_random_policy_scores_little():
+    assert _random_policy_mean() < 1.0
 
 
 def test_short_dqn_run_beats_random_play(tmp_path):
@@ -138,14 +142,8 @@ def test_short_dqn_run_beats_random_play(tmp_path):
         "data.num_envs=32", "target_update=250"])
     s = training.train(r, tmp_path, verbose=0)
     assert s["finished"] and (tmp_path / "model.keras").is_file()
-    trained = evaluate(s["model"], games=30)
-    vec = SnakeVecEnv(32, seed=0)
-    rng = np.random.default_rng(0)
-    scores = []
-    while len(scores) < 64:
-        _, _, term, trunc, info = vec.step(rng.integers(3, size=32))
-        scores += info["final_score"][term | trunc].tolist()
-    assert trained["mean"] > np.mean(scores) + 2.0, (trained, np.mean(scores))
+    trained, random_mean = evaluate(s["model"], games=30), _random_policy_mean()
+    assert trained["mean"] > random_mean + 2.0, (trained, random_mean)
 
 
 def test_dqn_resumes_after_interruption(tmp_path):

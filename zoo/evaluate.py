@@ -140,15 +140,9 @@ def evaluate(name: str, model, samples: int = 1000, limit: int | None = None, ve
 
 def snake_metrics(model, games: int = 100) -> dict:
     """Apples per game over `games` greedy games with fixed seeds, beside an untrained network."""
-    import keras
-
-    from .models import SnakeQNetwork
     from .rl.dqn import evaluate as play
 
-    keras.utils.set_random_seed(0)
-    untrained = SnakeQNetwork(**{k: v for k, v in model.get_config().items() if k in ("obs_dim", "n_actions", "hidden")})
-    untrained.build()
-    trained, base = play(model, games=games), play(untrained, games=games)
+    trained, base = play(model, games=games), play(model.untrained_copy(seed=0), games=games)
     return {**{f"apples_{k}": v for k, v in trained.items() if k in ("mean", "median", "max", "min")},
             **{f"untrained_apples_{k}": v for k, v in base.items() if k in ("mean", "median", "max")},
             "games": trained["games"], "board": trained["board"], "seeds": trained["seeds"]}

@@ -67,8 +67,6 @@ def play_ansi(model, seed: int, size: int, delay: float, max_steps: int):
 
 
 def main(args):
-    import keras
-
     import zoo
 
     if args.name != "snake-dqn":
@@ -80,11 +78,7 @@ def main(args):
     frames, score = _frames(model, args.seed, args.size, args.max_steps)
     sets, labels, scores = [frames], ["trained"], [score]
     if args.compare_untrained:
-        keras.utils.set_random_seed(0)
-        untrained = zoo.models.SnakeQNetwork(**{k: v for k, v in model.get_config().items()
-                                                if k in ("obs_dim", "n_actions", "hidden")})
-        untrained.build()
-        f0, s0 = _frames(untrained, args.seed, args.size, args.max_steps)
+        f0, s0 = _frames(model.untrained_copy(seed=0), args.seed, args.size, args.max_steps)
         sets, labels, scores = [f0, frames], ["untrained", "trained"], [s0, score]
     gif = args.gif or "snake.gif"
     write_gif(gif, sets, labels, scores)

@@ -36,6 +36,13 @@ class SnakeQNetwork(ZooModel):
     def get_config(self):
         return {**super().get_config(), "obs_dim": self.obs_dim, "n_actions": self.n_actions, "hidden": list(self.hidden)}
 
+    def untrained_copy(self, seed: int = 0) -> "SnakeQNetwork":
+        """A fresh, seeded network of the same shape: the baseline a trained agent is compared to."""
+        keras.utils.set_random_seed(seed)
+        twin = SnakeQNetwork(obs_dim=self.obs_dim, n_actions=self.n_actions, hidden=self.hidden)
+        twin.build()
+        return twin
+
     def build(self, input_shape=None):
         self.body.build((None, self.obs_dim))
         self.value.build((None, self.hidden[-1]))
