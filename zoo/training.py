@@ -97,6 +97,21 @@ def save_keras_atomic(model, path: Path):
     os.replace(tmp, path)
 
 
+def build_model(entry, recipe: dict):
+    """The recipe's model, under the recipe's dtype policy (call inside the strategy scope).
+
+    Layers take the policy in force when they are made; it is restored afterwards so a bf16
+    recipe does not change models built later in the same process."""
+    import keras
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(recipe["train"].get("mixed_precision") or "float32")
+    try:
+        return entry.build(**recipe["model"])
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
 class TrainingDiverged(RuntimeError):
     """Training produced NaN/inf or the model reports a collapse; the run stops cleanly."""
 
@@ -145,15 +160,8 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
     steps_per_epoch = int(t.get("steps_per_epoch") or n_train // global_batch)
     epochs = int(t["epochs"])
 
-    previous_policy = keras.mixed_precision.global_policy()
     with strat.scope():
-        # Layers take the dtype policy in force when they are made; restore it afterwards so a
-        # bf16 recipe does not change models built later in the same process.
-        keras.mixed_precision.set_global_policy(t.get("mixed_precision") or "float32")
-        try:
-            model = entry.build(**recipe["model"])
-        finally:
-            keras.mixed_precision.set_global_policy(previous_policy)
+        model = build_model(entry, recipe)
         model.build((None, 28, 28, 1))
         optimizers = model.make_optimizers(lambda: make_optimizer(recipe["optimizer"], replicas, epochs * steps_per_epoch))
         progress = tf.Variable([0, 0], dtype=tf.int64, trainable=False, name="progress")  # epoch, step

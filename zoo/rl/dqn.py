@@ -93,7 +93,8 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None
 
     from ..envs import SnakeVecEnv
     from ..registry import get_entry
-    from ..training import _atomic_write_text, is_chief, make_optimizer, make_strategy, save_keras_atomic
+    from ..training import (_atomic_write_text, build_model, is_chief, make_optimizer, make_strategy,
+                            save_keras_atomic)
     from .. import recipes as recipes_mod
 
     t, env_cfg, seed = recipe["train"], recipe["data"], int(recipe["seed"])
@@ -109,8 +110,7 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None
     # --- networks, optimiser, checkpoint ---------------------------------------------------------
     entry = get_entry(recipe["name"])
     with strat.scope():
-        q = entry.build(**recipe["model"])
-        target = entry.build(**recipe["model"])
+        q, target = build_model(entry, recipe), build_model(entry, recipe)
         q.build(), target.build()
         updates = total // int(t["train_every"])
         optimizer = make_optimizer(recipe["optimizer"], replicas, updates)
