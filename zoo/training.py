@@ -112,6 +112,28 @@ def build_model(entry, recipe: dict):
         keras.mixed_precision.set_global_policy(previous)
 
 
+def open_run(out: Path, recipe: dict, ckpt, chief: bool):
+    """Prepare a run folder and restore its newest checkpoint, if any.
+
+    Returns (CheckpointManager, checkpoint folder, restored path or None). Workers other than
+    the chief save their (identical) checkpoints to a scratch folder: every worker must take
+    part in a save, but only the chief's copy is kept; every worker restores the chief's.
+    """
+    import tensorflow as tf
+
+    from . import recipes as recipes_mod
+
+    ckpt_dir = out / "checkpoints" if chief else Path(tempfile.mkdtemp(prefix="zoo-worker-ckpt-"))
+    if chief:
+        out.mkdir(parents=True, exist_ok=True)
+        _atomic_write_text(out / "recipe.toml", recipes_mod.dumps(recipe))
+    manager = tf.train.CheckpointManager(ckpt, str(ckpt_dir), max_to_keep=2)
+    latest = tf.train.latest_checkpoint(str(out / "checkpoints"))
+    if latest:
+        ckpt.restore(latest).expect_partial()
+    return manager, ckpt_dir, latest
+
+
 class TrainingDiverged(RuntimeError):
     """Training produced NaN/inf or the model reports a collapse; the run stops cleanly."""
 
@@ -136,7 +158,6 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
     import keras
     import tensorflow as tf
 
-    from . import recipes as recipes_mod
     from .registry import get_entry
 
     entry = get_entry(recipe["name"])
@@ -167,22 +188,7 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
         progress = tf.Variable([0, 0], dtype=tf.int64, trainable=False, name="progress")  # epoch, step
         elapsed = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="elapsed_s")
     ckpt = tf.train.Checkpoint(model=model, progress=progress, elapsed=elapsed, **optimizers)
-    # Workers other than the chief write their (identical) checkpoints to a scratch folder:
-    # every worker must take part in a save, but only the chief's copy is kept.
-    ckpt_dir = out / "checkpoints" if chief else Path(tempfile.mkdtemp(prefix="zoo-worker-ckpt-"))
-    if chief:
-        out.mkdir(parents=True, exist_ok=True)
-        _atomic_write_text(out / "recipe.toml", recipes_mod.dumps(recipe))
-    manager = tf.train.CheckpointManager(ckpt, str(ckpt_dir), max_to_keep=2)
-    restored_from = None
-    if not chief and (out / "checkpoints").is_dir():
-        latest = tf.train.latest_checkpoint(str(out / "checkpoints"))
-        if latest:
-            ckpt.restore(latest).expect_partial()
-            restored_from = latest
-    elif manager.latest_checkpoint:
-        ckpt.restore(manager.latest_checkpoint).expect_partial()
-        restored_from = manager.latest_checkpoint
+    manager, ckpt_dir, restored_from = open_run(out, recipe, ckpt, chief)
     if restored_from is None and t.get("init_from"):
         # Fine-tuning: start from a trained model's weights (a run's model.keras or an artifact).
         src = keras.saving.load_model(t["init_from"], compile=False)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections import deque
 from pathlib import Path
@@ -93,9 +92,8 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None
 
     from ..envs import SnakeVecEnv
     from ..registry import get_entry
-    from ..training import (_atomic_write_text, build_model, is_chief, make_optimizer, make_strategy,
+    from ..training import (_atomic_write_text, build_model, is_chief, make_optimizer, make_strategy, open_run,
                             save_keras_atomic)
-    from .. import recipes as recipes_mod
 
     t, env_cfg, seed = recipe["train"], recipe["data"], int(recipe["seed"])
     strategy_name = strategy or t.get("strategy", "default")
@@ -119,16 +117,10 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None
         elapsed = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="elapsed_s")
     target.set_weights(q.get_weights())
     ckpt = tf.train.Checkpoint(model=q, target=target, optimizer=optimizer, step=step_var, elapsed=elapsed)
-    ckpt_dir = out / "checkpoints" if chief else Path(tempfile.mkdtemp(prefix="zoo-worker-ckpt-"))
-    if chief:
-        out.mkdir(parents=True, exist_ok=True)
-        _atomic_write_text(out / "recipe.toml", recipes_mod.dumps(recipe))
-    manager = tf.train.CheckpointManager(ckpt, str(ckpt_dir), max_to_keep=2)
-    latest = tf.train.latest_checkpoint(str(out / "checkpoints"))
+    manager, ckpt_dir, latest = open_run(out, recipe, ckpt, chief)
     buffer = ReplayBuffer(int(t["buffer_size"]), q.obs_dim)
     history = []
     if latest:
-        ckpt.restore(latest).expect_partial()
         if (out / "replay.npz").exists():
             buffer.load(out / "replay.npz")
         if (out / "history.json").exists():
@@ -229,6 +221,10 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None
     summary = {"model": q, "finished": finished, "steps": step, "history": history, "elapsed_s": float(elapsed.numpy()),
                "replicas": replicas, "global_batch": global_batch, "chief": chief, "strategy": strategy_name,
                "resumed_from": latest}
+    if not chief:
+        import shutil
+
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
     if chief and finished:
         save_keras_atomic(q, out / "model.keras")
         _atomic_write_text(out / "summary.json", json.dumps({
