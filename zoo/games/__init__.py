@@ -1,0 +1,14 @@
+"""Board games for self-play: one small interface, two games, classical opponents.
+
+    >>> from zoo.games import TicTacToe, ConnectFour, PerfectTicTacToe, AlphaBeta
+    >>> g = ConnectFour()
+    >>> s = g.initial()
+    >>> s = g.play(s, 3)                  # drop a disc in column 3
+    >>> g.winner(s)                       # None: the game goes on
+"""
+
+from .core import ConnectFour, Game, IllegalMove, State, TicTacToe
+from .players import AlphaBeta, PerfectTicTacToe, RandomPlayer, play_match
+
+__all__ = ["AlphaBeta", "ConnectFour", "Game", "IllegalMove", "PerfectTicTacToe", "RandomPlayer", "State",
+           "TicTacToe", "play_match"]

@@ -1,0 +1,174 @@
+"""The game interface and its two games.
+
+A `State` is immutable: a board of +1 (first player), -1 (second player) and 0 (empty), the
+player to move and the number of moves made. Networks see the *canonical* board (from the
+mover's side: own stones +1), so one network plays both colours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class IllegalMove(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class State:
+    board: np.ndarray  # (rows, cols) int8
+    player: int        # +1 or -1: who moves next
+    moves: int = 0
+    last: int | None = None
+
+    def __hash__(self):
+        return hash((self.board.tobytes(), self.player))
+
+    def __eq__(self, other):
+        return isinstance(other, State) and self.player == other.player and np.array_equal(self.board, other.board)
+
+
+class Game:
+    name = ""
+    rows = cols = n_actions = connect = 0
+
+    def initial(self) -> State:
+        return State(np.zeros((self.rows, self.cols), np.int8), 1)
+
+    def legal(self, s: State) -> np.ndarray:
+        raise NotImplementedError
+
+    def _place(self, s: State, action: int) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def play(self, s: State, action) -> State:
+        """The state after the player to move takes `action`; refuses illegal moves clearly."""
+        if self.winner(s) is not None:
+            raise IllegalMove(f"the game is over; no move is allowed (board:\n{self.render(s)})")
+        try:
+            a = int(action)
+        except (TypeError, ValueError):
+            raise IllegalMove(f"an action is an integer 0..{self.n_actions - 1}, got {action!r}") from None
+        if not 0 <= a < self.n_actions:
+            raise IllegalMove(f"action {a} is outside 0..{self.n_actions - 1} for {self.name}")
+        if not self.legal(s)[a]:
+            raise IllegalMove(f"action {a} is not legal here ({self._why_illegal(a)}); legal: "
+                              f"{np.flatnonzero(self.legal(s)).tolist()}")
+        r, c = self._place(s, a)
+        board = s.board.copy()
+        board[r, c] = s.player
+        return State(board, -s.player, s.moves + 1, a)
+
+    def _why_illegal(self, a: int) -> str:
+        return "occupied"
+
+    def winner(self, s: State) -> int | None:
+        """+1 or -1 for the winner, 0 for a draw, None while the game goes on."""
+        if s.last is not None:
+            w = self._line_through_last(s)
+            if w:
+                return w
+        elif s.moves == 0:
+            return None
+        else:  # a state built by hand: scan everything
+            w = self._scan(s.board)
+            if w:
+                return w
+        return 0 if not self.legal(s).any() else None
+
+    def _last_cell(self, s: State) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def _line_through_last(self, s: State) -> int:
+        r, c = self._last_cell(s)
+        p = s.board[r, c]
+        for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+            n = 1
+            for sign in (1, -1):
+                rr, cc = r + sign * dr, c + sign * dc
+                while 0 <= rr < self.rows and 0 <= cc < self.cols and s.board[rr, cc] == p:
+                    n += 1
+                    rr, cc = rr + sign * dr, cc + sign * dc
+            if n >= self.connect:
+                return int(p)
+        return 0
+
+    def _scan(self, board) -> int:
+        k = self.connect
+        for r in range(self.rows):
+            for c in range(self.cols):
+                p = board[r, c]
+                if not p:
+                    continue
+                for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+                    rr, cc = r + (k - 1) * dr, c + (k - 1) * dc
+                    if 0 <= rr < self.rows and 0 <= cc < self.cols and all(
+                            board[r + i * dr, c + i * dc] == p for i in range(k)):
+                        return int(p)
+        return 0
+
+    def canonical(self, s: State) -> np.ndarray:
+        """The board from the mover's side: own stones +1, the opponent's -1."""
+        return (s.board * s.player).astype(np.int8)
+
+    def encode(self, s: State) -> np.ndarray:
+        """Network input (rows, cols, 2) float32: the mover's stones, the opponent's."""
+        b = self.canonical(s)
+        return np.stack([b == 1, b == -1], axis=-1).astype(np.float32)
+
+    def symmetries(self, planes: np.ndarray, policy: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        raise NotImplementedError
+
+    def render(self, s: State) -> str:
+        marks = {1: "X", -1: "O", 0: "."}
+        return "\n".join(" ".join(marks[int(v)] for v in row) for row in s.board)
+
+
+class TicTacToe(Game):
+    name, rows, cols, n_actions, connect = "tictactoe", 3, 3, 9, 3
+
+    def legal(self, s):
+        return s.board.ravel() == 0
+
+    def _place(self, s, a):
+        return divmod(a, 3)
+
+    def _last_cell(self, s):
+        return divmod(s.last, 3)
+
+    def symmetries(self, planes, policy):
+        out = []
+        p = policy.reshape(3, 3)
+        for k in range(4):
+            for flip in (False, True):
+                b, q = np.rot90(planes, k), np.rot90(p, k)
+                if flip:
+                    b, q = np.fliplr(b), np.fliplr(q)
+                out.append((np.ascontiguousarray(b), np.ascontiguousarray(q).ravel()))
+        return out
+
+
+class ConnectFour(Game):
+    name, rows, cols, n_actions, connect = "connect4", 6, 7, 7, 4
+
+    def legal(self, s):
+        return s.board[0] == 0
+
+    def _why_illegal(self, a):
+        return f"column {a} is full"
+
+    def _place(self, s, a):
+        r = int(np.flatnonzero(s.board[:, a] == 0).max())  # discs fall to the lowest empty row
+        return r, a
+
+    def _last_cell(self, s):
+        col = s.board[:, s.last]
+        return int(np.flatnonzero(col != 0).min()), s.last
+
+    def symmetries(self, planes, policy):
+        return [(planes, policy), (np.ascontiguousarray(planes[:, ::-1]), policy[::-1].copy())]
+
+    def render(self, s):
+        return super().render(s) + "\n" + " ".join(str(c) for c in range(self.cols))

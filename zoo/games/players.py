@@ -1,0 +1,123 @@
+"""Classical opponents: random, a perfect tic-tac-toe player, depth-limited alpha-beta."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from .core import ConnectFour, Game, State, TicTacToe
+
+
+class RandomPlayer:
+    def __init__(self, game: Game, seed: int = 0):
+        self.game, self.rng = game, np.random.default_rng(seed)
+
+    def move(self, s: State) -> int:
+        return int(self.rng.choice(np.flatnonzero(self.game.legal(s))))
+
+
+class PerfectTicTacToe:
+    """Minimax over the whole game tree (memoised: 5,478 positions). Among equally good moves
+    it picks at random (seeded), so games against it are not all alike; it never loses."""
+
+    def __init__(self, seed: int = 0):
+        self.game, self.rng = TicTacToe(), np.random.default_rng(seed)
+
+    def values(self, s: State) -> np.ndarray:
+        """Game value of each legal move for the mover (+1 win, 0 draw, -1 loss); -inf if illegal."""
+        out = np.full(9, -np.inf)
+        for a in np.flatnonzero(self.game.legal(s)):
+            out[a] = -_negamax(self.game.play(s, int(a)))
+        return out
+
+    def move(self, s: State) -> int:
+        v = self.values(s)
+        return int(self.rng.choice(np.flatnonzero(v == v.max())))
+
+
+@lru_cache(maxsize=None)
+def _negamax(s: State) -> int:
+    """Value for the player to move in s."""
+    g = TicTacToe()
+    w = g.winner(s)
+    if w is not None:
+        return w * s.player  # w is +1/-1/0 in absolute terms
+    return max(-_negamax(g.play(s, int(a))) for a in np.flatnonzero(g.legal(s)))
+
+
+class AlphaBeta:
+    """Depth-limited alpha-beta search for Connect Four with a window heuristic.
+
+    Windows of four cells are scored by how many of one player's discs they hold (and none of
+    the other's); the centre column is preferred; wins are found at any depth within reach and
+    quicker wins preferred. Moves are tried centre-first, which makes pruning effective."""
+
+    ORDER = (3, 2, 4, 1, 5, 0, 6)
+    WIN = 1_000_000
+
+    def __init__(self, depth: int = 4, seed: int = 0):
+        self.game, self.depth, self.rng = ConnectFour(), int(depth), np.random.default_rng(seed)
+        g = self.game
+        self.windows = []
+        for r in range(g.rows):
+            for c in range(g.cols):
+                for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+                    cells = [(r + i * dr, c + i * dc) for i in range(4)]
+                    if all(0 <= rr < g.rows and 0 <= cc < g.cols for rr, cc in cells):
+                        self.windows.append(tuple(zip(*cells)))
+
+    def evaluate(self, board: np.ndarray, player: int) -> float:
+        score = 3.0 * float((board[:, 3] == player).sum() - (board[:, 3] == -player).sum())
+        for rows, cols in self.windows:
+            w = board[rows, cols]
+            mine, theirs = int((w == player).sum()), int((w == -player).sum())
+            if theirs == 0:
+                score += (0, 1, 4, 16)[mine] if mine < 4 else 0
+            elif mine == 0:
+                score -= (0, 1, 5, 20)[theirs] if theirs < 4 else 0
+        return score
+
+    def _search(self, s: State, depth: int, alpha: float, beta: float) -> float:
+        w = self.game.winner(s)
+        if w is not None:
+            return 0.0 if w == 0 else (self.WIN + depth) * w * s.player
+        if depth == 0:
+            return self.evaluate(s.board, s.player)
+        legal = self.game.legal(s)
+        best = -np.inf
+        for a in self.ORDER:
+            if legal[a]:
+                v = -self._search(self.game.play(s, a), depth - 1, -beta, -alpha)
+                best = max(best, v)
+                alpha = max(alpha, v)
+                if alpha >= beta:
+                    break
+        return best
+
+    def values(self, s: State) -> np.ndarray:
+        out = np.full(7, -np.inf)
+        legal = self.game.legal(s)
+        for a in self.ORDER:
+            if legal[a]:
+                out[a] = -self._search(self.game.play(s, a), self.depth - 1, -np.inf, np.inf)
+        return out
+
+    def move(self, s: State) -> int:
+        v = self.values(s)
+        return int(self.rng.choice(np.flatnonzero(v == v.max())))
+
+
+def play_match(game: Game, first, second, games: int = 10) -> dict:
+    """Play `games` games, alternating who starts. `first`/`second` have .move(state).
+    Returns wins/draws/losses from `first`'s point of view."""
+    out = {"wins": 0, "draws": 0, "losses": 0}
+    for i in range(games):
+        players = (first, second) if i % 2 == 0 else (second, first)
+        s = game.initial()
+        while game.winner(s) is None:
+            s = game.play(s, players[0 if s.player == 1 else 1].move(s))
+        w = game.winner(s)
+        me = 1 if i % 2 == 0 else -1
+        out["wins" if w == me else "draws" if w == 0 else "losses"] += 1
+    return out
