@@ -108,3 +108,45 @@ def test_alphabeta_takes_a_win_and_blocks_a_loss():
     assert ab.move(_play(g, [6, 0, 5, 1, 6, 2])) == 3                # block the open three
     r = play_match(g, ab, RandomPlayer(g, seed=0), games=6)
     assert r["wins"] == 6
+
+
+def _uniform(game):
+    return lambda planes: (np.full(game.n_actions, 1.0 / game.n_actions), 0.0)
+
+
+@pytest.mark.parametrize("game,moves,win", [
+    (TicTacToe(), [0, 3, 1, 4], 2),
+    (TicTacToe(), [4, 0, 2, 6, 3, 1], None),       # X to move; the win is found by brute force
+    (ConnectFour(), [0, 6, 1, 6, 2, 5], 3),
+])
+def test_mcts_finds_a_forced_win_in_one(game, moves, win):
+    from zoo.games.mcts import MCTS
+
+    s = _play(game, moves)
+    if win is None:  # find it by brute force, to test MCTS on a position chosen blind
+        win = next(a for a in np.flatnonzero(game.legal(s)) if game.winner(game.play(s, int(a))) == s.player)
+    visits = MCTS(game, _uniform(game), simulations=200).run(s)
+    assert int(np.argmax(visits)) == win
+
+
+def test_mcts_blocks_the_opponents_win():
+    from zoo.games.mcts import MCTS
+
+    g = TicTacToe()
+    s = _play(g, [0, 4, 1])  # O to move must block at 2
+    visits = MCTS(g, _uniform(g), simulations=400).run(s)
+    assert int(np.argmax(visits)) == 2
+
+
+def test_mcts_noise_and_temperature():
+    from zoo.games.mcts import MCTS, policy_from_visits
+
+    g = TicTacToe()
+    a = MCTS(g, _uniform(g), simulations=50, seed=1).run(g.initial(), noise=True)
+    b = MCTS(g, _uniform(g), simulations=50, seed=2).run(g.initial(), noise=True)
+    assert a.sum() == b.sum() == 50 and not np.array_equal(a, b)
+    p = policy_from_visits(np.array([1.0, 3.0, 0.0]), 0)
+    assert p.tolist() == [0.0, 1.0, 0.0]
+    assert policy_from_visits(np.array([1.0, 3.0, 0.0]), 1.0).tolist() == [0.25, 0.75, 0.0]
+    with pytest.raises(ValueError, match="game is over"):
+        MCTS(g, _uniform(g)).run(_play(g, [0, 3, 1, 4, 2]))
