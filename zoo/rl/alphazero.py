@@ -1,0 +1,175 @@
+"""AlphaZero-style self-play, top to bottom: only the rules, a network, and search.
+
+    zoo train alphazero-tictactoe --out runs/az-ttt
+
+Each iteration:
+1. Self-play: the best network so far plays itself; every move is chosen by MCTS (PUCT, with
+   Dirichlet noise at the root), sampling from the visit counts for the first `temperature_moves`
+   moves and playing the most-visited move after. Each position is stored with the search's
+   visit distribution π and, once the game ends, the result z from the mover's side, in all of
+   the board's symmetries.
+2. Training: the candidate network learns π (cross-entropy) and z (squared error) from a window
+   of recent iterations, with the zoo's `train_step` run by `strategy.run`.
+3. Arena: candidate against best, both colours, greedy search without noise; the candidate
+   becomes the best only if it scores at least `accept_score` (wins + half the draws).
+4. Checkpoint (networks, optimiser, iteration, examples): a killed run resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..games import ConnectFour, TicTacToe
+from ..games.mcts import MCTS, policy_from_visits
+
+GAMES = {"tictactoe": TicTacToe, "connect4": ConnectFour}
+
+
+class SearchPlayer:
+    """A player that moves by MCTS with a network: the most-visited move, except that the first
+    `opening_moves` moves of a game are sampled from the visit counts, so that a match between
+    two deterministic searchers is not the same two games over and over."""
+
+    def __init__(self, game, net, simulations: int, seed: int = 0, opening_moves: int = 2):
+        self.mcts = MCTS(game, net.predict_one(), simulations=simulations, seed=seed)
+        self.opening, self.rng = int(opening_moves), np.random.default_rng(seed)
+
+    def move(self, s):
+        visits = self.mcts.run(s)
+        if s.moves < self.opening:
+            return int(self.rng.choice(len(visits), p=policy_from_visits(visits, 1.0)))
+        return int(np.argmax(visits))
+
+
+def self_play(game, predict, simulations: int, temperature_moves: int, rng, c_puct: float = 1.5):
+    """One game of the network against itself; returns [(planes, pi, z)] for every position."""
+    mcts = MCTS(game, predict, simulations=simulations, c_puct=c_puct, seed=int(rng.integers(2**31)))
+    s, history = game.initial(), []
+    while game.winner(s) is None:
+        visits = mcts.run(s, noise=True)
+        pi = policy_from_visits(visits, 1.0)
+        history.append((game.encode(s), pi, s.player))
+        a = int(rng.choice(game.n_actions, p=pi)) if s.moves < temperature_moves else int(np.argmax(visits))
+        s = game.play(s, a)
+    w = game.winner(s)
+    out = []
+    for planes, pi, player in history:
+        z = 0.0 if w == 0 else (1.0 if w == player else -1.0)
+        out += [(p, q, z) for p, q in game.symmetries(planes, pi.astype(np.float32))]
+    return out
+
+
+def score(result: dict) -> float:
+    n = sum(result.values())
+    return (result["wins"] + 0.5 * result["draws"]) / max(1, n)
+
+
+def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None, command=None) -> dict:
+    import tensorflow as tf
+
+    from ..games import RandomPlayer, play_match
+    from ..registry import get_entry
+    from ..training import (_atomic_write_text, build_model, is_chief, make_optimizer, make_strategy, open_run,
+                            save_keras_atomic)
+
+    t, seed = recipe["train"], int(recipe["seed"])
+    game = GAMES[recipe["data"]["game"]]()
+    strategy_name = strategy or t.get("strategy", "default")
+    strat = make_strategy(strategy_name)
+    chief = is_chief(strat)
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    out = Path(out_dir)
+    iterations, replicas = int(t["iterations"]), strat.num_replicas_in_sync
+    global_batch = int(t["batch_size"]) * replicas
+    entry = get_entry(recipe["name"])
+    with strat.scope():
+        net = build_model(entry, recipe)
+        best = build_model(entry, recipe)
+        net.build(), best.build()
+        optimizers = net.make_optimizers(lambda: make_optimizer(recipe["optimizer"], replicas, 1))
+        iteration = tf.Variable(0, dtype=tf.int64, trainable=False, name="iteration")
+        elapsed = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="elapsed_s")
+    best.set_weights(net.get_weights())
+    ckpt = tf.train.Checkpoint(model=net, best=best, iteration=iteration, elapsed=elapsed, **optimizers)
+    manager, ckpt_dir, latest = open_run(out, recipe, ckpt, chief)
+    examples, history = [], []
+    if latest and (out / "examples.npz").exists():
+        d = np.load(out / "examples.npz")
+        examples = [list(zip(d[f"p{i}"], d[f"pi{i}"], d[f"z{i}"])) for i in range(int(d["n"]))]
+    if latest and (out / "history.json").exists():
+        history = json.loads((out / "history.json").read_text())
+    start = int(iteration.numpy())
+    if verbose and chief and latest:
+        print(f"resuming from {latest} at iteration {start + 1}")
+
+    @tf.function
+    def step(batch):
+        return strat.run(net.train_step, args=(batch,))
+
+    rng = np.random.default_rng(seed + 7919 * start)
+    sims, window = int(t["simulations"]), int(t.get("window", 5))
+    t0, base = time.time(), float(elapsed.numpy())
+    it = start
+    for it in range(start + 1, iterations + 1):
+        predict = best.predict_one()
+        new = []
+        for _ in range(int(t["games_per_iteration"])):
+            new += self_play(game, predict, sims, int(t.get("temperature_moves", 4)), rng)
+        examples = (examples + [new])[-window:]
+        flat = [e for chunk in examples for e in chunk]
+        planes = np.stack([e[0] for e in flat]).astype(np.float32)
+        pis = np.stack([e[1] for e in flat]).astype(np.float32)
+        zs = np.array([e[2] for e in flat], np.float32)
+        ds = tf.data.Dataset.from_tensor_slices((planes, pis, zs)).shuffle(len(zs), seed=seed + it)
+        ds = ds.repeat(int(t.get("epochs_per_iteration", 2))).batch(global_batch, drop_remainder=True)
+        for m in net.metrics:
+            m.reset_state()
+        for batch in strat.experimental_distribute_dataset(ds):
+            step(batch)
+        losses = {m.name: round(float(m.result()), 4) for m in net.metrics}
+        arena = play_match(game, SearchPlayer(game, net, sims, seed=it), SearchPlayer(game, best, sims, seed=it + 1),
+                           games=int(t.get("arena_games", 20)))
+        accepted = score(arena) >= float(t.get("accept_score", 0.55))
+        if accepted:
+            best.set_weights(net.get_weights())
+        vs_random = play_match(game, SearchPlayer(game, best, sims, seed=it), RandomPlayer(game, seed=it),
+                               games=int(t.get("eval_games", 20)))
+        row = {"iteration": it, "positions": len(zs), **losses, "arena": arena, "accepted": accepted,
+               "best_vs_random": vs_random, "elapsed_s": round(base + time.time() - t0, 1)}
+        history.append(row)
+        if verbose and chief:
+            print(json.dumps(row), flush=True)
+        iteration.assign(it)
+        elapsed.assign(base + time.time() - t0)
+        manager.save()
+        if chief:
+            save = {"n": len(examples)}
+            for i, chunk in enumerate(examples):
+                save[f"p{i}"] = np.stack([e[0] for e in chunk])
+                save[f"pi{i}"] = np.stack([e[1] for e in chunk])
+                save[f"z{i}"] = np.array([e[2] for e in chunk], np.float32)
+            tmp = out / ".examples.tmp.npz"
+            np.savez(tmp, **save)
+            tmp.replace(out / "examples.npz")
+            _atomic_write_text(out / "history.json", json.dumps(history, indent=1))
+        if max_steps and it - start >= max_steps:
+            break
+    finished = it >= iterations
+    if not chief:
+        import shutil
+
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    if chief and finished:
+        save_keras_atomic(best, out / "model.keras")
+        _atomic_write_text(out / "summary.json", json.dumps({
+            "command": command, "strategy": strategy_name, "replicas": replicas, "global_batch": global_batch,
+            "iterations": it, "elapsed_s": round(float(elapsed.numpy()), 1)}, indent=1))
+    return {"model": best, "candidate": net, "finished": finished, "steps": it, "history": history,
+            "elapsed_s": float(elapsed.numpy()), "replicas": replicas, "global_batch": global_batch, "chief": chief,
+            "strategy": strategy_name, "resumed_from": latest}
