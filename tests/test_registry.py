@@ -115,3 +115,16 @@ def test_corrupt_keras_file_is_a_clear_error(artifacts, tiny_run):
 def test_export_refuses_the_wrong_model(artifacts, tiny_run):
     with pytest.raises(ValueError, match="holds a VAE, but 'ae-mnist' is a AutoEncoder"):
         export.export_artifact("ae-mnist", tiny_run, verbose=False)
+
+
+def test_fine_tuned_export_records_every_stage(artifacts, tiny_run, tmp_path):
+    r = recipes.apply_overrides(recipes.load("vae-mnist"), [
+        "model.filters=[8, 16]", "model.hidden=32", "model.iw_samples=2", "epochs=1", "steps_per_epoch=2",
+        "eval_batches=1", f"init_from='{tiny_run / 'model.keras'}'"])
+    training.train(r, tmp_path / "stage2", verbose=0)
+    export.export_artifact("vae-mnist", tmp_path / "stage2", verbose=False)
+    card = json.loads((artifacts / "vae-mnist" / "card.json").read_text())
+    stages = card["training"]["stages"]
+    assert [st["run"] for st in stages] == [str(tiny_run), str(tmp_path / "stage2")]
+    assert card["training"]["steps"] == 4 and " && " in card["training"]["command"]
+    assert len(card["recipe"]["stages"]) == 2 and "iw_samples = 2" in card["recipe"]["resolved"]

@@ -164,6 +164,30 @@ def ae_vs_vae_picture(ae, vae, path: Path, seed: int = 0):
     save_png(np.concatenate([left, np.ones((left.shape[0], 8)), right], axis=1), path)
 
 
+def _stages(run: Path, entry) -> list[dict]:
+    """What trained the model in `run`, oldest first: a run whose recipe has `init_from`
+    pointing into another run folder continues that run's training (fine-tuning)."""
+    import tomllib
+
+    recipe_text = (run / "recipe.toml").read_text()
+    recipe = tomllib.loads(recipe_text)
+    history = json.loads((run / "history.json").read_text()) if (run / "history.json").exists() else []
+    summary = json.loads((run / "summary.json").read_text()) if (run / "summary.json").exists() else {}
+    last = history[-1] if history else {}
+    stage = {
+        "run": str(run), "recipe": recipe_text,
+        "command": summary.get("command") or f"zoo train train/{entry.recipe} --out {run}",
+        "epochs": len(history) if "epoch" in last else None, "steps": last.get("step"),
+        "time_s": last.get("elapsed_s"), "strategy": summary.get("strategy", recipe.get("train", {}).get("strategy")),
+        "replicas": summary.get("replicas"), "global_batch": summary.get("global_batch"), "final_log": last or None,
+        **{k: summary[k] for k in ("env_steps", "mixed_precision") if k in summary},
+    }
+    parent = recipe.get("train", {}).get("init_from")
+    if parent and (Path(parent).parent / "recipe.toml").is_file():
+        return _stages(Path(parent).parent, entry) + [stage]
+    return [stage]
+
+
 def export_artifact(name: str, run_dir, version: int | None = None, verbose: bool = True) -> Path:
     import keras
     import tensorflow as tf
@@ -188,10 +212,9 @@ def export_artifact(name: str, run_dir, version: int | None = None, verbose: boo
     write_saved_model(model, folder / str(version))
     picture(model, folder / "samples.png")
 
-    history = json.loads((run / "history.json").read_text()) if (run / "history.json").exists() else []
-    summary = json.loads((run / "summary.json").read_text()) if (run / "summary.json").exists() else {}
-    recipe_text = (run / "recipe.toml").read_text()
-    from . import recipes
+    stages = _stages(run, entry)
+    recipe_text = stages[-1]["recipe"]
+    from . import recipes  # noqa: F401
 
     import tomllib
 
@@ -211,18 +234,15 @@ def export_artifact(name: str, run_dir, version: int | None = None, verbose: boo
         "parameters": model.num_params(),
         "metrics": old.get("metrics", {}) if old.get("version") == version else {},
         "evaluation": old.get("evaluation", {}) if old.get("version") == version else {},
-        "recipe": {"file": f"train/{entry.recipe}", "resolved": recipe_text, "seed": recipe.get("seed")},
+        "recipe": {"file": f"train/{entry.recipe}", "resolved": recipe_text, "seed": recipe.get("seed"),
+                   **({"stages": [st["recipe"] for st in stages]} if len(stages) > 1 else {})},
         "training": {
-            "command": summary.get("command") or f"zoo train train/{entry.recipe} --out {run}",
+            "command": " && ".join(st["command"] for st in stages),
             "export_command": f"zoo export {name} --run {run}",
-            "epochs": len(history) if "epoch" in (history[-1] if history else {}) else None,
-            "steps": history[-1]["step"] if history else None,
-            "time_s": history[-1]["elapsed_s"] if history else None,
-            "strategy": summary.get("strategy", recipe.get("train", {}).get("strategy")),
-            "replicas": summary.get("replicas"), "global_batch": summary.get("global_batch"),
-            "final_log": history[-1] if history else None,
-            **({"env_steps": summary["env_steps"]} if "env_steps" in summary else {}),
-            **({"mixed_precision": summary["mixed_precision"]} if "mixed_precision" in summary else {}),
+            "epochs": sum(st["epochs"] or 0 for st in stages) or None,
+            "steps": sum(st["steps"] or 0 for st in stages),
+            "time_s": round(sum(st["time_s"] or 0 for st in stages), 1),
+            "stages": [{k: v for k, v in st.items() if k != "recipe"} for st in stages],
         },
         "data_checksums": data.checksums(entry.dataset) if entry.dataset in data.DATASETS else {},
         "signatures": signature_table(folder / str(version)),
