@@ -28,12 +28,13 @@ for sig in sorted({k.split(":")[0] for k in inputs.files}):
     for name, value in model.signatures[sig](**args).items():
         out[f"{sig}:{name}"] = value.numpy()
 np.savez(sys.argv[3], **out)
-assert "zoo" not in sys.modules and "keras" not in sys.modules, "the serving check must not need zoo or keras"
+assert "zoo" not in sys.modules, "the serving check must not need zoo"  # (TF itself imports keras)
 print("signatures:", ",".join(sorted(model.signatures.keys())))
 """
 
 
 def _inputs(model, test_images):
+    """{signature: [array per input spec]} (and "sig:input" keys for the fresh-process check)."""
     rng = np.random.default_rng(0)
     feeds = {}
     for sig, (fn, specs) in model.serving_signatures().items():
@@ -48,6 +49,7 @@ def _inputs(model, test_images):
                 feeds[f"{sig}:{spec.name}"] = test_images[0][:8]
             else:
                 feeds[f"{sig}:{spec.name}"] = rng.standard_normal(shape).astype("float32")
+        feeds[sig] = [feeds[f"{sig}:{spec.name}"] for spec in specs]
     return feeds
 
 
@@ -67,7 +69,7 @@ def test_layout(artifact):
         assert (entry.artifact_dir / f"{name}.v{v}.keras").is_file()
     dirs = [p.name for p in entry.artifact_dir.iterdir() if p.is_dir()]
     assert all(d.isdigit() for d in dirs), f"non-numeric folders confuse TF Serving: {dirs}"
-    assert (entry.artifact_dir / "samples.png").stat().st_size > 1000
+    assert (entry.artifact_dir / "samples.png").stat().st_size > 500
 
 
 def test_card_is_complete_and_checksums_match(artifact):
@@ -120,13 +122,20 @@ def test_each_weight_stored_once(artifact):
     name, entry, model = artifact
     var_dir = entry.artifact_dir / str(entry.versions()[-1]) / "variables"
     stored = sum(p.stat().st_size for p in var_dir.iterdir() if p.name.startswith("variables.data"))
+    listed = [(n, shape) for n, shape in tf.train.list_variables(str(var_dir / "variables"))
+              if not n.startswith("_CHECKPOINTABLE_OBJECT_GRAPH")]
+    listed_bytes = sum(4 * int(np.prod(shape)) for _, shape in listed)  # every weight here is 32-bit
     weights = sum(v.numpy().nbytes for v in model.weights)
-    assert weights <= stored < 1.05 * weights, (stored, weights)
+    # The signatures may use fewer weights than the model has (a GAN serves its generator), never
+    # more: keras#23553's double storage would list every variable twice, about 2x the weights.
+    assert listed_bytes <= weights, (listed_bytes, weights)
+    assert listed_bytes <= stored < 1.02 * listed_bytes + 4096, (stored, listed_bytes)
+    assert listed_bytes > 0.5 * weights or name == "cgan-mnist" or name == "dcgan-mnist"
 
 
 def test_signatures_in_fresh_process_match_keras(artifact, test_images, tmp_path):
     name, entry, model = artifact
-    feeds = _inputs(model, test_images)
+    feeds = {k: v for k, v in _inputs(model, test_images).items() if ":" in k}
     np.savez(tmp_path / "in.npz", **feeds)
     sm_dir = entry.artifact_dir / str(entry.versions()[-1])
     printed = run_python(FRESH, sm_dir, tmp_path / "in.npz", tmp_path / "out.npz")
@@ -158,16 +167,20 @@ def test_serving_default_is_deliberate(artifact):
     assert sm.signatures["serving_default"].structured_input_signature == sm.signatures[default].structured_input_signature
 
 
-def test_signatures_reject_wrong_dtype_and_shape(artifact):
+def test_signatures_reject_wrong_dtype_and_shape(artifact, test_images):
     name, entry, model = artifact
     sm = zoo.load(name, format="saved_model")
-    sig = sm.signatures[model.serving_default]
-    (arg, spec), = sig.structured_input_signature[1].items()
-    shape = [3 if d is None else d for d in spec.shape]
-    with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
-        sig(**{arg: tf.zeros(shape, tf.int32)})
-    with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
-        sig(**{arg: tf.zeros([3] + [d + 1 for d in shape[1:]], tf.float32)})
+    for sig_name, (_, specs) in model.serving_signatures().items():
+        sig = sm.signatures[sig_name]
+        good = {s.name: tf.constant(v) for s, v in zip(specs, _inputs(model, test_images)[sig_name])}
+        sig(**good)  # the right inputs pass
+        for spec in specs:
+            wrong_dtype = tf.zeros(good[spec.name].shape, tf.int64 if spec.dtype == tf.int32 else tf.int32)
+            shape = good[spec.name].shape
+            wrong_shape = tf.zeros([3] + [d + 1 for d in shape[1:]] if len(shape) > 1 else [3, 2], spec.dtype)
+            for bad in (wrong_dtype, wrong_shape):
+                with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
+                    sig(**{**good, spec.name: bad})
 
 
 def test_loaded_model_works(artifact, test_images):

@@ -26,6 +26,21 @@ import numpy as np
 from .registry import ROOT, get_entry
 
 
+def _strict(fn, specs):
+    """Check every input's shape at run time. A signature's declared shape is not enforced when
+    a SavedModel runs (a (n, 29, 29, 2) batch would flow through the convolutions and give
+    garbage), so each input passes `tf.ensure_shape` first and a wrong shape is an error."""
+    import functools
+
+    import tensorflow as tf
+
+    @functools.wraps(fn)
+    def strict(*args):
+        return fn(*[tf.ensure_shape(a, spec.shape) for a, spec in zip(args, specs)])
+
+    return strict
+
+
 def write_saved_model(model, dest: Path, model_name: str | None = None):
     """SavedModel with the model's named signatures, each weight stored once.
 
@@ -39,7 +54,7 @@ def write_saved_model(model, dest: Path, model_name: str | None = None):
     default = getattr(model, "serving_default", None) or next(iter(sigs))
     for name in [default] + [n for n in sigs if n != default]:  # the first also becomes serving_default
         fn, spec = sigs[name]
-        archive.add_endpoint(name, fn, input_signature=spec)
+        archive.add_endpoint(name, _strict(fn, spec), input_signature=spec)
     dest = Path(dest)
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
