@@ -11,7 +11,7 @@ def _cmd_list(args):
 
     for name in zoo.list_models(args.pattern):
         e = zoo.get_entry(name)
-        print(f"{name:14s} {e.task:14s} {e.description}")
+        print(f"{name:14s} {e.task:24s} {e.description}")
 
 
 def _cmd_train(args):
