@@ -14,7 +14,15 @@ import tensorflow as tf
 import zoo
 from conftest import run_python
 
-NAMES = zoo.list_models()
+# Registered models whose recipes exist but whose trained artifact is not published yet. Every
+# other model must have one; this list shrinks to nothing (see the README's model table).
+PENDING = {"dcgan-mnist", "cgan-mnist"}
+NAMES = [n for n in zoo.list_models() if n not in PENDING]
+
+
+def test_every_model_but_the_pending_ones_has_an_artifact():
+    missing = {n for n in zoo.list_models() if not zoo.get_entry(n).versions()}
+    assert missing == PENDING, f"missing artifacts: {sorted(missing - PENDING)}; now published: {sorted(PENDING - missing)}"
 
 FRESH = """
 import sys

@@ -11,9 +11,8 @@ import tensorflow as tf
 
 import zoo
 from conftest import run_python
+from test_artifacts import NAMES
 from zoo import serving
-
-NAMES = zoo.list_models()
 
 WARMUP_REPLAY = """
 import sys
