@@ -122,8 +122,10 @@ def test_quality_floors(artifact):
         other = json.loads((zoo.get_entry("ae-mnist" if name == "vae-mnist" else "vae-mnist").artifact_dir
                             / "card.json").read_text())["metrics"]
         vae, ae = (m, other) if name == "vae-mnist" else (other, m)
-        assert vae["prior_samples_fid_mnist"] < ae["prior_samples_fid_mnist"]
-        assert vae["prior_samples_mean_confidence"] > ae["prior_samples_mean_confidence"]
+        # Mean confidence is reported but not compared: the classifier is confidently wrong about
+        # the AE's smudges (they all look alike), which the MNIST score exposes.
+        assert vae["prior_samples_fid_mnist"] < 0.2 * ae["prior_samples_fid_mnist"]
+        assert vae["prior_samples_mnist_score"] > 5 * ae["prior_samples_mnist_score"]
 
 
 def test_each_weight_stored_once(artifact):
