@@ -10,8 +10,13 @@ import numpy as np
 
 def use(model, x) -> str:
     """Call the model's main methods once and say what came back."""
-    from zoo.models import DCGAN, VAE, ConditionalGAN, DigitClassifier
+    from zoo.models import DCGAN, VAE, ConditionalGAN, DigitClassifier, SnakeQNetwork
 
+    if isinstance(model, SnakeQNetwork):
+        from zoo.rl.dqn import evaluate
+
+        r = evaluate(model, games=10)
+        return f"10 greedy games on 20x20: mean {r['mean']} apples, max {r['max']}"
     if isinstance(model, DigitClassifier):
         return f"classify(4 test digits) -> {np.asarray(model.classify(x)).tolist()}"
     if isinstance(model, ConditionalGAN):
