@@ -327,10 +327,12 @@ def _headline(name: str, m: dict) -> str:
         return "not evaluated yet"
     if name == "vae-mnist":
         return (f"test NLL **{m['test_nll_nats_is1000']} nats** (IS, 1,000 samples), -ELBO {m['test_neg_elbo_nats']}; "
-                f"N(0, I) samples: FID-MNIST {m['prior_samples_fid_mnist']}, confidence {m['prior_samples_mean_confidence']}")
+                f"N(0, I) samples: FID-MNIST {m['prior_samples_fid_mnist']}, MNIST score {m['prior_samples_mnist_score']}, "
+                f"confidence {m['prior_samples_mean_confidence']}")
     if name == "ae-mnist":
         return (f"test BCE {m['test_bce_per_pixel']} / MSE {m['test_mse_per_pixel']} per pixel; "
-                f"N(0, I) codes: FID-MNIST {m['prior_samples_fid_mnist']}, confidence {m['prior_samples_mean_confidence']}")
+                f"N(0, I) codes: FID-MNIST {m['prior_samples_fid_mnist']}, MNIST score {m['prior_samples_mnist_score']}, "
+                f"confidence {m['prior_samples_mean_confidence']}")
     if name == "cnn-mnist":
         return (f"test accuracy **{m['test_accuracy'] * 100:.2f}%**; real-data floor: FID-MNIST "
                 f"{m['real_floor_fid_mnist']}, MNIST score {m['real_floor_mnist_score']}")
