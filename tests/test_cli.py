@@ -23,7 +23,7 @@ def test_bad_override_is_exit_2(capsys):
 def test_describe_shows_card_signatures_and_requests(capsys, name):
     assert cli.main(["describe", name]) == 0
     out = capsys.readouterr().out
-    assert f"zoo train" in out and "signature_def['serving_default']" in out
+    assert "zoo train" in out and "signature_def['serving_default']" in out
     assert '"instances"' in out and '"inputs"' in out and f"/v1/models/{name}:predict" in out
     assert "metrics (from: zoo evaluate" in out
 

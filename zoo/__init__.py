@@ -12,7 +12,7 @@ import os as _os
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from . import data, envs, models, registry  # noqa: E402
+from . import data, envs, models, registry  # noqa: E402,F401  (envs registers zoo/Snake-v0)
 from .hub import describe, load  # noqa: E402
 from .registry import get_entry, list_models  # noqa: E402
 

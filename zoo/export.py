@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -229,8 +228,6 @@ def export_artifact(name: str, run_dir, version: int | None = None, verbose: boo
 
     stages = _stages(run, entry)
     recipe_text = stages[-1]["recipe"]
-    from . import recipes  # noqa: F401
-
     import tomllib
 
     recipe = tomllib.loads(recipe_text)

@@ -112,6 +112,30 @@ def build_model(entry, recipe: dict):
         keras.mixed_precision.set_global_policy(previous)
 
 
+def start_run(recipe: dict, strategy: str | None):
+    """(strategy, its name, whether this worker is the chief), with op determinism (if the
+    recipe asks for it) and every seed set from the recipe. Every trainer starts here."""
+    import keras
+    import tensorflow as tf
+
+    name = strategy or recipe["train"].get("strategy", "default")
+    strat = make_strategy(name)
+    if recipe["train"].get("deterministic"):
+        tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(int(recipe["seed"]))
+    return strat, name, is_chief(strat)
+
+
+def finish_run(model, out: Path, chief: bool, ckpt_dir: Path, finished: bool, summary: dict):
+    """Drop a worker's scratch checkpoints; on the chief, once training is complete, write
+    model.keras and summary.json (atomically). Every trainer ends here."""
+    if not chief:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    elif finished:
+        save_keras_atomic(model, out / "model.keras")
+        _atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
+
+
 def open_run(out: Path, recipe: dict, ckpt, chief: bool):
     """Prepare a run folder and restore its newest checkpoint, if any.
 
@@ -167,12 +191,7 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
                                                             max_steps=max_steps, command=command)
     out = Path(out_dir)
     t = recipe["train"]
-    strategy_name = strategy or t.get("strategy", "default")
-    strat = make_strategy(strategy_name)
-    chief = is_chief(strat)
-    if t.get("deterministic"):
-        tf.config.experimental.enable_op_determinism()
-    keras.utils.set_random_seed(int(recipe["seed"]))
+    strat, strategy_name, chief = start_run(recipe, strategy)
     replicas = strat.num_replicas_in_sync
     global_batch = int(t["batch_size"]) * replicas
     from . import data as data_mod
@@ -294,14 +313,10 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
                 print("  " + "  ".join(f"{k}={v:.4g}" for k, v in logs.items() if k.startswith("test_")))
 
     finished = int(progress.numpy()[0]) >= epochs
-    if chief and finished:
-        save_keras_atomic(model, out / "model.keras")
-        _atomic_write_text(out / "summary.json", json.dumps({
-            "command": command, "strategy": strategy_name, "replicas": replicas, "global_batch": global_batch,
-            "epochs": epochs, "steps": steps_of(progress), "elapsed_s": round(float(elapsed.numpy()), 1),
-            "mixed_precision": t.get("mixed_precision") or "float32"}, indent=1))
-    if not chief:
-        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    finish_run(model, out, chief, ckpt_dir, finished, {
+        "command": command, "strategy": strategy_name, "replicas": replicas, "global_batch": global_batch,
+        "epochs": epochs, "steps": steps_of(progress), "elapsed_s": round(float(elapsed.numpy()), 1),
+        "mixed_precision": t.get("mixed_precision") or "float32"})
     return {"model": model, "finished": finished, "epochs": epochs, "steps": steps_of(progress),
             "history": history, "elapsed_s": float(elapsed.numpy()), "replicas": replicas,
             "global_batch": global_batch, "chief": chief, "strategy": strategy_name,

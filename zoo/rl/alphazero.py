@@ -73,17 +73,11 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None
 
     from ..games import RandomPlayer, play_match
     from ..registry import get_entry
-    from ..training import (_atomic_write_text, build_model, is_chief, make_optimizer, make_strategy, open_run,
-                            save_keras_atomic)
+    from ..training import _atomic_write_text, build_model, finish_run, make_optimizer, open_run, start_run
 
     t, seed = recipe["train"], int(recipe["seed"])
     game = GAMES[recipe["data"]["game"]]()
-    strategy_name = strategy or t.get("strategy", "default")
-    strat = make_strategy(strategy_name)
-    chief = is_chief(strat)
-    import keras
-
-    keras.utils.set_random_seed(seed)
+    strat, strategy_name, chief = start_run(recipe, strategy)
     out = Path(out_dir)
     iterations, replicas = int(t["iterations"]), strat.num_replicas_in_sync
     global_batch = int(t["batch_size"]) * replicas
@@ -161,15 +155,9 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None
         if max_steps and it - start >= max_steps:
             break
     finished = it >= iterations
-    if not chief:
-        import shutil
-
-        shutil.rmtree(ckpt_dir, ignore_errors=True)
-    if chief and finished:
-        save_keras_atomic(best, out / "model.keras")
-        _atomic_write_text(out / "summary.json", json.dumps({
-            "command": command, "strategy": strategy_name, "replicas": replicas, "global_batch": global_batch,
-            "iterations": it, "elapsed_s": round(float(elapsed.numpy()), 1)}, indent=1))
+    finish_run(best, out, chief, ckpt_dir, finished, {
+        "command": command, "strategy": strategy_name, "replicas": replicas, "global_batch": global_batch,
+        "iterations": it, "elapsed_s": round(float(elapsed.numpy()), 1)})
     return {"model": best, "candidate": net, "finished": finished, "steps": it, "history": history,
             "elapsed_s": float(elapsed.numpy()), "replicas": replicas, "global_batch": global_batch, "chief": chief,
             "strategy": strategy_name, "resumed_from": latest}

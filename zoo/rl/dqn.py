@@ -87,19 +87,14 @@ def _greedy_fn(model):
 
 
 def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None, command=None) -> dict:
-    import keras
     import tensorflow as tf
 
     from ..envs import SnakeVecEnv
     from ..registry import get_entry
-    from ..training import (_atomic_write_text, build_model, is_chief, make_optimizer, make_strategy, open_run,
-                            save_keras_atomic)
+    from ..training import _atomic_write_text, build_model, finish_run, make_optimizer, open_run, start_run
 
     t, env_cfg, seed = recipe["train"], recipe["data"], int(recipe["seed"])
-    strategy_name = strategy or t.get("strategy", "default")
-    strat = make_strategy(strategy_name)
-    chief = is_chief(strat)
-    keras.utils.set_random_seed(seed)
+    strat, strategy_name, chief = start_run(recipe, strategy)
     out = Path(out_dir)
     total, replicas = int(t["total_steps"]), strat.num_replicas_in_sync
     global_batch = int(t["batch_size"]) * replicas
@@ -221,13 +216,7 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None
     summary = {"model": q, "finished": finished, "steps": step, "history": history, "elapsed_s": float(elapsed.numpy()),
                "replicas": replicas, "global_batch": global_batch, "chief": chief, "strategy": strategy_name,
                "resumed_from": latest}
-    if not chief:
-        import shutil
-
-        shutil.rmtree(ckpt_dir, ignore_errors=True)
-    if chief and finished:
-        save_keras_atomic(q, out / "model.keras")
-        _atomic_write_text(out / "summary.json", json.dumps({
-            "command": command, "strategy": strategy_name, "replicas": replicas, "global_batch": global_batch,
-            "steps": step, "env_steps": step * envs.n, "elapsed_s": round(float(elapsed.numpy()), 1)}, indent=1))
+    finish_run(q, out, chief, ckpt_dir, finished, {
+        "command": command, "strategy": strategy_name, "replicas": replicas, "global_batch": global_batch,
+        "steps": step, "env_steps": step * envs.n, "elapsed_s": round(float(elapsed.numpy()), 1)})
     return summary
