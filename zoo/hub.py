@@ -12,7 +12,8 @@ class ArtifactError(RuntimeError):
     """An artifact is missing or corrupt."""
 
 
-def keras_path(name: str, version: int | None = None) -> Path:
+def resolve_version(name: str, version: int | None = None) -> int:
+    """The requested version, or the newest; a clear error when there is none."""
     entry = get_entry(name)
     versions = entry.versions()
     if not versions:
@@ -21,10 +22,14 @@ def keras_path(name: str, version: int | None = None) -> Path:
             f"`zoo train {name} --out runs/{name}` and export it with `zoo export {name} --run runs/{name}`."
         )
     if version is None:
-        version = versions[-1]
+        return versions[-1]
     if version not in versions:
         raise ArtifactError(f"{name!r} has no version {version}; available: {versions}")
-    return entry.artifact_dir / f"{name}.v{version}.keras"
+    return version
+
+
+def keras_path(name: str, version: int | None = None) -> Path:
+    return get_entry(name).artifact_dir / f"{name}.v{resolve_version(name, version)}.keras"
 
 
 def load(name: str, version: int | None = None, format: str = "keras"):
@@ -36,11 +41,11 @@ def load(name: str, version: int | None = None, format: str = "keras"):
     """
     if format not in ("keras", "saved_model"):
         raise ValueError(f"format must be 'keras' or 'saved_model', got {format!r}")
-    path = keras_path(name, version)
+    version = resolve_version(name, version)
     if format == "saved_model":
         import tensorflow as tf
 
-        folder = path.parent / path.name.split(".v")[-1].split(".")[0]
+        folder = get_entry(name).artifact_dir / str(version)
         if not (folder / "saved_model.pb").is_file():
             raise ArtifactError(f"{folder} holds no saved_model.pb; re-export with `zoo export {name}`")
         return tf.saved_model.load(str(folder))
@@ -48,6 +53,7 @@ def load(name: str, version: int | None = None, format: str = "keras"):
 
     from . import models  # noqa: F401  (registers the classes for deserialisation)
 
+    path = keras_path(name, version)
     if not path.is_file():
         raise ArtifactError(f"missing Keras file {path}; re-export with `zoo export {name}`")
     try:
