@@ -8,19 +8,26 @@ import time
 import numpy as np
 
 
-def _frames(model, seed: int, size: int, max_steps: int):
-    import tensorflow as tf
-
+def _game(model, seed: int, size: int, max_steps: int, render_mode: str):
+    """One greedy game: yields (rendering, info) for the start and after every move."""
     from .envs import SnakeEnv
+    from .rl.dqn import greedy_policy
 
-    env = SnakeEnv(size=size, render_mode="rgb_array")
+    env = SnakeEnv(size=size, render_mode=render_mode)
     obs, info = env.reset(seed=seed)
-    policy = tf.function(lambda o: tf.argmax(model(o), axis=-1, output_type=tf.int32))
-    frames, done, steps = [env.render()], False, 0
-    while not done and steps < max_steps:
-        obs, _, term, trunc, info = env.step(int(policy(tf.constant(obs[None]))[0]))
-        frames.append(env.render())
-        done, steps = term or trunc, steps + 1
+    policy = greedy_policy(model)
+    yield env.render(), info
+    for _ in range(max_steps):
+        obs, _, term, trunc, info = env.step(int(policy(obs[None])[0]))
+        yield env.render(), info
+        if term or trunc:
+            return
+
+
+def _frames(model, seed: int, size: int, max_steps: int):
+    frames, info = [], {}
+    for frame, info in _game(model, seed, size, max_steps, "rgb_array"):
+        frames.append(frame)
     return frames, info["score"]
 
 
@@ -48,21 +55,11 @@ def write_gif(path, frame_sets, labels, scores, fps: int = 15):
 
 
 def play_ansi(model, seed: int, size: int, delay: float, max_steps: int):
-    import tensorflow as tf
-
-    from .envs import SnakeEnv
-
-    env = SnakeEnv(size=size, render_mode="ansi")
-    obs, info = env.reset(seed=seed)
-    policy = tf.function(lambda o: tf.argmax(model(o), axis=-1, output_type=tf.int32))
-    done, steps = False, 0
-    while not done and steps < max_steps:
-        obs, _, term, trunc, info = env.step(int(policy(tf.constant(obs[None]))[0]))
-        sys.stdout.write("\x1b[H\x1b[2J" + env.render())
+    for text, info in _game(model, seed, size, max_steps, "ansi"):
+        sys.stdout.write("\x1b[H\x1b[2J" + text)
         sys.stdout.flush()
         time.sleep(delay)
-        done, steps = term or trunc, steps + 1
-    print(f"game over: {info['score']} apples in {steps} moves")
+    print(f"game over: {info['score']} apples in {info['steps']} moves")
     return info["score"]
 
 

@@ -67,7 +67,7 @@ def evaluate(model, games: int = 100, size: int = 20, seed: int = 10_000, max_st
     env = SnakeVecEnv(games, size=size, seed=seed)
     obs, _ = env.reset()
     scores = np.full(games, -1)
-    act = _greedy_fn(model)
+    act = greedy_policy(model)
     for _ in range(max_steps):
         obs, _, term, trunc, info = env.step(act(obs))
         first = (term | trunc) & (scores < 0)
@@ -79,7 +79,8 @@ def evaluate(model, games: int = 100, size: int = 20, seed: int = 10_000, max_st
             "min": int(scores.min()), "games": int(len(scores)), "board": f"{size}x{size}", "seeds": f"{seed}..{seed + games - 1}"}
 
 
-def _greedy_fn(model):
+def greedy_policy(model):
+    """numpy observations (batch, obs_dim) -> greedy actions (batch,), through one tf.function."""
     import tensorflow as tf
 
     f = tf.function(lambda o: tf.argmax(model(o), axis=-1, output_type=tf.int32))
@@ -162,7 +163,7 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None
     envs = SnakeVecEnv(int(env_cfg.get("num_envs", 64)), size=int(env_cfg.get("size", 20)),
                        step_cost=float(env_cfg.get("step_cost", 0.0)), seed=seed + start)
     obs, _ = envs.reset()
-    greedy = _greedy_fn(q)
+    greedy = greedy_policy(q)
     eps_start, eps_end = float(t.get("eps_start", 1.0)), float(t.get("eps_end", 0.02))
     explore = max(1, int(float(t.get("exploration_fraction", 0.3)) * total))
     recent = deque(maxlen=200)
