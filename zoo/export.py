@@ -110,13 +110,14 @@ def _atomic_json(path: Path, obj):
 
 
 def save_png(grid, path: Path, scale: int = 2):
-    """Write a (H, W) or (H, W, 1) array in [0, 1] as a PNG, atomically."""
+    """Write a PNG atomically: a (H, W) or (H, W, 1) array in [0, 1], or an (H, W, 3) uint8 image."""
     from PIL import Image
 
     grid = np.asarray(grid)
-    if grid.ndim == 3:
-        grid = grid[..., 0]
-    img = Image.fromarray((np.clip(grid, 0, 1) * 255).astype("uint8"))
+    if grid.ndim == 3 and grid.shape[-1] == 3:
+        img = Image.fromarray(grid.astype("uint8"))
+    else:
+        img = Image.fromarray((np.clip(grid[..., 0] if grid.ndim == 3 else grid, 0, 1) * 255).astype("uint8"))
     img = img.resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
     tmp = path.with_name(f".{path.name}.tmp.png")
     img.save(tmp)
@@ -139,14 +140,9 @@ def picture(model, path: Path, seed: int = 0):
     from .models import ConditionalGAN, DCGAN, DigitClassifier, SnakeQNetwork
 
     if isinstance(model, SnakeQNetwork):  # the board at the end of a greedy game, in colour
-        from PIL import Image
-
         from .play import _frames
 
-        frames, _ = _frames(model, seed, 20, 5000)
-        tmp = path.with_name(f".{path.name}.tmp.png")
-        Image.fromarray(frames[-1]).save(tmp)
-        os.replace(tmp, path)
+        save_png(_frames(model, seed, 20, 5000)[0][-1], path, scale=1)
         return
     rng = np.random.default_rng(seed)
     x, y = data.load_arrays("mnist", "test")
