@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 export ZOO_DATA_DIR ?= $(abspath ../shared/data)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install demo test test-fast clean
+.PHONY: install demo test test-fast bench clean
 
 $(BIN)/zoo: setup.cfg pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,6 +23,9 @@ test: install    ## the whole test suite
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow" tests
+
+bench: install   ## benchmark suite (minutes of CPU): prints the table, writes BENCHMARKS.md
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -16,7 +16,7 @@ from conftest import run_python
 
 # Registered models whose recipes exist but whose trained artifact is not published yet. Every
 # other model must have one; this list shrinks to nothing (see the README's model table).
-PENDING = {"dcgan-mnist", "cgan-mnist"}
+PENDING = {"dcgan-mnist", "cgan-mnist", "alphazero-tictactoe", "alphazero-connect4"}
 NAMES = [n for n in zoo.list_models() if n not in PENDING]
 
 
@@ -53,6 +53,16 @@ def _inputs(model, test_images):
             elif spec.name == "observations":  # real Snake observations
                 env = zoo.envs.SnakeEnv()
                 feeds[f"{sig}:{spec.name}"] = np.stack([env.reset(seed=i)[0] for i in range(8)])
+            elif spec.name == "board":  # positions reached by random play
+                game = model.game()
+                boards = []
+                for i in range(8):
+                    s, mover = game.initial(), zoo.games.RandomPlayer(game, seed=i)
+                    for _ in range(i):
+                        if game.winner(s) is None:
+                            s = game.play(s, mover.move(s))
+                    boards.append(game.encode(s))
+                feeds[f"{sig}:{spec.name}"] = np.stack(boards)
             elif shape == (8, 28, 28, 1):
                 feeds[f"{sig}:{spec.name}"] = test_images[0][:8]
             else:
@@ -114,6 +124,10 @@ def test_quality_floors(artifact):
         assert m["fid_mnist"] <= 5 * floor["real_floor_fid_mnist"] and m["mnist_score"] >= 9.0
     elif name == "cgan-mnist":
         assert m["label_accuracy"] >= 0.98 and min(m["per_label_accuracy"].values()) >= 0.9
+    elif name == "alphazero-tictactoe":  # the floor: never loses to perfect play, beats random
+        assert m["games_each"] >= 100 and m["vs_perfect_losses"] == 0 and m["vs_random_win_rate"] >= 0.95
+    elif name == "alphazero-connect4":
+        assert m["games_each"] >= 100 and m["vs_alphabeta4_win_rate"] >= 0.9
     elif name == "snake-dqn":
         assert m["apples_mean"] >= 30 and m["apples_mean"] > 10 * max(m["untrained_apples_mean"], 0.1)
     else:
@@ -198,6 +212,13 @@ def test_loaded_model_works(artifact, test_images):
     x, y = test_images[0][:16], test_images[1][:16]
     if isinstance(model, zoo.models.DigitClassifier):
         assert (np.asarray(model.classify(x)) == y).mean() >= 0.9
+        return
+    if isinstance(model, zoo.models.PolicyValueNet):
+        game = model.game()
+        policy, value = (np.asarray(t) for t in model.predict_board(game.encode(game.initial())[None]))
+        assert policy.shape == (1, game.n_actions) and abs(policy.sum() - 1) < 1e-4 and -1 <= value[0] <= 1
+        r = zoo.games.play_match(game, model.player(), zoo.games.RandomPlayer(game, seed=5), games=10)
+        assert r["wins"] >= 8, f"the search player should beat random play, got {r}"
         return
     if isinstance(model, zoo.models.SnakeQNetwork):
         env = zoo.envs.SnakeEnv()

@@ -96,3 +96,31 @@ def test_serving_sample_is_a_pure_function_of_the_seed():
     a = np.asarray(fn(np.array([1, 2, 1], "int32"))["images"])
     np.testing.assert_allclose(a[0], a[2])
     assert not np.allclose(a[0], a[1])
+
+
+def test_generator_weight_average_is_used_for_pictures_and_kept_at_the_end():
+    import tensorflow as tf
+
+    from zoo.training import make_optimizer
+
+    keras.utils.set_random_seed(0)
+    gan = DCGAN(latent_dim=8, g_filters=(16, 8), d_filters=(8, 16), d_dense=16, ema=0.9)
+    gan.build()
+    gan.make_optimizers(lambda **kw: make_optimizer({"name": "adam", "learning_rate": 1e-2}, 1, 10, **kw))
+    assert gan.g_optimizer.use_ema and not gan.d_optimizer.use_ema
+    rng = np.random.default_rng(0)
+    step = tf.function(gan.train_step)
+    for _ in range(6):
+        step((tf.constant(rng.random((16, 28, 28, 1)), tf.float32), tf.constant(rng.standard_normal((16, 16)), tf.float32)))
+    raw = [v.numpy() for v in gan.generator.weights]
+    with gan.averaged_generator():
+        averaged = [v.numpy() for v in gan.generator.trainable_weights]
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(raw, gan.generator.weights)), "raw weights not restored"
+    assert any(not np.allclose(a, r) for a, r in zip(averaged, [w for w, v in zip(raw, gan.generator.weights) if v.trainable]))
+    gan.finalize_training()
+    for v, avg in zip(gan.generator.trainable_weights, gan.g_optimizer._model_variables_moving_average):
+        np.testing.assert_array_equal(v.numpy(), avg.numpy())
+    for a, v in zip(averaged, gan.generator.trainable_weights):
+        np.testing.assert_array_equal(a, v.numpy())
+    with pytest.raises(ValueError, match=r"ema is a decay in \[0, 1\)"):
+        DCGAN(ema=1.5)

@@ -41,8 +41,13 @@ print(json.dumps({"diff": diff, "moved": moved, "replicas": replicas, "metrics":
 SGD = ["optimizer.name=sgd", "optimizer.learning_rate=0.05", "mixed_precision=float32"]
 SMALL_ARCH = {"ae-mnist": SMALL, "vae-mnist": SMALL,
               "cnn-mnist": ["model.filters=[8, 16]", "model.feature_dim=32"] + SMALL[2:],
-              "dcgan-mnist": ["model.g_filters=[32, 16]", "model.d_filters=[16, 32]"] + SMALL[2:],
-              "cgan-mnist": ["model.g_filters=[32, 16]", "model.d_filters=[16, 32]"] + SMALL[2:],
+              "dcgan-mnist": ["model.g_filters=[32, 16]", "model.d_filters=[16, 32]", "model.d_dense=32",
+                              "judge=false"] + SMALL[2:],
+              "cgan-mnist": ["model.g_filters=[32, 16]", "model.d_filters=[16, 32]", "model.d_dense=32",
+                             "judge=false"] + SMALL[2:],
+              "alphazero-tictactoe": ["model.filters=8", "model.blocks=1", "iterations=1", "games_per_iteration=4",
+                                      "train.simulations=4", "arena_games=2", "eval_games=2", "reference_games=0",
+                                      "epochs_per_iteration=1", "accept_score=0.0"],
               "snake-dqn": ["model.hidden=[32, 32]", "total_steps=40", "learning_starts=20", "log_every=40",
                             "checkpoint_every=40", "data.num_envs=4", "target_update=10", "buffer_size=1000"]}
 

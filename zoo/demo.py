@@ -10,8 +10,16 @@ import numpy as np
 
 def use(model, x) -> str:
     """Call the model's main methods once and say what came back."""
-    from zoo.models import DCGAN, VAE, ConditionalGAN, DigitClassifier, SnakeQNetwork
+    from zoo.models import DCGAN, VAE, ConditionalGAN, DigitClassifier, PolicyValueNet, SnakeQNetwork
 
+    if isinstance(model, PolicyValueNet):
+        from zoo.games import RandomPlayer, play_match
+
+        game = model.game()
+        policy, value = model.predict_board(game.encode(game.initial())[None])
+        r = play_match(game, model.player(), RandomPlayer(game, seed=0), games=10)
+        return (f"opening policy argmax {int(np.argmax(policy[0]))}, value {float(value[0]):+.2f}; "
+                f"10 games v random: {r['wins']} wins, {r['draws']} draws, {r['losses']} losses")
     if isinstance(model, SnakeQNetwork):
         from zoo.rl.dqn import evaluate
 

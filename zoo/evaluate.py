@@ -95,6 +95,23 @@ def classifier_metrics(model) -> dict:
             "real_floor_mnist_score": floor["mnist_score"], "test_images": int(len(y))}
 
 
+_JUDGE = []
+
+
+def default_judge():
+    """The `cnn-mnist` judge, loaded once per process; None if its artifact is unavailable."""
+    if not _JUDGE:
+        from .hub import ArtifactError
+        from .metrics import Judge
+
+        try:
+            _JUDGE.append(Judge())
+        except (ArtifactError, FileNotFoundError, ValueError, OSError) as err:
+            print(f"no judge for per-epoch scores: {err}", file=sys.stderr)
+            _JUDGE.append(None)
+    return _JUDGE[0]
+
+
 def dcgan_metrics(model, judge) -> dict:
     imgs = _in_batches(model.generate, _noise(10000, model.latent_dim, seed=2))
     out = judge.score(imgs)
@@ -118,8 +135,10 @@ def evaluate(name: str, model, samples: int = 1000, limit: int | None = None, ve
              judge=None) -> dict:
     from . import data
     from .metrics import Judge
-    from .models import DCGAN, VAE, AutoEncoder, ConditionalGAN, DigitClassifier, SnakeQNetwork
+    from .models import DCGAN, VAE, AutoEncoder, ConditionalGAN, DigitClassifier, PolicyValueNet, SnakeQNetwork
 
+    if isinstance(model, PolicyValueNet):
+        return alphazero_metrics(model)
     if isinstance(model, DigitClassifier):
         return classifier_metrics(model)
     if isinstance(model, SnakeQNetwork):
@@ -138,6 +157,26 @@ def evaluate(name: str, model, samples: int = 1000, limit: int | None = None, ve
     raise ValueError(f"no evaluation defined for {type(model).__name__}")
 
 
+def alphazero_metrics(model, games: int = 100, simulations: int | None = None) -> dict:
+    """Games of the network's search player (no noise, no sampled openings) against the floor's
+    opponents, alternating colours: perfect play or depth-4 alpha-beta, and a random mover."""
+    from .games import RandomPlayer, play_match
+    from .rl.alphazero import reference_opponent
+
+    game = model.game()
+    sims = simulations or model.simulations
+    ref = reference_opponent(game, seed=1)
+    t0 = time.time()
+    vs_ref = play_match(game, model.player(sims, seed=0), ref, games=games)
+    vs_random = play_match(game, model.player(sims, seed=0), RandomPlayer(game, seed=2), games=games)
+    name = "perfect" if game.name == "tictactoe" else "alphabeta4"
+    return {f"vs_{name}_wins": vs_ref["wins"], f"vs_{name}_draws": vs_ref["draws"],
+            f"vs_{name}_losses": vs_ref["losses"], f"vs_{name}_win_rate": round(vs_ref["wins"] / games, 3),
+            "vs_random_wins": vs_random["wins"], "vs_random_draws": vs_random["draws"],
+            "vs_random_losses": vs_random["losses"], "vs_random_win_rate": round(vs_random["wins"] / games, 3),
+            "games_each": games, "simulations_per_move": sims, "eval_seconds": round(time.time() - t0, 1)}
+
+
 def snake_metrics(model, games: int = 100) -> dict:
     """Apples per game over `games` greedy games with fixed seeds, beside an untrained network."""
     from .rl.dqn import evaluate as play
@@ -154,6 +193,8 @@ TEST_SETS = {
     "cnn-mnist": "MNIST test (10,000); real floor: first 10,000 training images against the test set",
     "dcgan-mnist": "10,000 samples from N(0, I) noise (seed 2) scored by cnn-mnist against the 10,000 test images",
     "cgan-mnist": "1,000 samples per digit (noise seed 3) scored by cnn-mnist against the 10,000 test images",
+    "alphazero-tictactoe": "100 games each against perfect minimax (random among its best moves, seed 1) and a random mover (seed 2), colours alternating; MCTS with the card's simulations per move, no noise",
+    "alphazero-connect4": "100 games each against depth-4 alpha-beta (window heuristic, random among equal moves, seed 1) and a random mover (seed 2), colours alternating; MCTS with the card's simulations per move, no noise",
     "snake-dqn": "100 greedy games on 20x20 Snake with walls, board seeds 10000-10099; untrained: same architecture, seed 0",
 }
 

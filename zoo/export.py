@@ -134,11 +134,24 @@ def picture(model, path: Path, seed: int = 0):
 
     AE/VAE: ten test digits, their reconstructions, three rows decoded from N(0, I) codes and
     (VAE) an interpolation between two test digits. Classifier: the first test digits it gets
-    wrong. DCGAN: a 10×10 grid of samples. Conditional GAN: one row per digit 0-9.
+    wrong. DCGAN: a 10×10 grid of samples. Conditional GAN: one row per digit 0-9. Snake: the
+    board at the end of a greedy game. AlphaZero: the final boards of a game against the
+    reference player with the network first (red), then second.
     """
     from . import data
-    from .models import ConditionalGAN, DCGAN, DigitClassifier, SnakeQNetwork
+    from .models import ConditionalGAN, DCGAN, DigitClassifier, PolicyValueNet, SnakeQNetwork
 
+    if isinstance(model, PolicyValueNet):  # final boards of two games against the reference player
+        from .play import board_game
+        from .rl.alphazero import reference_opponent
+
+        game, boards = model.game(), []
+        for net_first in (True, False):
+            net, ref = model.player(seed=seed), reference_opponent(game, seed=seed)
+            final, _ = board_game(game, {1: net, -1: ref} if net_first else {1: ref, -1: net})
+            boards.append(np.pad(game.render_rgb(final), ((4, 4), (4, 4), (0, 0))))
+        save_png(np.concatenate(boards, axis=1), path, scale=1)
+        return
     if isinstance(model, SnakeQNetwork):  # the board at the end of a greedy game, in colour
         from .play import _frames
 
@@ -333,6 +346,14 @@ def _headline(name: str, m: dict) -> str:
         return f"FID-MNIST **{m['fid_mnist']}**, MNIST score **{m['mnist_score']}**"
     if name == "cgan-mnist":
         return f"label accuracy **{m['label_accuracy'] * 100:.2f}%**, FID-MNIST {m['fid_mnist']}, MNIST score {m['mnist_score']}"
+    if name == "alphazero-tictactoe":
+        return (f"v perfect play: **{m['vs_perfect_losses']} losses** ({m['vs_perfect_draws']} draws) in {m['games_each']} "
+                f"games; v random: **{m['vs_random_win_rate'] * 100:.0f}% wins**, {m['vs_random_losses']} losses "
+                f"({m['simulations_per_move']} simulations/move)")
+    if name == "alphazero-connect4":
+        return (f"v depth-4 alpha-beta: **{m['vs_alphabeta4_win_rate'] * 100:.0f}% wins** ({m['vs_alphabeta4_draws']} draws, "
+                f"{m['vs_alphabeta4_losses']} losses) in {m['games_each']} games; v random "
+                f"{m['vs_random_win_rate'] * 100:.0f}% ({m['simulations_per_move']} simulations/move)")
     if name == "snake-dqn":
         return (f"**{m['apples_mean']}** apples/game (median {m['apples_median']}, max {m['apples_max']}) over "
                 f"{m['games']} greedy games; untrained {m['untrained_apples_mean']}")

@@ -1,4 +1,9 @@
-"""`zoo play snake-dqn [--gif out.gif] [--compare-untrained] [--ansi]`: watch the agent play."""
+"""`zoo play NAME`: watch or play against a game-playing model.
+
+    zoo play snake-dqn [--gif out.gif] [--compare-untrained] [--ansi]
+    zoo play alphazero-connect4                  # you against the network, in the terminal
+    zoo play alphazero-connect4 --gif game.gif   # the network against depth-4 alpha-beta
+"""
 
 from __future__ import annotations
 
@@ -63,12 +68,90 @@ def play_ansi(model, seed: int, size: int, delay: float, max_steps: int):
     return info["score"]
 
 
+# --- board games ---------------------------------------------------------------------------
+def board_game(game, players: dict, on_move=None):
+    """Play one game; `players` maps +1/-1 to objects with .move(state). Returns the final
+    state and the list of states from the start."""
+    s = game.initial()
+    states = [s]
+    while game.winner(s) is None:
+        s = game.play(s, players[s.player].move(s))
+        states.append(s)
+        if on_move:
+            on_move(s)
+    return s, states
+
+
+class HumanPlayer:
+    """Reads moves from the terminal; explains a bad entry and asks again."""
+
+    def __init__(self, game, read=input, write=print):
+        self.game, self.read, self.write = game, read, write
+
+    def move(self, s):
+        from .games import IllegalMove
+
+        self.write(self.game.render(s))
+        legal = np.flatnonzero(self.game.legal(s)).tolist()
+        what = "column" if self.game.name == "connect4" else "cell (0-8, row by row)"
+        while True:
+            text = self.read(f"your move, {what} {legal}: ").strip()
+            if text in ("q", "quit"):
+                raise SystemExit("you left the game")
+            try:
+                self.game.play(s, text)  # validates: out of range, full column, occupied cell
+                return int(text)
+            except IllegalMove as e:
+                self.write(f"  {e}")
+
+
+def _result_text(game, s, names: dict) -> str:
+    w = game.winner(s)
+    return "a draw" if w == 0 else f"{names[w]} wins"
+
+
+def play_board(model, args, read=input, write=print):
+    from .rl.alphazero import reference_opponent
+
+    game = model.game()
+    sims = args.simulations or model.simulations
+    net = model.player(sims, seed=args.seed)
+    if args.gif:
+        opp = reference_opponent(game, seed=args.seed)
+        opp_name = "perfect" if game.name == "tictactoe" else "alpha-beta d4"
+        first = args.seed % 2 == 0
+        players = {1: net, -1: opp} if first else {1: opp, -1: net}
+        names = {1: "network" if first else opp_name, -1: opp_name if first else "network"}
+        s, states = board_game(game, players)
+        frames = [game.render_rgb(x) for x in states]
+        caption = f"{names[1]} (red) v {names[-1]}: {_result_text(game, s, names)}"
+        write_gif(args.gif, [frames], [caption], [""], fps=2)
+        write(f"wrote {args.gif}: {caption}, {len(states) - 1} moves")
+        return game.winner(s)
+    human = HumanPlayer(game, read=read, write=write)
+    players = {1: human, -1: net} if not args.second else {1: net, -1: human}
+    names = {1: "you" if not args.second else "the network", -1: "the network" if not args.second else "you"}
+    write(f"{game.name}: you are {'X (red)' if not args.second else 'O (yellow)'}; the network searches {sims} "
+          "simulations per move. q quits.")
+    s, _ = board_game(game, players, on_move=None)
+    write(game.render(s))
+    write(f"game over: {_result_text(game, s, names)}")
+    return game.winner(s)
+
+
 def main(args):
     import zoo
+    from .models import PolicyValueNet, SnakeQNetwork
 
-    if args.name != "snake-dqn":
-        raise ValueError(f"zoo play knows snake-dqn; {args.name!r} is not a game-playing model")
+    entry = zoo.get_entry(args.name)
+    if not issubclass(entry.model_class, (SnakeQNetwork, PolicyValueNet)):
+        raise ValueError(f"{args.name!r} is not a game-playing model; zoo play knows "
+                         + ", ".join(n for n in zoo.list_models()
+                                     if issubclass(zoo.get_entry(n).model_class, (SnakeQNetwork, PolicyValueNet))))
     model = zoo.load(args.name)
+    if isinstance(model, PolicyValueNet):
+        play_board(model, args)
+        return
     if args.ansi:
         play_ansi(model, args.seed, args.size, args.delay, args.max_steps)
         return

@@ -82,6 +82,17 @@ def example_feed(specs, batch: int = 2, seed: int = 0) -> dict:
 
             env = SnakeEnv()
             feed[spec.name] = np.stack([env.reset(seed=i)[0] for i in range(batch)])
+        elif spec.name == "board":  # board games: positions from seeded random play
+            from .games import ConnectFour, RandomPlayer, TicTacToe
+
+            game = TicTacToe() if shape[1:3] == [3, 3] else ConnectFour()
+            boards = []
+            for i in range(batch):
+                s, mover = game.initial(), RandomPlayer(game, seed=seed + i)
+                for _ in range(i % 5):
+                    s = game.play(s, mover.move(s))
+                boards.append(game.encode(s))
+            feed[spec.name] = np.stack(boards)
         elif shape[1:] == [28, 28, 1]:
             from . import data
 

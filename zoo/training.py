@@ -50,7 +50,9 @@ def is_chief(strategy) -> bool:
                                               and "chief" not in resolver.cluster_spec().as_dict())
 
 
-def make_optimizer(cfg: dict, replicas: int, steps_total: int):
+def make_optimizer(cfg: dict, replicas: int, steps_total: int, ema_momentum: float | None = None):
+    """The recipe's optimiser; `ema_momentum` (asked for by the model, e.g. a GAN's generator)
+    makes it keep an exponential moving average of the weights it updates."""
     import keras
 
     lr = float(cfg["learning_rate"]) * (replicas if cfg.get("scale_learning_rate") else 1)
@@ -64,6 +66,8 @@ def make_optimizer(cfg: dict, replicas: int, steps_total: int):
         kwargs["beta_1"] = float(cfg["beta_1"])
     if cfg.get("clipnorm"):
         kwargs["clipnorm"] = float(cfg["clipnorm"])
+    if ema_momentum:
+        kwargs.update(use_ema=True, ema_momentum=float(ema_momentum))
     classes = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW, "sgd": keras.optimizers.SGD}
     if name not in classes:
         raise ValueError(f"optimizer.name must be one of {', '.join(classes)}, got {name!r}")
@@ -203,7 +207,8 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
     with strat.scope():
         model = build_model(entry, recipe)
         model.build((None, 28, 28, 1))
-        optimizers = model.make_optimizers(lambda: make_optimizer(recipe["optimizer"], replicas, epochs * steps_per_epoch))
+        optimizers = model.make_optimizers(
+            lambda **kw: make_optimizer(recipe["optimizer"], replicas, epochs * steps_per_epoch, **kw))
         progress = tf.Variable([0, 0], dtype=tf.int64, trainable=False, name="progress")  # epoch, step
         elapsed = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="elapsed_s")
     ckpt = tf.train.Checkpoint(model=model, progress=progress, elapsed=elapsed, **optimizers)
@@ -295,9 +300,12 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
                 "elapsed_s": round(float(elapsed.numpy()), 1)}
         history.append(logs)
         images = model.epoch_images() if chief and hasattr(model, "epoch_images") else None
+        scores = model.epoch_scores() if chief and t.get("judge") and hasattr(model, "epoch_scores") else None
+        if scores:
+            logs.update({f"judge_{k}": v for k, v in scores.items()})
         with writer.as_default():
             for k, v in logs.items():
-                if k.startswith(("train_", "test_")):
+                if k.startswith(("train_", "test_", "judge_")):
                     tf.summary.scalar(k.replace("_", "/", 1), v, step=epoch + 1)
             if images is not None:
                 tf.summary.image("samples", images[None], step=epoch + 1)
@@ -310,9 +318,11 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
         if chief:
             _atomic_write_text(hist_path, json.dumps(history, indent=1))
             if verbose:
-                print("  " + "  ".join(f"{k}={v:.4g}" for k, v in logs.items() if k.startswith("test_")))
+                print("  " + "  ".join(f"{k}={v:.4g}" for k, v in logs.items() if k.startswith(("test_", "judge_"))))
 
     finished = int(progress.numpy()[0]) >= epochs
+    if finished and hasattr(model, "finalize_training"):
+        model.finalize_training()
     finish_run(model, out, chief, ckpt_dir, finished, {
         "command": command, "strategy": strategy_name, "replicas": replicas, "global_batch": global_batch,
         "epochs": epochs, "steps": steps_of(progress), "elapsed_s": round(float(elapsed.numpy()), 1),

@@ -10,5 +10,13 @@
 from .core import ConnectFour, Game, IllegalMove, State, TicTacToe
 from .players import AlphaBeta, PerfectTicTacToe, RandomPlayer, play_match
 
-__all__ = ["AlphaBeta", "ConnectFour", "Game", "IllegalMove", "PerfectTicTacToe", "RandomPlayer", "State",
+GAMES = {"tictactoe": TicTacToe, "connect4": ConnectFour}
+
+
+def get_game(name: str) -> Game:
+    if name not in GAMES:
+        raise ValueError(f"unknown game {name!r}; the zoo has {', '.join(GAMES)}")
+    return GAMES[name]()
+
+__all__ = ["GAMES", "AlphaBeta", "ConnectFour", "Game", "get_game", "IllegalMove", "PerfectTicTacToe", "RandomPlayer", "State",
            "TicTacToe", "play_match"]

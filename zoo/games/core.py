@@ -125,6 +125,22 @@ class Game:
         marks = {1: "X", -1: "O", 0: "."}
         return "\n".join(" ".join(marks[int(v)] for v in row) for row in s.board)
 
+    def render_rgb(self, s: State, cell: int = 40) -> np.ndarray:
+        """The board as an RGB image (rows*cell, cols*cell, 3): first player red, second
+        yellow, the last move ringed in white."""
+        from PIL import Image, ImageDraw
+
+        img = Image.new("RGB", (self.cols * cell, self.rows * cell), (30, 60, 160))
+        draw = ImageDraw.Draw(img)
+        colours = {1: (220, 40, 40), -1: (240, 200, 40), 0: (235, 235, 235)}
+        last = self._last_cell(s) if s.last is not None else None
+        for r in range(self.rows):
+            for c in range(self.cols):
+                box = [c * cell + 4, r * cell + 4, (c + 1) * cell - 4, (r + 1) * cell - 4]
+                draw.ellipse(box, fill=colours[int(s.board[r, c])],
+                             outline=(255, 255, 255) if (r, c) == last else None, width=3)
+        return np.asarray(img)
+
 
 class TicTacToe(Game):
     name, rows, cols, n_actions, connect = "tictactoe", 3, 3, 9, 3

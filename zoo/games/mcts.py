@@ -1,12 +1,17 @@
-"""Monte-Carlo tree search with PUCT (AlphaZero's variant).
+"""Monte-Carlo tree search with PUCT (AlphaZero's variant), many trees at once.
 
 Each node keeps, per legal move, a prior P from the network, a visit count N and a total value
 W. A simulation walks down by argmax Q + c·P·sqrt(ΣN)/(1+N), asks the network for (P, v) at the
 leaf (or uses the game result at a terminal state), and backs v up with alternating signs. At
 the root, Dirichlet noise mixed into P makes self-play explore.
 
-    >>> search = MCTS(game, predict, simulations=100)
-    >>> visits = search.run(state)            # visit counts per action: the improved policy
+`run_many` searches several positions (one tree each) in lock-step: every round takes one leaf
+from each tree and evaluates all of them in one network call. On a CPU a call costs about the
+same for 1 position as for 64, so self-play and matches run their games side by side.
+
+    >>> search = MCTS(game, predict, simulations=100)   # predict: planes (n,r,c,2) -> (P (n,A), v (n,))
+    >>> visits = search.run(state)                      # visit counts per action: the improved policy
+    >>> visits = search.run_many([s1, s2, s3])          # (3, actions)
 """
 
 from __future__ import annotations
@@ -28,62 +33,91 @@ class Node:
         self.w = np.zeros_like(prior)
 
 
+def _result_for_mover(w: int, state_after: State) -> float:
+    """Game result for the player who made the move that reached `state_after`."""
+    return 0.0 if w == 0 else (1.0 if w == -state_after.player else -1.0)
+
+
 class MCTS:
     def __init__(self, game: Game, predict, simulations: int = 100, c_puct: float = 1.5,
                  dirichlet_alpha: float = 0.3, noise_fraction: float = 0.25, seed: int = 0):
-        """`predict(planes (rows, cols, 2)) -> (policy over actions, value for the mover in [-1, 1])`."""
+        """`predict(planes (n, rows, cols, 2)) -> (policies (n, actions), values (n,))`, values
+        for the player to move in each position, in [-1, 1]."""
         self.game, self.predict, self.simulations = game, predict, int(simulations)
+        if self.simulations < 1:
+            raise ValueError(f"simulations must be at least 1, got {simulations}")
         self.c_puct, self.alpha, self.eps = c_puct, dirichlet_alpha, noise_fraction
         self.rng = np.random.default_rng(seed)
 
-    def _expand(self, s: State) -> tuple[Node, float]:
-        legal = self.game.legal(s)
-        policy, value = self.predict(self.game.encode(s))
-        p = np.where(legal, np.asarray(policy, np.float64), 0.0)
-        total = p.sum()
-        p = p / total if total > 0 else legal / legal.sum()
-        return Node(p, legal), float(value)
+    def _expand(self, states: list[State]) -> tuple[list[Node], np.ndarray]:
+        policies, values = self.predict(np.stack([self.game.encode(s) for s in states]))
+        nodes = []
+        for s, policy in zip(states, np.asarray(policies, np.float64)):
+            legal = self.game.legal(s)
+            p = np.where(legal, policy, 0.0)
+            total = p.sum()
+            nodes.append(Node(p / total if total > 0 else legal / legal.sum(), legal))
+        return nodes, np.asarray(values, np.float64).reshape(-1)
 
     def run(self, s: State, noise: bool = False) -> np.ndarray:
         """Visit counts per action after `simulations` simulations from `s`."""
-        if self.game.winner(s) is not None:
-            raise ValueError("the game is over: there is nothing to search")
-        root, _ = self._expand(s)
-        if noise:
-            k = int(root.legal.sum())
-            eta = np.zeros_like(root.prior)
-            eta[root.legal] = self.rng.dirichlet([self.alpha] * k)
-            root.prior = (1 - self.eps) * root.prior + self.eps * eta
-        for _ in range(self.simulations):
-            self._simulate(s, root)
-        return root.n.copy()
+        return self.run_many([s], noise)[0]
 
-    def _simulate(self, s: State, node: Node) -> float:
-        """Returns the value of `s` for the player to move there."""
-        sqrt_n = math.sqrt(node.n.sum() + 1)
-        q = np.divide(node.w, node.n, out=np.zeros_like(node.w), where=node.n > 0)
-        score = np.where(node.legal, q + self.c_puct * node.prior * sqrt_n / (1 + node.n), -np.inf)
-        a = int(np.argmax(score))
-        if a not in node.children:
-            child_state = self.game.play(s, a)
-            w = self.game.winner(child_state)
+    def run_many(self, states: list[State], noise: bool = False) -> np.ndarray:
+        """Visit counts (len(states), actions): one independent search per position."""
+        for s in states:
+            if self.game.winner(s) is not None:
+                raise ValueError("the game is over: there is nothing to search")
+        roots, _ = self._expand(list(states))
+        if noise:
+            for root in roots:
+                eta = np.zeros_like(root.prior)
+                eta[root.legal] = self.rng.dirichlet([self.alpha] * int(root.legal.sum()))
+                root.prior = (1 - self.eps) * root.prior + self.eps * eta
+        for _ in range(self.simulations):
+            pending = []
+            for s, root in zip(states, roots):
+                path, leaf, value = self._select(s, root)
+                if value is None:
+                    pending.append((path, leaf))
+                else:
+                    self._backup(path, value)
+            if pending:
+                nodes, values = self._expand([leaf for _, leaf in pending])
+                for (path, leaf), node, v in zip(pending, nodes, values):
+                    parent, a = path[-1]
+                    parent.children[a] = (leaf, node)
+                    self._backup(path, -v)  # the leaf's value is for its mover's opponent
+        return np.stack([root.n.copy() for root in roots])
+
+    def _select(self, s: State, node: Node):
+        """Walk down to a leaf: (path of (node, action), leaf state, exact value or None)."""
+        path = []
+        while True:
+            sqrt_n = math.sqrt(node.n.sum() + 1)
+            q = np.divide(node.w, node.n, out=np.zeros_like(node.w), where=node.n > 0)
+            score = np.where(node.legal, q + self.c_puct * node.prior * sqrt_n / (1 + node.n), -np.inf)
+            a = int(np.argmax(score))
+            path.append((node, a))
+            if a in node.children:
+                s, child = node.children[a]
+                if child is None:  # a finished game: the result is exact
+                    return path, s, _result_for_mover(self.game.winner(s), s)
+                node = child
+                continue
+            nxt = self.game.play(s, a)
+            w = self.game.winner(nxt)
             if w is not None:
-                node.children[a] = (child_state, None)
-                value = 0.0 if w == 0 else (1.0 if w == s.player else -1.0)  # terminal: exact
-            else:
-                child, v = self._expand(child_state)
-                node.children[a] = (child_state, child)
-                value = -v  # the child's value is for the opponent
-        else:
-            child_state, child = node.children[a]
-            if child is None:
-                w = self.game.winner(child_state)
-                value = 0.0 if w == 0 else (1.0 if w == s.player else -1.0)
-            else:
-                value = -self._simulate(child_state, child)
-        node.n[a] += 1
-        node.w[a] += value
-        return value
+                node.children[a] = (nxt, None)
+                return path, nxt, _result_for_mover(w, nxt)
+            return path, nxt, None
+
+    @staticmethod
+    def _backup(path, value: float):
+        for node, a in reversed(path):  # value is for the mover at each node, sign flips per ply
+            node.n[a] += 1
+            node.w[a] += value
+            value = -value
 
 
 def policy_from_visits(visits: np.ndarray, temperature: float) -> np.ndarray:

@@ -59,24 +59,23 @@ class AlphaBeta:
     def __init__(self, depth: int = 4, seed: int = 0):
         self.game, self.depth, self.rng = ConnectFour(), int(depth), np.random.default_rng(seed)
         g = self.game
-        self.windows = []
+        windows = []
         for r in range(g.rows):
             for c in range(g.cols):
                 for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
                     cells = [(r + i * dr, c + i * dc) for i in range(4)]
                     if all(0 <= rr < g.rows and 0 <= cc < g.cols for rr, cc in cells):
-                        self.windows.append(tuple(zip(*cells)))
+                        windows.append([rr * g.cols + cc for rr, cc in cells])
+        self.windows = np.array(windows)  # (69, 4) flat cell indices: one gather scores them all
+
+    MINE = np.array([0, 1, 4, 16, 0])      # a window with k of my discs and none of theirs
+    THEIRS = np.array([0, 1, 5, 20, 0])    # ... k of theirs and none of mine (weighs a bit more)
 
     def evaluate(self, board: np.ndarray, player: int) -> float:
         score = 3.0 * float((board[:, 3] == player).sum() - (board[:, 3] == -player).sum())
-        for rows, cols in self.windows:
-            w = board[rows, cols]
-            mine, theirs = int((w == player).sum()), int((w == -player).sum())
-            if theirs == 0:
-                score += (0, 1, 4, 16)[mine] if mine < 4 else 0
-            elif mine == 0:
-                score -= (0, 1, 5, 20)[theirs] if theirs < 4 else 0
-        return score
+        w = board.ravel()[self.windows] * player
+        mine, theirs = (w == 1).sum(axis=1), (w == -1).sum(axis=1)
+        return score + float(self.MINE[mine][theirs == 0].sum() - self.THEIRS[theirs][mine == 0].sum())
 
     def _search(self, s: State, depth: int, alpha: float, beta: float) -> float:
         w = self.game.winner(s)
@@ -109,15 +108,30 @@ class AlphaBeta:
 
 
 def play_match(game: Game, first, second, games: int = 10) -> dict:
-    """Play `games` games, alternating who starts. `first`/`second` have .move(state).
-    Returns wins/draws/losses from `first`'s point of view."""
+    """Play `games` games, alternating who starts. `first`/`second` have .move(state), and
+    may have .move_many(states): then all games run side by side and each player is asked
+    once per turn for all the games where it is to move (a search player batches its network
+    calls). Returns wins/draws/losses from `first`'s point of view."""
+    states = [game.initial() for _ in range(games)]
+    seats = [(first, second) if i % 2 == 0 else (second, first) for i in range(games)]
+    while True:
+        moved = False
+        for player in (first, second):
+            mine = [i for i, s in enumerate(states)
+                    if game.winner(s) is None and seats[i][0 if s.player == 1 else 1] is player]
+            if not mine:
+                continue
+            if hasattr(player, "move_many"):
+                actions = player.move_many([states[i] for i in mine])
+            else:
+                actions = [player.move(states[i]) for i in mine]
+            for i, a in zip(mine, actions):
+                states[i] = game.play(states[i], a)
+            moved = True
+        if not moved:
+            break
     out = {"wins": 0, "draws": 0, "losses": 0}
-    for i in range(games):
-        players = (first, second) if i % 2 == 0 else (second, first)
-        s = game.initial()
-        while game.winner(s) is None:
-            s = game.play(s, players[0 if s.player == 1 else 1].move(s))
-        w = game.winner(s)
-        me = 1 if i % 2 == 0 else -1
+    for i, s in enumerate(states):
+        w, me = game.winner(s), (1 if i % 2 == 0 else -1)
         out["wins" if w == me else "draws" if w == 0 else "losses"] += 1
     return out

@@ -3,6 +3,13 @@
 Input: the canonical board as planes (rows, cols, 2): the mover's stones, the opponent's.
 Output: a distribution over moves (illegal moves are masked by the search) and the expected
 result for the mover in [-1, 1].
+
+Example:
+    >>> net = zoo.load("alphazero-connect4")
+    >>> game = net.game()
+    >>> policy, value = net.predict_board(game.encode(game.initial())[None])
+    >>> player = net.player(simulations=200)      # MCTS with this network: .move(state)
+    >>> player.move(game.initial())               # a column, 0-6
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
+from ..registry import register
 from .base import ZooModel
 
 
@@ -36,10 +44,14 @@ class ResidualBlock(layers.Layer):
 class PolicyValueNet(ZooModel):
     serving_default = "predict"
 
-    def __init__(self, rows=3, cols=3, n_actions=9, filters=64, blocks=3, **kwargs):
+    def __init__(self, game="tictactoe", filters=64, blocks=3, simulations=100, **kwargs):
+        from ..games import get_game
+
         super().__init__(**kwargs)
-        self.rows, self.cols, self.n_actions = int(rows), int(cols), int(n_actions)
-        self.filters, self.blocks = int(filters), int(blocks)
+        g = get_game(game)
+        self.game_name = game
+        self.rows, self.cols, self.n_actions = g.rows, g.cols, g.n_actions
+        self.filters, self.blocks, self.simulations = int(filters), int(blocks), int(simulations)
         self.stem = keras.Sequential([keras.Input((self.rows, self.cols, 2)),
                                       layers.Conv2D(self.filters, 3, padding="same", use_bias=False),
                                       layers.BatchNormalization(synchronized=True), layers.ReLU()]
@@ -55,8 +67,14 @@ class PolicyValueNet(ZooModel):
         self._make_trackers(["loss", "policy_loss", "value_loss"])
 
     def get_config(self):
-        return {**super().get_config(), "rows": self.rows, "cols": self.cols, "n_actions": self.n_actions,
-                "filters": self.filters, "blocks": self.blocks}
+        return {**super().get_config(), "game": self.game_name, "filters": self.filters, "blocks": self.blocks,
+                "simulations": self.simulations}
+
+    def game(self):
+        """The game this network plays (rules, encoding, rendering)."""
+        from ..games import get_game
+
+        return get_game(self.game_name)
 
     def build(self, input_shape=None):
         self.stem.build((None, self.rows, self.cols, 2))
@@ -68,15 +86,32 @@ class PolicyValueNet(ZooModel):
         h = self.stem(planes, training=training)
         return self.policy_head(h, training=training), self.value_head(h, training=training)[:, 0]
 
-    def predict_one(self):
-        """A fast single-position predictor for the search: planes -> (policy, value)."""
-        fn = tf.function(lambda x: self.call(x[None]), reduce_retracing=True)
+    def predictor(self):
+        """The search's evaluator: planes (n, rows, cols, 2) numpy -> (policies, values) numpy,
+        one compiled graph for every batch size."""
+        spec = tf.TensorSpec((None, self.rows, self.cols, 2), tf.float32)
+        fn = tf.function(lambda x: self.call(x), input_signature=[spec])
 
         def predict(planes):
             logits, value = fn(tf.constant(planes, tf.float32))
-            return tf.nn.softmax(logits[0]).numpy(), float(value[0])
+            return tf.nn.softmax(logits).numpy(), value.numpy()
 
         return predict
+
+    def predict_board(self, board):
+        """(policy (n, actions), value (n,)) for boards (n, rows, cols, 2) from the mover's side."""
+        from .base import check_images
+
+        board = check_images(board, "board", (self.rows, self.cols, 2))
+        logits, value = self.call(board)
+        return tf.nn.softmax(logits), value
+
+    def player(self, simulations: int | None = None, seed: int = 0, opening_moves: int = 0):
+        """A player that moves by MCTS with this network (`.move(state)`, `.move_many(states)`)."""
+        from ..rl.alphazero import SearchPlayer
+
+        return SearchPlayer(self.game(), self, simulations or self.simulations, seed=seed,
+                            opening_moves=opening_moves)
 
     def loss_terms(self, batch, training=False):
         planes, pi, z = batch
@@ -93,3 +128,17 @@ class PolicyValueNet(ZooModel):
             return {"policy": tf.nn.softmax(logits), "value": value}
 
         return {"predict": (predict, spec)}
+
+
+@register("alphazero-tictactoe", model_class=PolicyValueNet, task="game-playing", dataset="self-play",
+          description="AlphaZero-style self-play on tic-tac-toe: residual policy-value net + MCTS, from the rules alone.",
+          paper="Silver et al. 2018, https://doi.org/10.1126/science.aar6404", trainer="zoo.rl.alphazero:train")
+def alphazero_tictactoe(**config):
+    return PolicyValueNet(**{"game": "tictactoe", **config})
+
+
+@register("alphazero-connect4", model_class=PolicyValueNet, task="game-playing", dataset="self-play",
+          description="AlphaZero-style self-play on Connect Four: residual policy-value net + MCTS, from the rules alone.",
+          paper="Silver et al. 2018, https://doi.org/10.1126/science.aar6404", trainer="zoo.rl.alphazero:train")
+def alphazero_connect4(**config):
+    return PolicyValueNet(**{"game": "connect4", **config})

@@ -87,7 +87,16 @@ class ZooModel(keras.Model):
     def metrics(self):
         return list(self._trackers.values())
 
+    @staticmethod
+    def unwrap(batch):
+        """`model.fit((x, y, noise))` hands the step a 1-tuple holding the tuple: take it out, so
+        `fit` on numpy arrays and the zoo's tf.data pipeline give the step the same batch."""
+        while isinstance(batch, (tuple, list)) and len(batch) == 1:
+            batch = batch[0]
+        return batch
+
     def train_step(self, batch):
+        batch = self.unwrap(batch)
         with tf.GradientTape() as tape:
             terms = self.loss_terms(batch, training=True)
             loss = tf.nn.compute_average_loss(terms["loss"])
@@ -98,7 +107,7 @@ class ZooModel(keras.Model):
         return self._track(terms)
 
     def test_step(self, batch):
-        return self._track(self.loss_terms(batch, training=False))
+        return self._track(self.loss_terms(self.unwrap(batch), training=False))
 
     def num_params(self) -> int:
         return int(sum(np.prod(v.shape) for v in self.weights))

@@ -23,44 +23,64 @@ from pathlib import Path
 
 import numpy as np
 
-from ..games import ConnectFour, TicTacToe
 from ..games.mcts import MCTS, policy_from_visits
-
-GAMES = {"tictactoe": TicTacToe, "connect4": ConnectFour}
 
 
 class SearchPlayer:
     """A player that moves by MCTS with a network: the most-visited move, except that the first
     `opening_moves` moves of a game are sampled from the visit counts, so that a match between
-    two deterministic searchers is not the same two games over and over."""
+    two deterministic searchers is not the same two games over and over. `move_many` searches
+    several games' positions with batched network calls (see `play_match`)."""
 
     def __init__(self, game, net, simulations: int, seed: int = 0, opening_moves: int = 2):
-        self.mcts = MCTS(game, net.predict_one(), simulations=simulations, seed=seed)
+        self.mcts = MCTS(game, net.predictor(), simulations=simulations, seed=seed)
         self.opening, self.rng = int(opening_moves), np.random.default_rng(seed)
 
-    def move(self, s):
-        visits = self.mcts.run(s)
+    def _choose(self, s, visits):
         if s.moves < self.opening:
             return int(self.rng.choice(len(visits), p=policy_from_visits(visits, 1.0)))
         return int(np.argmax(visits))
 
+    def move(self, s):
+        return self._choose(s, self.mcts.run(s))
 
-def self_play(game, predict, simulations: int, temperature_moves: int, rng, c_puct: float = 1.5):
-    """One game of the network against itself; returns [(planes, pi, z)] for every position."""
+    def move_many(self, states):
+        return [self._choose(s, v) for s, v in zip(states, self.mcts.run_many(states))]
+
+
+def self_play(game, predict, games: int, simulations: int, temperature_moves: int, rng, c_puct: float = 1.5):
+    """`games` games of the network against itself, side by side (one batched network call per
+    simulation round). Returns ([(planes, pi, z)] for every position in every symmetry,
+    {first-player wins, draws, second-player wins})."""
     mcts = MCTS(game, predict, simulations=simulations, c_puct=c_puct, seed=int(rng.integers(2**31)))
-    s, history = game.initial(), []
-    while game.winner(s) is None:
-        visits = mcts.run(s, noise=True)
-        pi = policy_from_visits(visits, 1.0)
-        history.append((game.encode(s), pi, s.player))
-        a = int(rng.choice(game.n_actions, p=pi)) if s.moves < temperature_moves else int(np.argmax(visits))
-        s = game.play(s, a)
-    w = game.winner(s)
-    out = []
-    for planes, pi, player in history:
-        z = 0.0 if w == 0 else (1.0 if w == player else -1.0)
-        out += [(p, q, z) for p, q in game.symmetries(planes, pi.astype(np.float32))]
-    return out
+    states = [game.initial() for _ in range(games)]
+    histories = [[] for _ in range(games)]
+    active = list(range(games))
+    while active:
+        visits = mcts.run_many([states[i] for i in active], noise=True)
+        for i, v in zip(active, visits):
+            s = states[i]
+            pi = policy_from_visits(v, 1.0)
+            histories[i].append((game.encode(s), pi, s.player))
+            a = int(rng.choice(game.n_actions, p=pi)) if s.moves < temperature_moves else int(np.argmax(v))
+            states[i] = game.play(s, a)
+        active = [i for i in active if game.winner(states[i]) is None]
+    out, results = [], {"first": 0, "draws": 0, "second": 0}
+    for s, history in zip(states, histories):
+        w = game.winner(s)
+        results["first" if w == 1 else "draws" if w == 0 else "second"] += 1
+        for planes, pi, player in history:
+            z = 0.0 if w == 0 else (1.0 if w == player else -1.0)
+            out += [(p, q, z) for p, q in game.symmetries(planes, pi.astype(np.float32))]
+    return out, results
+
+
+def reference_opponent(game, seed: int = 0, depth: int = 4):
+    """The classical opponent a trained network is judged against: perfect minimax for
+    tic-tac-toe, depth-`depth` alpha-beta for Connect Four."""
+    from ..games import AlphaBeta, PerfectTicTacToe
+
+    return PerfectTicTacToe(seed=seed) if game.name == "tictactoe" else AlphaBeta(depth=depth, seed=seed)
 
 
 def score(result: dict) -> float:
@@ -76,7 +96,6 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None
     from ..training import _atomic_write_text, build_model, finish_run, make_optimizer, open_run, start_run
 
     t, seed = recipe["train"], int(recipe["seed"])
-    game = GAMES[recipe["data"]["game"]]()
     strat, strategy_name, chief = start_run(recipe, strategy)
     out = Path(out_dir)
     iterations, replicas = int(t["iterations"]), strat.num_replicas_in_sync
@@ -86,10 +105,11 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None
         net = build_model(entry, recipe)
         best = build_model(entry, recipe)
         net.build(), best.build()
-        optimizers = net.make_optimizers(lambda: make_optimizer(recipe["optimizer"], replicas, 1))
+        optimizers = net.make_optimizers(lambda **kw: make_optimizer(recipe["optimizer"], replicas, 1, **kw))
         iteration = tf.Variable(0, dtype=tf.int64, trainable=False, name="iteration")
         elapsed = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="elapsed_s")
     best.set_weights(net.get_weights())
+    game = net.game()
     ckpt = tf.train.Checkpoint(model=net, best=best, iteration=iteration, elapsed=elapsed, **optimizers)
     manager, ckpt_dir, latest = open_run(out, recipe, ckpt, chief)
     examples, history = [], []
@@ -111,10 +131,8 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None
     t0, base = time.time(), float(elapsed.numpy())
     it = start
     for it in range(start + 1, iterations + 1):
-        predict = best.predict_one()
-        new = []
-        for _ in range(int(t["games_per_iteration"])):
-            new += self_play(game, predict, sims, int(t.get("temperature_moves", 4)), rng)
+        new, selfplay_results = self_play(game, best.predictor(), int(t["games_per_iteration"]), sims,
+                                          int(t.get("temperature_moves", 4)), rng, c_puct=float(t.get("c_puct", 1.5)))
         examples = (examples + [new])[-window:]
         flat = [e for chunk in examples for e in chunk]
         planes = np.stack([e[0] for e in flat]).astype(np.float32)
@@ -134,8 +152,12 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None
             best.set_weights(net.get_weights())
         vs_random = play_match(game, SearchPlayer(game, best, sims, seed=it), RandomPlayer(game, seed=it),
                                games=int(t.get("eval_games", 20)))
-        row = {"iteration": it, "positions": len(zs), **losses, "arena": arena, "accepted": accepted,
-               "best_vs_random": vs_random, "elapsed_s": round(base + time.time() - t0, 1)}
+        row = {"iteration": it, "positions": len(zs), "self_play": selfplay_results, **losses, "arena": arena, "accepted": accepted,
+               "best_vs_random": vs_random}
+        if int(t.get("reference_games", 0)):  # the floor's opponent: perfect play / alpha-beta
+            row["best_vs_reference"] = play_match(game, SearchPlayer(game, best, sims, seed=it, opening_moves=0),
+                                                  reference_opponent(game, seed=it), games=int(t["reference_games"]))
+        row["elapsed_s"] = round(base + time.time() - t0, 1)
         history.append(row)
         if verbose and chief:
             print(json.dumps(row), flush=True)

@@ -1,0 +1,540 @@
+"""The zoo's benchmark suite: what users wait for, beside a plain baseline, in one table.
+
+    python benchmarks/run.py                    # everything; writes BENCHMARKS.md
+    python benchmarks/run.py --parts train,load --quick
+
+Parts (each figure is measured in a fresh process: own TensorFlow runtime, own peak memory):
+- train: steady-state training samples/s and peak resident memory of every image recipe,
+  through the zoo's trainer (recipe as published: tf.data from uint8, its dtype policy) and
+  through the *plain baseline*: the same architecture, float32, `model.fit` on numpy arrays
+  (no tf.data, no XLA, no mixed precision), same batch size and optimiser. Levers are measured
+  one at a time on the zoo's trainer (float32 vs bfloat16, XLA) so each is kept on evidence.
+- threshold: training time (the trainer's clock, evaluation excluded) until a quality
+  threshold: classifier test accuracy 99%, VAE test -ELBO, cGAN label accuracy 95%, Snake mean
+  score 20; zoo recipe against the plain baseline, each with a time budget.
+- serving: latency p50/p99 at batch 1 and throughput at batch 1,024 for every SavedModel
+  signature (loaded with `tf.saved_model.load`, no zoo import), beside the same function run
+  eagerly on the Keras model.
+- load: `zoo.load` cold (first load in a fresh process) and warm (again, same process), beside
+  `keras.saving.load_model` of the same file.
+Speed is measured here, never in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+ONLY: set = set()  # --recipes: measure only these
+IMAGE_RECIPES = ["ae-mnist", "vae-mnist", "cnn-mnist", "dcgan-mnist", "cgan-mnist"]
+THRESHOLDS = {  # name: (metric, target, direction)
+    "cnn-mnist": ("test_accuracy", 0.99, "max"),
+    "vae-mnist": ("test_neg_elbo_nats", 110.0, "min"),
+    "cgan-mnist": ("label_accuracy", 0.95, "max"),
+    "snake-dqn": ("mean_score", 20.0, "max"),
+}
+
+
+# --- helpers --------------------------------------------------------------------------------
+def peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def child(*args, timeout=1800) -> dict:
+    """Run one measurement in a fresh process; its last stdout line is JSON."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    p = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", *map(str, args)],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout)
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+    if p.returncode != 0 or not lines:
+        return {"error": (p.stderr.strip().splitlines() or ["no output"])[-1][:300]}
+    return json.loads(lines[-1])
+
+
+def machine() -> dict:
+    import keras
+    import tensorflow as tf
+
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())
+    flags = next((ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("flags")), "")
+    mem = next((int(ln.split()[1]) // 1024 // 1024 for ln in Path("/proc/meminfo").read_text().splitlines()
+                if ln.startswith("MemTotal")), 0)
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": mem, "amx_bf16": "amx_bf16" in flags,
+            "gpus": len(tf.config.list_physical_devices("GPU")), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "python": platform.python_version(),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def _recipe(name, overrides=()):
+    from zoo import recipes
+
+    return recipes.apply_overrides(recipes.load(name), list(overrides))
+
+
+def _numpy_batches(recipe, model, n=None, seed=0):
+    """The plain baseline's inputs: whole arrays in memory, float32, as `model.fit` takes them."""
+    from zoo import data
+
+    d = recipe["data"]
+    x, y = data.load_arrays(d["dataset"], "train")
+    x = x[:n, ..., None].astype("float32") / 255.0
+    y = y[:n].astype("int32")
+    rng = np.random.default_rng(seed)
+    if d.get("binarize") == "dynamic":  # a fixed binarisation: no per-visit resampling in the baseline
+        x = (rng.random(x.shape) < x).astype("float32")
+    parts = [x]
+    if d.get("labels"):
+        parts.append(y)
+    if d.get("noise"):
+        parts.append(rng.standard_normal((len(x), model.noise_dim())).astype("float32"))
+    return parts
+
+
+def _plain_model(name, recipe, steps_total):
+    """Same architecture, float32, compiled for `fit` without XLA."""
+    import keras
+
+    from zoo.registry import get_entry
+    from zoo.training import make_optimizer
+
+    keras.mixed_precision.set_global_policy("float32")
+    keras.utils.set_random_seed(int(recipe["seed"]))
+    model = get_entry(name).build(**recipe["model"])
+    model.build((None, 28, 28, 1))
+    model.make_optimizers(lambda **kw: make_optimizer(recipe["optimizer"], 1, steps_total, **kw))
+    model.jit_compile = False
+    return model
+
+
+class _Clock:
+    """Keras callback: times batches `skip`.. end (steady state) and whole epochs."""
+
+    def __init__(self, skip):
+        import keras
+
+        outer = self
+
+        class CB(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                outer.seen += 1
+                if outer.seen == outer.skip:
+                    outer.t0 = time.perf_counter()
+                outer.t1 = time.perf_counter()
+
+        self.skip, self.seen, self.t0, self.t1, self.callback = skip, 0, None, None, CB()
+
+
+# --- children: one measurement each -----------------------------------------------------------
+def child_fit_throughput(name, steps):
+    steps = int(steps)
+    r = _recipe(name)
+    batch = int(r["train"]["batch_size"])
+    model = _plain_model(name, r, 10_000)
+    arrays = _numpy_batches(r, model, n=batch * (steps + 10))
+    clock = _Clock(skip=10)
+    model.fit(arrays[0] if len(arrays) == 1 else tuple(arrays), batch_size=batch, epochs=1, verbose=0,
+              shuffle=True, callbacks=[clock.callback])
+    n = clock.seen - clock.skip
+    return {"samples_per_s": round(n * batch / (clock.t1 - clock.t0), 1), "peak_mb": peak_mb(), "steps": n}
+
+
+def child_zoo_throughput(name, steps, variant="recipe"):
+    """The zoo trainer's step (`strategy.run(model.train_step)` over the recipe's tf.data
+    pipeline), timed after warm-up. variant: recipe | float32 | mixed_bfloat16 | xla."""
+    import tensorflow as tf
+
+    from zoo import training
+    from zoo.registry import get_entry
+
+    steps = int(steps)
+    over = [f"mixed_precision={variant}"] if variant in ("float32", "mixed_bfloat16") else []
+    r = _recipe(name, over)
+    batch = int(r["train"]["batch_size"])
+    strat, _, _ = training.start_run(r, None)
+    with strat.scope():
+        model = training.build_model(get_entry(name), r)
+        model.build((None, 28, 28, 1))
+        model.make_optimizers(lambda **kw: training.make_optimizer(r["optimizer"], 1, 10_000, **kw))
+    train_ds, _ = training._datasets(r, model, batch, 0)
+    step = tf.function(lambda b: strat.run(model.train_step, args=(b,)), jit_compile=variant == "xla")
+    it = iter(strat.experimental_distribute_dataset(train_ds.repeat()))
+    for _ in range(10):
+        out = step(next(it))
+    float(next(iter(out.values())))
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        out = step(next(it))
+    float(next(iter(out.values())))  # wait for the last step
+    dt = time.perf_counter() - t0
+    return {"samples_per_s": round(steps * batch / dt, 1), "peak_mb": peak_mb(), "steps": steps}
+
+
+def _metric(name, model):
+    """The threshold metric of a model (quick forms: fixed subsets, fixed seeds)."""
+    from zoo import data, evaluate
+
+    if name == "cnn-mnist":
+        x, y = data.load_arrays("mnist", "test")
+        pred = np.concatenate([np.asarray(model.classify(x[i:i + 2000, ..., None].astype("float32") / 255.0))
+                               for i in range(0, len(x), 2000)])
+        return float((pred == y).mean())
+    if name == "vae-mnist":
+        x = data.binarized_test_images("mnist", seed=0)
+        terms = [model.loss_terms(x[i:i + 2000], training=False) for i in range(0, len(x), 2000)]
+        return float(np.mean(np.concatenate([np.asarray(t["reconstruction"] + t["kl"]) for t in terms])))
+    if name == "cgan-mnist":
+        return evaluate.cgan_metrics(model, evaluate.default_judge(), per_label=100)["label_accuracy"]
+    if name == "snake-dqn":
+        from zoo.rl.dqn import evaluate as play
+
+        return play(model, games=20)["mean"]
+    raise ValueError(name)
+
+
+def _reached(name, value):
+    _, target, direction = THRESHOLDS[name]
+    return value >= target if direction == "max" else value <= target
+
+
+def child_zoo_threshold(name, budget, chunk, out):
+    """The recipe through `zoo train`, `chunk` steps at a time (resuming), until the threshold."""
+    from zoo import training
+
+    budget, chunk = float(budget), int(chunk)
+    r = _recipe(name, ["judge=false"] if name in ("dcgan-mnist", "cgan-mnist") else [])
+    trace = []
+    while True:
+        s = training.train(r, out, verbose=0, max_steps=chunk)
+        value = _metric(name, s["model"])
+        trace.append((round(s["elapsed_s"], 1), round(value, 4)))
+        if _reached(name, value) or s["elapsed_s"] > budget or s["finished"]:
+            return {"seconds": round(s["elapsed_s"], 1) if _reached(name, value) else None, "trace": trace,
+                    "steps": s["steps"], "peak_mb": peak_mb()}
+
+
+def child_fit_threshold(name, budget):
+    """The plain baseline, one epoch at a time, until the threshold (evaluation not timed)."""
+    r = _recipe(name)
+    batch, epochs = int(r["train"]["batch_size"]), int(r["train"].get("epochs", 10))
+    steps_per_epoch = 60000 // batch
+    model = _plain_model(name, r, epochs * steps_per_epoch)
+    trained, trace = 0.0, []
+    for epoch in range(epochs):
+        arrays = _numpy_batches(r, model, seed=epoch)
+        t0 = time.perf_counter()
+        model.fit(arrays[0] if len(arrays) == 1 else tuple(arrays), batch_size=batch, epochs=1, verbose=0,
+                  shuffle=True)
+        trained += time.perf_counter() - t0
+        value = _metric(name, model)
+        trace.append((round(trained, 1), round(value, 4)))
+        if _reached(name, value) or trained > float(budget):
+            break
+    return {"seconds": round(trained, 1) if _reached(name, value) else None, "trace": trace, "peak_mb": peak_mb()}
+
+
+def child_snake_threshold(variant, budget, out):
+    """Snake: the recipe's 64 vectorised boards against the plain one-board DQN."""
+    over = [] if variant == "zoo" else ["data.num_envs=1"]
+    r = _recipe("snake-dqn", over)
+    chunk = 2000 if variant == "zoo" else 20000
+    from zoo import training
+
+    trace = []
+    while True:
+        s = training.train(r, out, verbose=0, max_steps=chunk)
+        value = _metric("snake-dqn", s["model"])
+        trace.append((round(s["elapsed_s"], 1), value))
+        if _reached("snake-dqn", value) or s["elapsed_s"] > float(budget) or s["finished"]:
+            return {"seconds": round(s["elapsed_s"], 1) if _reached("snake-dqn", value) else None,
+                    "trace": trace, "peak_mb": peak_mb()}
+
+
+def child_serving(name, calls, folder):
+    """Latency and throughput of every signature of the newest SavedModel, without zoo."""
+    import tensorflow as tf
+
+    calls, folder = int(calls), Path(folder)
+    sm = tf.saved_model.load(str(folder))
+    inputs = np.load(folder.parent / ".bench_inputs.npz")
+    out = {}
+    for sig in sorted({k.split(":")[0] for k in inputs.files}):
+        fn = sm.signatures[sig]
+        one = {k.split(":")[1]: tf.constant(inputs[k][:1]) for k in inputs.files if k.startswith(sig + ":")}
+        big = {k.split(":")[1]: tf.constant(inputs[k]) for k in inputs.files if k.startswith(sig + ":")}
+        out[sig] = _latency(lambda: fn(**one), lambda: fn(**big), calls, len(next(iter(big.values()))))
+    assert "zoo" not in sys.modules, "the serving measurement must not import zoo"
+    return out
+
+
+def _latency(call_one, call_big, calls, big_n):
+    for _ in range(20):
+        call_one()
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        call_one()
+        times.append(time.perf_counter() - t0)
+    call_big()
+    t0 = time.perf_counter()
+    reps = 5
+    for _ in range(reps):
+        call_big()
+    big_dt = (time.perf_counter() - t0) / reps
+    q = np.percentile(np.array(times) * 1000, [50, 99])
+    return {"p50_ms": round(float(q[0]), 3), "p99_ms": round(float(q[1]), 3),
+            "batch_per_s": round(big_n / big_dt, 1)}
+
+
+def child_eager(name, calls):
+    """The plain baseline of serving: the same functions run eagerly on the Keras model."""
+    import tensorflow as tf
+
+    import zoo
+
+    calls = int(calls)
+    model = zoo.load(name)
+    inputs = np.load(zoo.get_entry(name).artifact_dir / ".bench_inputs.npz")
+    out = {}
+    for sig, (fn, specs) in model.serving_signatures().items():
+        one = [tf.constant(inputs[f"{sig}:{s.name}"][:1]) for s in specs]
+        big = [tf.constant(inputs[f"{sig}:{s.name}"]) for s in specs]
+        out[sig] = _latency(lambda: fn(*one), lambda: fn(*big), calls, len(big[0]))
+    return out
+
+
+def child_load(name, how):
+    t0 = time.perf_counter()
+    if how == "zoo":
+        import zoo
+
+        t_import = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        zoo.load(name)
+        cold = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        zoo.load(name)
+        warm = time.perf_counter() - t0
+    else:
+        import keras
+
+        import zoo  # registers the zoo's classes, as a user of the file would have to
+
+        path = str(zoo.hub.keras_path(name))
+        t_import = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        keras.saving.load_model(path)
+        cold = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        keras.saving.load_model(path)
+        warm = time.perf_counter() - t0
+    return {"import_s": round(t_import, 3), "cold_s": round(cold, 3), "warm_s": round(warm, 3)}
+
+
+CHILDREN = {"fit_throughput": child_fit_throughput, "zoo_throughput": child_zoo_throughput,
+            "zoo_threshold": child_zoo_threshold, "fit_threshold": child_fit_threshold,
+            "snake_threshold": child_snake_threshold, "serving": child_serving, "eager": child_eager,
+            "load": child_load}
+
+
+# --- the parent: run the parts, print, write BENCHMARKS.md -----------------------------------
+def _ratio(a, b):
+    return f"{a / b:.2f}x" if a and b else "n/a"
+
+
+def part_train(quick):
+    steps = 30 if quick else 120
+    rows = []
+    for name in IMAGE_RECIPES:
+        base = child("fit_throughput", name, steps)
+        zoo_ = child("zoo_throughput", name, steps, "recipe")
+        levers = {v: child("zoo_throughput", name, steps, v).get("samples_per_s")
+                  for v in ("float32", "mixed_bfloat16", "xla")}
+        rows.append({"recipe": name, "baseline": base, "zoo": zoo_, "levers": levers})
+        print(f"  {name}: baseline {base.get('samples_per_s')} /s, zoo {zoo_.get('samples_per_s')} /s, levers {levers}",
+              flush=True)
+    return rows
+
+
+def part_threshold(quick, tmp):
+    budget = 120 if quick else 600
+    rows = []
+    for name in [n for n in ("cnn-mnist", "vae-mnist", "cgan-mnist") if n in THRESHOLDS]:
+        chunk = 60000 // int(_recipe(name)["train"]["batch_size"])
+        z = child("zoo_threshold", name, budget, chunk, f"{tmp}/{name}-zoo", timeout=budget * 4 + 600)
+        b = child("fit_threshold", name, budget, timeout=budget * 4 + 600)
+        rows.append({"recipe": name, "zoo": z, "baseline": b})
+        print(f"  {name}: zoo {z.get('seconds')} s, baseline {b.get('seconds')} s", flush=True)
+    if "snake-dqn" not in THRESHOLDS:
+        return rows
+    z = child("snake_threshold", "zoo", budget, f"{tmp}/snake-zoo", timeout=budget * 4 + 600)
+    b = child("snake_threshold", "plain", budget, f"{tmp}/snake-plain", timeout=budget * 4 + 600)
+    rows.append({"recipe": "snake-dqn", "zoo": z, "baseline": b})
+    print(f"  snake-dqn: zoo {z.get('seconds')} s, baseline {b.get('seconds')} s", flush=True)
+    return rows
+
+
+def _write_inputs(name):
+    """Example inputs (batch 1,024) for every signature, saved beside the artifact for children."""
+    import zoo
+    from zoo.serving import example_feed
+
+    model = zoo.load(name)
+    feeds = {}
+    for sig, (_, specs) in model.serving_signatures().items():
+        feed = example_feed(specs, batch=1024 if not any(s.name == "observations" for s in specs) else 256)
+        feeds.update({f"{sig}:{k}": v for k, v in feed.items()})
+    path = zoo.get_entry(name).artifact_dir / ".bench_inputs.npz"
+    np.savez(path, **feeds)
+    return path
+
+
+def part_serving(quick):
+    import zoo
+
+    calls = 50 if quick else 300
+    rows = []
+    for name in zoo.list_models():
+        entry = zoo.get_entry(name)
+        if not entry.versions() or (ONLY and name not in ONLY):
+            continue
+        path = _write_inputs(name)
+        try:
+            sm = child("serving", name, calls, entry.artifact_dir / str(entry.versions()[-1]))
+            eager = child("eager", name, calls)
+        finally:
+            path.unlink(missing_ok=True)
+        for sig, v in sm.items():
+            if isinstance(v, dict):
+                rows.append({"model": name, "signature": sig, "saved_model": v, "eager": eager.get(sig, {})})
+        print(f"  {name}: " + ", ".join(f"{s} p50 {v['p50_ms']} ms" for s, v in sm.items() if isinstance(v, dict)),
+              flush=True)
+    return rows
+
+
+def part_load(quick):
+    import zoo
+
+    rows = []
+    for name in zoo.list_models():
+        if not zoo.get_entry(name).versions() or (ONLY and name not in ONLY):
+            continue
+        rows.append({"model": name, "zoo": child("load", name, "zoo"), "keras": child("load", name, "keras")})
+        print(f"  {name}: {rows[-1]}", flush=True)
+    return rows
+
+
+def render(results) -> str:
+    m = results["machine"]
+    out = ["# Benchmarks", "",
+           "Written by `python benchmarks/run.py` (`make bench`); every figure comes from a fresh process, "
+           "measured in the same run as its baseline.", "",
+           f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, AMX-bf16 {'yes' if m['amx_bf16'] else 'no'}, "
+           f"{m['gpus']} GPU; TensorFlow {m['tensorflow']}, Keras {m['keras']}, Python {m['python']}; {m['date']}.", ""]
+    if "train" in results:
+        out += ["## Training throughput (samples/s, steady state) and peak memory", "",
+                "Baseline: same architecture, float32 `model.fit` on numpy arrays, no tf.data, no XLA, no mixed "
+                "precision, same batch and optimiser. Zoo: the recipe through the zoo's trainer. Levers: the zoo's "
+                "trainer with one setting changed.", "",
+                "| recipe | baseline /s | zoo /s | zoo vs baseline | baseline MB | zoo MB | float32 /s | bf16 /s | XLA /s |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for r in results["train"]:
+            b, z, lv = r["baseline"], r["zoo"], r["levers"]
+            out.append(f"| {r['recipe']} | {b.get('samples_per_s')} | {z.get('samples_per_s')} | "
+                       f"{_ratio(z.get('samples_per_s'), b.get('samples_per_s'))} | {b.get('peak_mb')} | "
+                       f"{z.get('peak_mb')} | {lv.get('float32')} | {lv.get('mixed_bfloat16')} | {lv.get('xla')} |")
+        out.append("")
+    if "threshold" in results:
+        out += ["## Time to a quality threshold (training seconds; evaluation not counted)", "",
+                "| recipe | threshold | zoo s | baseline s | speed-up | zoo trace (s, metric) | baseline trace |",
+                "|---|---|---|---|---|---|---|"]
+        for r in results["threshold"]:
+            metric, target, direction = THRESHOLDS[r["recipe"]]
+            z, b = r["zoo"], r["baseline"]
+            zs, bs = z.get("seconds"), b.get("seconds")
+            out.append(f"| {r['recipe']} | {metric} {'>=' if direction == 'max' else '<='} {target} | "
+                       f"{zs if zs else 'not reached'} | {bs if bs else 'not reached'} | {_ratio(bs, zs)} | "
+                       f"{z.get('trace', z.get('error'))} | {b.get('trace', b.get('error'))} |")
+        out += ["", "Snake's baseline is the same DQN on one board instead of 64 vectorised boards "
+                "(`model.fit` has no place in an RL loop).", ""]
+    if "serving" in results:
+        out += ["## Serving latency (batch 1) and throughput (batch 1,024)", "",
+                "SavedModel: `tf.saved_model.load` of the artifact's newest version, signature called from Python "
+                "(no zoo import). Baseline: the same function run eagerly on the Keras model.", "",
+                "| model | signature | p50 ms | p99 ms | /s at 1,024 | eager p50 ms | eager p99 ms | eager /s at 1,024 | p50 speed-up |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for r in results["serving"]:
+            s, e = r["saved_model"], r["eager"]
+            out.append(f"| {r['model']} | {r['signature']} | {s['p50_ms']} | {s['p99_ms']} | {s['batch_per_s']} | "
+                       f"{e.get('p50_ms')} | {e.get('p99_ms')} | {e.get('batch_per_s')} | "
+                       f"{_ratio(e.get('p50_ms'), s['p50_ms'])} |")
+        out.append("")
+    if "load" in results:
+        out += ["## Loading by name", "",
+                "| model | zoo.load cold s | zoo.load warm s | keras load_model cold s | warm s |", "|---|---|---|---|---|"]
+        for r in results["load"]:
+            z, k = r["zoo"], r["keras"]
+            out.append(f"| {r['model']} | {z.get('cold_s')} | {z.get('warm_s')} | {k.get('cold_s')} | {k.get('warm_s')} |")
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--parts", default="train,threshold,serving,load")
+    p.add_argument("--quick", action="store_true", help="fewer steps and calls, short budgets (smoke run)")
+    p.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    p.add_argument("--json", default=None, help="also write the raw results here")
+    p.add_argument("--recipes", default=None, help="comma-separated subset of recipes/models to measure")
+    p.add_argument("--child", nargs=argparse.REMAINDER)
+    args = p.parse_args(argv)
+    if args.child:
+        kind, *rest = args.child
+        print(json.dumps(CHILDREN[kind](*rest)))
+        return
+    import tempfile
+
+    if args.recipes:
+        keep = set(args.recipes.split(","))
+        IMAGE_RECIPES[:] = [n for n in IMAGE_RECIPES if n in keep]
+        for n in list(THRESHOLDS):
+            if n not in keep:
+                THRESHOLDS.pop(n)
+        ONLY.update(keep)
+    results = {"machine": machine()}
+    print(json.dumps(results["machine"]))
+    with tempfile.TemporaryDirectory(prefix="zoo-bench-") as tmp:
+        for part in args.parts.split(","):
+            print(f"[{part}]", flush=True)
+            t0 = time.time()
+            if part == "train":
+                results[part] = part_train(args.quick)
+            elif part == "threshold":
+                results[part] = part_threshold(args.quick, tmp)
+            elif part == "serving":
+                results[part] = part_serving(args.quick)
+            elif part == "load":
+                results[part] = part_load(args.quick)
+            else:
+                raise SystemExit(f"unknown part {part!r}; parts: train, threshold, serving, load")
+            print(f"[{part}] {time.time() - t0:.0f} s", flush=True)
+    text = render(results)
+    print(text)
+    Path(args.out).write_text(text)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""AlphaZero-style self-play: batched search, the policy-value network, the trainer."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+from zoo import recipes, training
+from zoo.games import ConnectFour, RandomPlayer, TicTacToe, play_match
+from zoo.games.mcts import MCTS
+from zoo.models import PolicyValueNet
+
+TINY = ["model.filters=16", "model.blocks=1", "games_per_iteration=32", "train.simulations=16", "arena_games=8",
+        "eval_games=8", "reference_games=0", "batch_size=64", "checkpoint_every=0"]
+
+
+def _noisy(game, seed=0):
+    """A fixed, non-uniform evaluator: the search result depends on every call's answer."""
+    def predict(planes):
+        h = (planes * np.arange(1, planes[0].size + 1).reshape(planes.shape[1:])).sum(axis=(1, 2, 3))
+        p = np.abs(np.sin(h[:, None] * np.arange(1, game.n_actions + 1) + seed)) + 0.1
+        return p / p.sum(axis=1, keepdims=True), np.tanh(np.cos(h))
+    return predict
+
+
+@pytest.mark.parametrize("game", [TicTacToe(), ConnectFour()])
+def test_batched_search_equals_one_search_per_position(game):
+    rng = np.random.default_rng(0)
+    states = []
+    for i in range(5):
+        s = game.initial()
+        for _ in range(i + 1):
+            s = game.play(s, int(rng.choice(np.flatnonzero(game.legal(s)))))
+        states.append(s)
+    search = MCTS(game, _noisy(game), simulations=60)
+    together = search.run_many(states)
+    alone = np.stack([MCTS(game, _noisy(game), simulations=60).run(s) for s in states])
+    assert together.shape == (5, game.n_actions) and (together.sum(axis=1) == 60).all()
+    np.testing.assert_array_equal(together, alone)
+
+
+def test_side_by_side_matches_count_every_game():
+    g = TicTacToe()
+
+    class Counting(RandomPlayer):
+        calls = 0
+
+        def move_many(self, states):
+            Counting.calls += 1
+            return [self.move(s) for s in states]
+
+    r = play_match(g, Counting(g, seed=0), RandomPlayer(g, seed=1), games=30)
+    assert sum(r.values()) == 30 and Counting.calls <= 9  # one call per turn for all 30 games
+
+
+def test_network_config_save_reload_and_errors(tmp_path):
+    keras.utils.set_random_seed(0)
+    net = zoo.get_entry("alphazero-connect4").build(filters=8, blocks=1)
+    net.build()
+    assert (net.rows, net.cols, net.n_actions) == (6, 7, 7) and net.game().name == "connect4"
+    game = net.game()
+    boards = np.stack([game.encode(game.initial()), game.encode(game.play(game.initial(), 3))])
+    p, v = (np.asarray(t) for t in net.predict_board(boards))
+    assert p.shape == (2, 7) and np.allclose(p.sum(axis=1), 1, atol=1e-5) and (np.abs(v) <= 1).all()
+    net.save(tmp_path / "az.keras")
+    back = keras.saving.load_model(tmp_path / "az.keras")
+    np.testing.assert_allclose(np.asarray(back.predict_board(boards)[0]), p, atol=1e-6)
+    assert back.get_config()["game"] == "connect4"
+    with pytest.raises(ValueError, match=r"board must have shape \(batch, 6, 7, 2\)"):
+        net.predict_board(np.zeros((1, 3, 3, 2), "float32"))
+    with pytest.raises(ValueError, match="unknown game 'chess'"):
+        PolicyValueNet(game="chess")
+
+
+def _vs_random_raw(net, games=40):
+    """Win rate of the network's raw policy (one simulation: the prior's best legal move)."""
+    g = net.game()
+    r = play_match(g, net.player(simulations=1, seed=0), RandomPlayer(g, seed=3), games=games)
+    return (r["wins"] + 0.5 * r["draws"]) / games
+
+
+def test_short_training_improves_against_random(tmp_path):
+    r = recipes.apply_overrides(recipes.load("alphazero-tictactoe"), TINY + ["iterations=3"])
+    keras.utils.set_random_seed(0)
+    untrained = training.build_model(zoo.get_entry("alphazero-tictactoe"), r)
+    untrained.build()
+    s = training.train(r, tmp_path, verbose=0)
+    before, after = _vs_random_raw(untrained), _vs_random_raw(s["model"])
+    assert after >= before + 0.15, f"raw policy vs random: {before:.2f} untrained, {after:.2f} after training"
+    rows = json.loads((tmp_path / "history.json").read_text())
+    assert [row["iteration"] for row in rows] == [1, 2, 3]
+    assert rows[-1]["policy_loss"] < rows[0]["policy_loss"]
+
+
+def test_stopped_run_resumes_where_it_left_off(tmp_path):
+    r = recipes.apply_overrides(recipes.load("alphazero-tictactoe"), TINY + ["iterations=2", "games_per_iteration=4"])
+    first = training.train(r, tmp_path, verbose=0, max_steps=1)
+    assert not first["finished"] and (tmp_path / "examples.npz").exists()
+    second = training.train(r, tmp_path, verbose=0)
+    assert second["finished"] and second["resumed_from"]
+    assert [row["iteration"] for row in second["history"]] == [1, 2]
+    assert (tmp_path / "model.keras").exists()
