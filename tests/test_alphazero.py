@@ -102,3 +102,44 @@ def test_stopped_run_resumes_where_it_left_off(tmp_path):
     assert second["finished"] and second["resumed_from"]
     assert [row["iteration"] for row in second["history"]] == [1, 2]
     assert (tmp_path / "model.keras").exists()
+
+
+def _tiny_net(game):
+    keras.utils.set_random_seed(0)
+    net = PolicyValueNet(game=game, filters=8, blocks=1, simulations=8)
+    net.build()
+    return net
+
+
+def test_human_play_explains_bad_moves_and_finishes_the_game():
+    from types import SimpleNamespace
+
+    from zoo.play import play_board
+
+    net = _tiny_net("connect4")
+    typed = iter(["9", "x", "3"] + [str(c) for c in range(7) for _ in range(6)])
+    said = []
+
+    def read(prompt):
+        said.append(prompt)
+        return next(typed)
+
+    args = SimpleNamespace(simulations=None, seed=0, gif=None, second=False)
+    winner = play_board(net, args, read=read, write=lambda *a: said.append(" ".join(map(str, a))))
+    text = "\n".join(said)
+    assert "action 9 is outside 0..6" in text and "an action is an integer" in text
+    assert winner in (-1, 0, 1) and "game over:" in text
+
+
+def test_play_gif_records_a_game_against_the_reference_player(tmp_path):
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from zoo.play import play_board
+
+    net = _tiny_net("tictactoe")
+    gif = tmp_path / "game.gif"
+    play_board(net, SimpleNamespace(simulations=None, seed=0, gif=str(gif), second=False), write=lambda *a: None)
+    frames = Image.open(gif).n_frames
+    assert frames >= 6  # the empty board and at least five moves
