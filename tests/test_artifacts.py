@@ -16,7 +16,7 @@ from conftest import run_python
 
 # Registered models whose recipes exist but whose trained artifact is not published yet. Every
 # other model must have one; this list shrinks to nothing (see the README's model table).
-PENDING = {"dcgan-mnist", "alphazero-tictactoe", "alphazero-connect4"}
+PENDING = {"dcgan-mnist", "alphazero-connect4"}
 NAMES = [n for n in zoo.list_models() if n not in PENDING]
 
 
@@ -97,13 +97,16 @@ def test_card_is_complete_and_checksums_match(artifact):
     assert card["parameters"] == model.num_params()
     for rel, digest in card["files"].items():
         assert hashlib.sha256((entry.artifact_dir / rel).read_bytes()).hexdigest() == digest, rel
-    assert len(card["data_checksums"]) == (0 if name == "snake-dqn" else 4)
+    # MNIST models record the four files they were trained on; RL and self-play models use none.
+    assert len(card["data_checksums"]) == (0 if name == "snake-dqn" or name.startswith("alphazero") else 4)
     assert card["training"]["command"].startswith("zoo train") and card["training"]["time_s"] > 0
     assert card["recipe"]["seed"] is not None and "[model]" in card["recipe"]["resolved"]
     assert card["evaluation"]["command"].startswith(f"zoo evaluate {name}")
     m = card["metrics"]
     if name == "snake-dqn":
         assert m["games"] == 100
+    elif name.startswith("alphazero"):
+        assert m["games_each"] == 100 and m["simulations_per_move"] == model.simulations
     else:
         assert m.get("test_images", m.get("samples")) == 10000, "metrics must cover 10,000 images"
     assert set(card["software"]) >= {"tensorflow", "keras"}

@@ -68,3 +68,10 @@ def test_play_in_the_terminal(capsys):
 def test_play_refuses_other_models(capsys):
     assert cli.main(["play", "vae-mnist"]) == 2
     assert "snake-dqn" in capsys.readouterr().err
+
+
+def test_play_board_game_gif(tmp_path, capsys):
+    gif = tmp_path / "ttt.gif"
+    assert cli.main(["play", "alphazero-tictactoe", "--gif", str(gif), "--simulations", "50"]) == 0
+    out = capsys.readouterr().out
+    assert gif.exists() and "network (red) v perfect" in out and "perfect wins" not in out
