@@ -27,7 +27,6 @@ import json
 import os
 import platform
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -208,12 +207,12 @@ def _reached(name, value):
     return value >= target if direction == "max" else value <= target
 
 
-def child_zoo_threshold(name, budget, chunk, out):
+def child_zoo_threshold(name, budget, chunk, out, *overrides):
     """The recipe through `zoo train`, `chunk` steps at a time (resuming), until the threshold."""
     from zoo import training
 
     budget, chunk = float(budget), int(chunk)
-    r = _recipe(name, ["judge=false"] if name in ("dcgan-mnist", "cgan-mnist") else [])
+    r = _recipe(name, (["judge=false"] if name in ("dcgan-mnist", "cgan-mnist") else []) + list(overrides))
     trace = []
     while True:
         s = training.train(r, out, verbose=0, max_steps=chunk)
@@ -242,23 +241,6 @@ def child_fit_threshold(name, budget):
         if _reached(name, value) or trained > float(budget):
             break
     return {"seconds": round(trained, 1) if _reached(name, value) else None, "trace": trace, "peak_mb": peak_mb()}
-
-
-def child_snake_threshold(variant, budget, out):
-    """Snake: the recipe's 64 vectorised boards against the plain one-board DQN."""
-    over = [] if variant == "zoo" else ["data.num_envs=1"]
-    r = _recipe("snake-dqn", over)
-    chunk = 2000 if variant == "zoo" else 20000
-    from zoo import training
-
-    trace = []
-    while True:
-        s = training.train(r, out, verbose=0, max_steps=chunk)
-        value = _metric("snake-dqn", s["model"])
-        trace.append((round(s["elapsed_s"], 1), value))
-        if _reached("snake-dqn", value) or s["elapsed_s"] > float(budget) or s["finished"]:
-            return {"seconds": round(s["elapsed_s"], 1) if _reached("snake-dqn", value) else None,
-                    "trace": trace, "peak_mb": peak_mb()}
 
 
 def child_serving(name, calls, folder):
@@ -344,7 +326,7 @@ def child_load(name, how):
 
 CHILDREN = {"fit_throughput": child_fit_throughput, "zoo_throughput": child_zoo_throughput,
             "zoo_threshold": child_zoo_threshold, "fit_threshold": child_fit_threshold,
-            "snake_threshold": child_snake_threshold, "serving": child_serving, "eager": child_eager,
+"serving": child_serving, "eager": child_eager,
             "load": child_load}
 
 
@@ -367,8 +349,8 @@ def part_train(quick):
     return rows
 
 
-def part_threshold(quick, tmp):
-    budget = 120 if quick else 600
+def part_threshold(quick, tmp, budget=600):
+    budget = min(budget, 120) if quick else budget
     rows = []
     for name in [n for n in ("cnn-mnist", "vae-mnist", "cgan-mnist") if n in THRESHOLDS]:
         chunk = 60000 // int(_recipe(name)["train"]["batch_size"])
@@ -378,8 +360,10 @@ def part_threshold(quick, tmp):
         print(f"  {name}: zoo {z.get('seconds')} s, baseline {b.get('seconds')} s", flush=True)
     if "snake-dqn" not in THRESHOLDS:
         return rows
-    z = child("snake_threshold", "zoo", budget, f"{tmp}/snake-zoo", timeout=budget * 4 + 600)
-    b = child("snake_threshold", "plain", budget, f"{tmp}/snake-plain", timeout=budget * 4 + 600)
+    # Snake: the recipe's 64 vectorised boards against the plain one-board DQN, same learner.
+    z = child("zoo_threshold", "snake-dqn", budget, 2000, f"{tmp}/snake-zoo", timeout=budget * 4 + 600)
+    b = child("zoo_threshold", "snake-dqn", budget, 20000, f"{tmp}/snake-plain", "data.num_envs=1",
+              timeout=budget * 4 + 600)
     rows.append({"recipe": "snake-dqn", "zoo": z, "baseline": b})
     print(f"  snake-dqn: zoo {z.get('seconds')} s, baseline {b.get('seconds')} s", flush=True)
     return rows
@@ -497,6 +481,8 @@ def main(argv=None):
     p.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     p.add_argument("--json", default=None, help="also write the raw results here")
     p.add_argument("--recipes", default=None, help="comma-separated subset of recipes/models to measure")
+    p.add_argument("--budget", type=float, default=600, help="threshold part: training seconds per run before giving up")
+    p.add_argument("--merge", default=None, help="results JSON of an earlier run: keep its parts, replace the ones run now")
     p.add_argument("--child", nargs=argparse.REMAINDER)
     args = p.parse_args(argv)
     if args.child:
@@ -512,7 +498,8 @@ def main(argv=None):
             if n not in keep:
                 THRESHOLDS.pop(n)
         ONLY.update(keep)
-    results = {"machine": machine()}
+    results = json.loads(Path(args.merge).read_text()) if args.merge and Path(args.merge).exists() else {}
+    results["machine"] = machine()
     print(json.dumps(results["machine"]))
     with tempfile.TemporaryDirectory(prefix="zoo-bench-") as tmp:
         for part in args.parts.split(","):
@@ -521,7 +508,7 @@ def main(argv=None):
             if part == "train":
                 results[part] = part_train(args.quick)
             elif part == "threshold":
-                results[part] = part_threshold(args.quick, tmp)
+                results[part] = part_threshold(args.quick, tmp, args.budget)
             elif part == "serving":
                 results[part] = part_serving(args.quick)
             elif part == "load":
