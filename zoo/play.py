@@ -69,7 +69,7 @@ def play_ansi(model, seed: int, size: int, delay: float, max_steps: int):
 
 
 # --- board games ---------------------------------------------------------------------------
-def board_game(game, players: dict, on_move=None):
+def board_game(game, players: dict):
     """Play one game; `players` maps +1/-1 to objects with .move(state). Returns the final
     state and the list of states from the start."""
     s = game.initial()
@@ -77,8 +77,6 @@ def board_game(game, players: dict, on_move=None):
     while game.winner(s) is None:
         s = game.play(s, players[s.player].move(s))
         states.append(s)
-        if on_move:
-            on_move(s)
     return s, states
 
 
@@ -133,7 +131,7 @@ def play_board(model, args, read=input, write=print):
     names = {1: "you" if not args.second else "the network", -1: "the network" if not args.second else "you"}
     write(f"{game.name}: you are {'X (red)' if not args.second else 'O (yellow)'}; the network searches {sims} "
           "simulations per move. q quits.")
-    s, _ = board_game(game, players, on_move=None)
+    s, _ = board_game(game, players)
     write(game.render(s))
     write(f"game over: {_result_text(game, s, names)}")
     return game.winner(s)
