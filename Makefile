@@ -25,7 +25,7 @@ test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow" tests
 
 bench: install   ## benchmark suite (minutes of CPU): prints the table, writes BENCHMARKS.md
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --json benchmarks/results.json
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -151,7 +151,9 @@ def child_fit_throughput(name, steps):
 
 def child_zoo_throughput(name, steps, variant="recipe"):
     """The zoo trainer's step (`strategy.run(model.train_step)` over the recipe's tf.data
-    pipeline), timed after warm-up. variant: recipe | float32 | mixed_bfloat16 | xla."""
+    pipeline), timed after warm-up. variant: recipe | float32 | mixed_bfloat16 | xla | bf16_x4
+    (bfloat16 and 4x the batch) | ceiling (bf16_x4 stepping over one batch held in memory: no
+    input pipeline at all, so no data lever can beat it)."""
     import tensorflow as tf
 
     from zoo import training
@@ -159,6 +161,8 @@ def child_zoo_throughput(name, steps, variant="recipe"):
 
     steps = int(steps)
     over = [f"mixed_precision={variant}"] if variant in ("float32", "mixed_bfloat16") else []
+    if variant in ("bf16_x4", "ceiling"):
+        over = ["mixed_precision=mixed_bfloat16", f"batch_size={4 * int(_recipe(name)['train']['batch_size'])}"]
     r = _recipe(name, over)
     batch = int(r["train"]["batch_size"])
     strat, _, _ = training.start_run(r, None)
@@ -169,6 +173,9 @@ def child_zoo_throughput(name, steps, variant="recipe"):
     train_ds, _ = training._datasets(r, model, batch, 0)
     step = tf.function(lambda b: strat.run(model.train_step, args=(b,)), jit_compile=variant == "xla")
     it = iter(strat.experimental_distribute_dataset(train_ds.repeat()))
+    if variant == "ceiling":
+        held = next(it)
+        it = iter(lambda: held, None)
     for _ in range(10):
         out = step(next(it))
     float(next(iter(out.values())))
@@ -342,7 +349,7 @@ def part_train(quick):
         base = child("fit_throughput", name, steps)
         zoo_ = child("zoo_throughput", name, steps, "recipe")
         levers = {v: child("zoo_throughput", name, steps, v).get("samples_per_s")
-                  for v in ("float32", "mixed_bfloat16", "xla")}
+                  for v in ("float32", "mixed_bfloat16", "xla", "bf16_x4", "ceiling")}
         rows.append({"recipe": name, "baseline": base, "zoo": zoo_, "levers": levers})
         print(f"  {name}: baseline {base.get('samples_per_s')} /s, zoo {zoo_.get('samples_per_s')} /s, levers {levers}",
               flush=True)
@@ -419,6 +426,14 @@ def part_load(quick):
     return rows
 
 
+def _stamp(results, part) -> list[str]:
+    """Where and when a part was measured: parts kept from an earlier run (--merge) say so."""
+    m = results.get("measured", {}).get(part)
+    if not m or m == results["machine"]:
+        return []
+    return [f"Measured {m['date']} ({m['cpu']}, {m['cores']} cores, TensorFlow {m['tensorflow']}), kept by --merge.", ""]
+
+
 def render(results) -> str:
     m = results["machine"]
     out = ["# Benchmarks", "",
@@ -427,20 +442,25 @@ def render(results) -> str:
            f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, AMX-bf16 {'yes' if m['amx_bf16'] else 'no'}, "
            f"{m['gpus']} GPU; TensorFlow {m['tensorflow']}, Keras {m['keras']}, Python {m['python']}; {m['date']}.", ""]
     if "train" in results:
-        out += ["## Training throughput (samples/s, steady state) and peak memory", "",
+        out += ["## Training throughput (samples/s, steady state) and peak memory", ""] + _stamp(results, "train") + [
                 "Baseline: same architecture, float32 `model.fit` on numpy arrays, no tf.data, no XLA, no mixed "
                 "precision, same batch and optimiser. Zoo: the recipe through the zoo's trainer. Levers: the zoo's "
-                "trainer with one setting changed.", "",
-                "| recipe | baseline /s | zoo /s | zoo vs baseline | baseline MB | zoo MB | float32 /s | bf16 /s | XLA /s |",
-                "|---|---|---|---|---|---|---|---|---|"]
+                "trainer with one setting changed; bf16 + 4x batch: both at once (the speed a larger-batch recipe "
+                "would get, before any retraining to hold quality); ceiling: that step over one batch held in "
+                "memory, no input pipeline at all: no data-pipeline lever can go faster, so `ceiling vs baseline` "
+                "bounds what this machine allows.", "",
+                "| recipe | baseline /s | zoo /s | zoo vs baseline | baseline MB | zoo MB | float32 /s | bf16 /s | XLA /s "
+                "| bf16 + 4x batch /s | ceiling /s | ceiling vs baseline |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in results["train"]:
             b, z, lv = r["baseline"], r["zoo"], r["levers"]
             out.append(f"| {r['recipe']} | {b.get('samples_per_s')} | {z.get('samples_per_s')} | "
                        f"{_ratio(z.get('samples_per_s'), b.get('samples_per_s'))} | {b.get('peak_mb')} | "
-                       f"{z.get('peak_mb')} | {lv.get('float32')} | {lv.get('mixed_bfloat16')} | {lv.get('xla')} |")
+                       f"{z.get('peak_mb')} | {lv.get('float32')} | {lv.get('mixed_bfloat16')} | {lv.get('xla')} | "
+                       f"{lv.get('bf16_x4')} | {lv.get('ceiling')} | {_ratio(lv.get('ceiling'), b.get('samples_per_s'))} |")
         out.append("")
     if "threshold" in results:
-        out += ["## Time to a quality threshold (training seconds; evaluation not counted)", "",
+        out += ["## Time to a quality threshold (training seconds; evaluation not counted)", ""] + _stamp(results, "threshold") + [
                 "| recipe | threshold | zoo s | baseline s | speed-up | zoo trace (s, metric) | baseline trace |",
                 "|---|---|---|---|---|---|---|"]
         for r in results["threshold"]:
@@ -453,7 +473,7 @@ def render(results) -> str:
         out += ["", "Snake's baseline is the same DQN on one board instead of 64 vectorised boards "
                 "(`model.fit` has no place in an RL loop).", ""]
     if "serving" in results:
-        out += ["## Serving latency (batch 1) and throughput (batch 1,024)", "",
+        out += ["## Serving latency (batch 1) and throughput (batch 1,024)", ""] + _stamp(results, "serving") + [
                 "SavedModel: `tf.saved_model.load` of the artifact's newest version, signature called from Python "
                 "(no zoo import). Baseline: the same function run eagerly on the Keras model.", "",
                 "| model | signature | p50 ms | p99 ms | /s at 1,024 | eager p50 ms | eager p99 ms | eager /s at 1,024 | p50 speed-up |",
@@ -465,7 +485,7 @@ def render(results) -> str:
                        f"{_ratio(e.get('p50_ms'), s['p50_ms'])} |")
         out.append("")
     if "load" in results:
-        out += ["## Loading by name", "",
+        out += ["## Loading by name", ""] + _stamp(results, "load") + [
                 "| model | zoo.load cold s | zoo.load warm s | keras load_model cold s | warm s |", "|---|---|---|---|---|"]
         for r in results["load"]:
             z, k = r["zoo"], r["keras"]
@@ -515,6 +535,7 @@ def main(argv=None):
                 results[part] = part_load(args.quick)
             else:
                 raise SystemExit(f"unknown part {part!r}; parts: train, threshold, serving, load")
+            results.setdefault("measured", {})[part] = results["machine"]
             print(f"[{part}] {time.time() - t0:.0f} s", flush=True)
     text = render(results)
     print(text)

@@ -104,6 +104,41 @@ def test_stopped_run_resumes_where_it_left_off(tmp_path):
     assert (tmp_path / "model.keras").exists()
 
 
+def test_value_target_mixes_result_and_search_value():
+    from zoo.rl.alphazero import self_play
+
+    game = TicTacToe()
+    runs = {lam: self_play(game, _noisy(game), 6, 24, 2, np.random.default_rng(1), value_from_search=lam)[0]
+            for lam in (0.0, 0.5, 1.0)}
+    z = np.array([e[2] for e in runs[0.0]])
+    q = np.array([e[2] for e in runs[1.0]])
+    assert set(np.unique(z)) <= {-1.0, 0.0, 1.0} and len(runs[0.0]) == len(runs[1.0])
+    assert np.abs(q).max() <= 1.0 and len(np.unique(q)) > 3  # search values, not results
+    np.testing.assert_allclose([e[2] for e in runs[0.5]], 0.5 * z + 0.5 * q, atol=1e-12)
+
+
+def test_search_value_of_a_won_position_is_near_one():
+    game = ConnectFour()
+    s = game.initial()
+    for a in (0, 6, 1, 6, 2, 5):  # X to move: 3 wins at once
+        s = game.play(s, a)
+    search = MCTS(game, _noisy(game), simulations=200)
+    search.run(s)
+    assert search.root_values[0] > 0.8
+
+
+def test_training_without_the_gate_always_promotes_the_candidate(tmp_path):
+    r = recipes.apply_overrides(recipes.load("alphazero-tictactoe"),
+                                TINY + ["iterations=2", "games_per_iteration=4", "arena_games=0", "train.eval_every=2",
+                                        "train.value_from_search=0.5"])
+    s = training.train(r, tmp_path, verbose=0)
+    rows = s["history"]
+    assert all(row["accepted"] and "arena" not in row for row in rows)
+    assert "best_vs_random" not in rows[0] and "best_vs_random" in rows[1]
+    for a, b in zip(s["model"].get_weights(), s["candidate"].get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 def _tiny_net(game):
     keras.utils.set_random_seed(0)
     net = PolicyValueNet(game=game, filters=8, blocks=1, simulations=8)

@@ -150,3 +150,24 @@ def test_mcts_noise_and_temperature():
     assert policy_from_visits(np.array([1.0, 3.0, 0.0]), 1.0).tolist() == [0.25, 0.75, 0.0]
     with pytest.raises(ValueError, match="game is over"):
         MCTS(g, _uniform(g)).run(_play(g, [0, 3, 1, 4, 2]))
+
+
+@pytest.mark.parametrize("game", [TicTacToe(), ConnectFour()])
+def test_fast_win_check_and_batch_encoding_agree_with_the_plain_ones(game):
+    """The search uses a gathered win check, `advance` and `encode_many`; on 300 random games
+    they must agree with a full-board scan, `play` and `encode` at every position."""
+    rng = np.random.default_rng(0)
+    wins = 0
+    for _ in range(300):
+        s, seen = game.initial(), []
+        while game.winner(s) is None:
+            a = int(rng.choice(np.flatnonzero(game.legal(s))))
+            t = game.advance(s, a)
+            assert t == game.play(s, a) and t.moves == s.moves + 1 and t.last == a
+            s = t
+            seen.append(s)
+            scanned = game._scan(s.board)
+            assert (game.winner(s) or 0) == scanned or (scanned == 0 and game.winner(s) == 0)
+        wins += game.winner(s) != 0
+        assert np.array_equal(game.encode_many(seen), np.stack([game.encode(x) for x in seen]))
+    assert wins > 100  # the test saw plenty of wins, not only draws

@@ -167,11 +167,28 @@ def alphazero_metrics(model, games: int = 100, simulations: int | None = None) -
     sims = simulations or model.simulations
     ref = reference_opponent(game, seed=1)
     t0 = time.time()
-    vs_ref = play_match(game, model.player(sims, seed=0), ref, games=games)
+    finals = []  # the search plays without noise: the opponent's random tie-breaks vary the games
+    vs_ref = play_match(game, model.player(sims, seed=0), ref, games=games, finals=finals)
     vs_random = play_match(game, model.player(sims, seed=0), RandomPlayer(game, seed=2), games=games)
     name = "perfect" if game.name == "tictactoe" else "alphabeta4"
-    return {f"vs_{name}_wins": vs_ref["wins"], f"vs_{name}_draws": vs_ref["draws"],
+    extra = {}
+    if game.name == "connect4":  # depth-4 alpha-beta rarely ties, so few games differ: also play
+        # from random two-move openings (one per side), the way engines are tested with a book
+        rng = np.random.default_rng(3)
+        starts = []
+        for _ in range(games):
+            s = game.initial()
+            for _ in range(2):
+                s = game.play(s, int(rng.integers(game.n_actions)))
+            starts.append(s)
+        book_finals = []
+        book = play_match(game, model.player(sims, seed=0), ref, games=games, finals=book_finals, starts=starts)
+        extra = {f"openings_vs_{name}_{k}": v for k, v in book.items()}
+        extra[f"openings_vs_{name}_win_rate"] = round(book["wins"] / games, 3)
+        extra[f"openings_vs_{name}_distinct_games"] = len({s.board.tobytes() for s in book_finals})
+    return {**extra, f"vs_{name}_wins": vs_ref["wins"], f"vs_{name}_draws": vs_ref["draws"],
             f"vs_{name}_losses": vs_ref["losses"], f"vs_{name}_win_rate": round(vs_ref["wins"] / games, 3),
+            f"vs_{name}_distinct_games": len({s.board.tobytes() for s in finals}),
             "vs_random_wins": vs_random["wins"], "vs_random_draws": vs_random["draws"],
             "vs_random_losses": vs_random["losses"], "vs_random_win_rate": round(vs_random["wins"] / games, 3),
             "games_each": games, "simulations_per_move": sims, "eval_seconds": round(time.time() - t0, 1)}
@@ -194,7 +211,7 @@ TEST_SETS = {
     "dcgan-mnist": "10,000 samples from N(0, I) noise (seed 2) scored by cnn-mnist against the 10,000 test images",
     "cgan-mnist": "1,000 samples per digit (noise seed 3) scored by cnn-mnist against the 10,000 test images",
     "alphazero-tictactoe": "100 games each against perfect minimax (random among its best moves, seed 1) and a random mover (seed 2), colours alternating; MCTS with the card's simulations per move, no noise",
-    "alphazero-connect4": "100 games each against depth-4 alpha-beta (window heuristic, random among equal moves, seed 1) and a random mover (seed 2), colours alternating; MCTS with the card's simulations per move, no noise",
+    "alphazero-connect4": "100 games each against depth-4 alpha-beta (window heuristic, random among equal moves, seed 1) and a random mover (seed 2), colours alternating; MCTS with the card's simulations per move, no noise; openings_*: 100 more games against the same alpha-beta, each from a random two-move opening (one move per side, seed 3); distinct_games counts different final positions",
     "snake-dqn": "100 greedy games on 20x20 Snake with walls, board seeds 10000-10099; untrained: same architecture, seed 0",
 }
 

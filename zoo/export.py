@@ -352,8 +352,9 @@ def _headline(name: str, m: dict) -> str:
                 f"({m['simulations_per_move']} simulations/move)")
     if name == "alphazero-connect4":
         return (f"v depth-4 alpha-beta: **{m['vs_alphabeta4_win_rate'] * 100:.0f}% wins** ({m['vs_alphabeta4_draws']} draws, "
-                f"{m['vs_alphabeta4_losses']} losses) in {m['games_each']} games; v random "
-                f"{m['vs_random_win_rate'] * 100:.0f}% ({m['simulations_per_move']} simulations/move)")
+                f"{m['vs_alphabeta4_losses']} losses) in {m['games_each']} games; from random two-move openings "
+                f"{m['openings_vs_alphabeta4_win_rate'] * 100:.0f}% wins ({m['openings_vs_alphabeta4_losses']} losses); "
+                f"v random {m['vs_random_win_rate'] * 100:.0f}% ({m['simulations_per_move']} simulations/move)")
     if name == "snake-dqn":
         return (f"**{m['apples_mean']}** apples/game (median {m['apples_median']}, max {m['apples_max']}) over "
                 f"{m['games']} greedy games; untrained {m['untrained_apples_mean']}")

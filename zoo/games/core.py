@@ -56,6 +56,11 @@ class Game:
         if not self.legal(s)[a]:
             raise IllegalMove(f"action {a} is not legal here ({self._why_illegal(a)}); legal: "
                               f"{np.flatnonzero(self.legal(s)).tolist()}")
+        return self.advance(s, a)
+
+    def advance(self, s: State, a: int) -> State:
+        """`play` without its checks, for search and engines whose moves are legal by
+        construction (the checks cost as much as the move)."""
         r, c = self._place(s, a)
         board = s.board.copy()
         board[r, c] = s.player
@@ -81,19 +86,27 @@ class Game:
     def _last_cell(self, s: State) -> tuple[int, int]:
         raise NotImplementedError
 
+    def _lines(self) -> list[np.ndarray]:
+        """For each cell (flat index), the flat indices of every `connect`-long line through
+        it, (lines, connect): a win check is then one gather instead of a walk."""
+        if "_lines_cache" not in self.__dict__:
+            k, out = self.connect, [[] for _ in range(self.rows * self.cols)]
+            for r in range(self.rows):
+                for c in range(self.cols):
+                    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+                        cells = [(r + i * dr, c + i * dc) for i in range(k)]
+                        if all(0 <= rr < self.rows and 0 <= cc < self.cols for rr, cc in cells):
+                            for rr, cc in cells:
+                                out[rr * self.cols + cc].append([x * self.cols + y for x, y in cells])
+            self._lines_cache = [np.array(v, np.intp).reshape(-1, k) for v in out]
+        return self._lines_cache
+
     def _line_through_last(self, s: State) -> int:
         r, c = self._last_cell(s)
-        p = s.board[r, c]
-        for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
-            n = 1
-            for sign in (1, -1):
-                rr, cc = r + sign * dr, c + sign * dc
-                while 0 <= rr < self.rows and 0 <= cc < self.cols and s.board[rr, cc] == p:
-                    n += 1
-                    rr, cc = rr + sign * dr, cc + sign * dc
-            if n >= self.connect:
-                return int(p)
-        return 0
+        flat = s.board.ravel()
+        i = r * self.cols + c
+        p = flat[i]
+        return int(p) if (flat[self._lines()[i]] == p).all(axis=1).any() else 0
 
     def _scan(self, board) -> int:
         k = self.connect
@@ -116,6 +129,11 @@ class Game:
     def encode(self, s: State) -> np.ndarray:
         """Network input (rows, cols, 2) float32: the mover's stones, the opponent's."""
         b = self.canonical(s)
+        return np.stack([b == 1, b == -1], axis=-1).astype(np.float32)
+
+    def encode_many(self, states) -> np.ndarray:
+        """`encode` for a list of states at once: (n, rows, cols, 2)."""
+        b = np.stack([s.board for s in states]) * np.array([s.player for s in states], np.int8)[:, None, None]
         return np.stack([b == 1, b == -1], axis=-1).astype(np.float32)
 
     def symmetries(self, planes: np.ndarray, policy: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -176,12 +194,11 @@ class ConnectFour(Game):
         return f"column {a} is full"
 
     def _place(self, s, a):
-        r = int(np.flatnonzero(s.board[:, a] == 0).max())  # discs fall to the lowest empty row
-        return r, a
+        # discs stack from the bottom: the lowest empty row is one above the column's discs
+        return self.rows - 1 - int(np.count_nonzero(s.board[:, a])), a
 
     def _last_cell(self, s):
-        col = s.board[:, s.last]
-        return int(np.flatnonzero(col != 0).min()), s.last
+        return self.rows - int(np.count_nonzero(s.board[:, s.last])), s.last
 
     def symmetries(self, planes, policy):
         return [(planes, policy), (np.ascontiguousarray(planes[:, ::-1]), policy[::-1].copy())]

@@ -50,7 +50,7 @@ class MCTS:
         self.rng = np.random.default_rng(seed)
 
     def _expand(self, states: list[State]) -> tuple[list[Node], np.ndarray]:
-        policies, values = self.predict(np.stack([self.game.encode(s) for s in states]))
+        policies, values = self.predict(self.game.encode_many(states))
         nodes = []
         for s, policy in zip(states, np.asarray(policies, np.float64)):
             legal = self.game.legal(s)
@@ -88,16 +88,20 @@ class MCTS:
                     parent, a = path[-1]
                     parent.children[a] = (leaf, node)
                     self._backup(path, -v)  # the leaf's value is for its mover's opponent
+        # what the search thinks each root is worth to its mover: a lower-variance value target
+        # than the game's result alone (self-play may mix the two)
+        self.root_values = np.array([r.w.sum() / max(1.0, r.n.sum()) for r in roots])
         return np.stack([root.n.copy() for root in roots])
 
     def _select(self, s: State, node: Node):
         """Walk down to a leaf: (path of (node, action), leaf state, exact value or None)."""
         path = []
         while True:
-            sqrt_n = math.sqrt(node.n.sum() + 1)
-            q = np.divide(node.w, node.n, out=np.zeros_like(node.w), where=node.n > 0)
-            score = np.where(node.legal, q + self.c_puct * node.prior * sqrt_n / (1 + node.n), -np.inf)
-            a = int(np.argmax(score))
+            n = node.n
+            # unvisited moves have w = 0, so w / max(n, 1) is Q with 0 for them; illegal moves
+            # have prior 0 and are masked out
+            score = node.w / np.maximum(n, 1.0) + (self.c_puct * math.sqrt(n.sum() + 1)) * node.prior / (1.0 + n)
+            a = int(np.argmax(np.where(node.legal, score, -np.inf)))
             path.append((node, a))
             if a in node.children:
                 s, child = node.children[a]
@@ -105,7 +109,7 @@ class MCTS:
                     return path, s, _result_for_mover(self.game.winner(s), s)
                 node = child
                 continue
-            nxt = self.game.play(s, a)
+            nxt = self.game.advance(s, a)  # legal by construction
             w = self.game.winner(nxt)
             if w is not None:
                 node.children[a] = (nxt, None)

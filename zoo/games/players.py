@@ -107,12 +107,16 @@ class AlphaBeta:
         return int(self.rng.choice(np.flatnonzero(v == v.max())))
 
 
-def play_match(game: Game, first, second, games: int = 10) -> dict:
+def play_match(game: Game, first, second, games: int = 10, finals: list | None = None, starts: list | None = None) -> dict:
     """Play `games` games, alternating who starts. `first`/`second` have .move(state), and
     may have .move_many(states): then all games run side by side and each player is asked
     once per turn for all the games where it is to move (a search player batches its network
-    calls). Returns wins/draws/losses from `first`'s point of view."""
-    states = [game.initial() for _ in range(games)]
+    calls). Returns wins/draws/losses from `first`'s point of view; `finals`, if given, gets
+    every game's final state (to count how many different games were played); `starts`, if
+    given, the position each game begins from (an opening book), else the initial one."""
+    states = list(starts) if starts is not None else [game.initial() for _ in range(games)]
+    if len(states) != games:
+        raise ValueError(f"{len(states)} start positions for {games} games")
     seats = [(first, second) if i % 2 == 0 else (second, first) for i in range(games)]
     while True:
         moved = False
@@ -130,6 +134,8 @@ def play_match(game: Game, first, second, games: int = 10) -> dict:
             moved = True
         if not moved:
             break
+    if finals is not None:
+        finals.extend(states)
     out = {"wins": 0, "draws": 0, "losses": 0}
     for i, s in enumerate(states):
         w, me = game.winner(s), (1 if i % 2 == 0 else -1)

@@ -7,11 +7,13 @@ Each iteration:
    Dirichlet noise at the root), sampling from the visit counts for the first `temperature_moves`
    moves and playing the most-visited move after. Each position is stored with the search's
    visit distribution π and, once the game ends, the result z from the mover's side, in all of
-   the board's symmetries.
+   the board's symmetries. With `value_from_search` = λ > 0 the value target is
+   (1-λ)·z + λ·q, q the root's search value: far less noisy than z alone early in training.
 2. Training: the candidate network learns π (cross-entropy) and z (squared error) from a window
    of recent iterations, with the zoo's `train_step` run by `strategy.run`.
 3. Arena: candidate against best, both colours, greedy search without noise; the candidate
    becomes the best only if it scores at least `accept_score` (wins + half the draws).
+   `arena_games = 0` drops the gate (as AlphaZero itself did): every candidate plays next.
 4. Checkpoint (networks, optimiser, iteration, examples): a killed run resumes.
 """
 
@@ -48,9 +50,11 @@ class SearchPlayer:
         return [self._choose(s, v) for s, v in zip(states, self.mcts.run_many(states))]
 
 
-def self_play(game, predict, games: int, simulations: int, temperature_moves: int, rng, c_puct: float = 1.5):
+def self_play(game, predict, games: int, simulations: int, temperature_moves: int, rng, c_puct: float = 1.5,
+              value_from_search: float = 0.0):
     """`games` games of the network against itself, side by side (one batched network call per
-    simulation round). Returns ([(planes, pi, z)] for every position in every symmetry,
+    simulation round). The value target is (1 - value_from_search)·z + value_from_search·q, z
+    the result and q the root's search value, both from the mover's side. Returns ([(planes, pi, z)] for every position in every symmetry,
     {first-player wins, draws, second-player wins})."""
     mcts = MCTS(game, predict, simulations=simulations, c_puct=c_puct, seed=int(rng.integers(2**31)))
     states = [game.initial() for _ in range(games)]
@@ -58,10 +62,10 @@ def self_play(game, predict, games: int, simulations: int, temperature_moves: in
     active = list(range(games))
     while active:
         visits = mcts.run_many([states[i] for i in active], noise=True)
-        for i, v in zip(active, visits):
+        for i, v, q in zip(active, visits, mcts.root_values):
             s = states[i]
             pi = policy_from_visits(v, 1.0)
-            histories[i].append((game.encode(s), pi, s.player))
+            histories[i].append((game.encode(s), pi, s.player, q))
             a = int(rng.choice(game.n_actions, p=pi)) if s.moves < temperature_moves else int(np.argmax(v))
             states[i] = game.play(s, a)
         active = [i for i in active if game.winner(states[i]) is None]
@@ -69,8 +73,9 @@ def self_play(game, predict, games: int, simulations: int, temperature_moves: in
     for s, history in zip(states, histories):
         w = game.winner(s)
         results["first" if w == 1 else "draws" if w == 0 else "second"] += 1
-        for planes, pi, player in history:
+        for planes, pi, player, q in history:
             z = 0.0 if w == 0 else (1.0 if w == player else -1.0)
+            z = (1.0 - value_from_search) * z + value_from_search * q
             out += [(p, q, z) for p, q in game.symmetries(planes, pi.astype(np.float32))]
     return out, results
 
@@ -132,7 +137,8 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None
     it = start
     for it in range(start + 1, iterations + 1):
         new, selfplay_results = self_play(game, best.predictor(), int(t["games_per_iteration"]), sims,
-                                          int(t.get("temperature_moves", 4)), rng, c_puct=float(t.get("c_puct", 1.5)))
+                                          int(t.get("temperature_moves", 4)), rng, c_puct=float(t.get("c_puct", 1.5)),
+                                          value_from_search=float(t.get("value_from_search", 0.0)))
         examples = (examples + [new])[-window:]
         flat = [e for chunk in examples for e in chunk]
         planes = np.stack([e[0] for e in flat]).astype(np.float32)
@@ -145,16 +151,20 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None
         for batch in strat.experimental_distribute_dataset(ds):
             step(batch)
         losses = {m.name: round(float(m.result()), 4) for m in net.metrics}
-        arena = play_match(game, SearchPlayer(game, net, sims, seed=it), SearchPlayer(game, best, sims, seed=it + 1),
-                           games=int(t.get("arena_games", 20)))
-        accepted = score(arena) >= float(t.get("accept_score", 0.55))
-        if accepted:
+        row = {"iteration": it, "positions": len(zs), "self_play": selfplay_results, **losses}
+        if int(t.get("arena_games", 20)):
+            row["arena"] = play_match(game, SearchPlayer(game, net, sims, seed=it), SearchPlayer(game, best, sims, seed=it + 1),
+                                      games=int(t.get("arena_games", 20)))
+            row["accepted"] = score(row["arena"]) >= float(t.get("accept_score", 0.55))
+        else:  # no gate: the newest network always plays next
+            row["accepted"] = True
+        if row["accepted"]:
             best.set_weights(net.get_weights())
-        vs_random = play_match(game, SearchPlayer(game, best, sims, seed=it), RandomPlayer(game, seed=it),
-                               games=int(t.get("eval_games", 20)))
-        row = {"iteration": it, "positions": len(zs), "self_play": selfplay_results, **losses, "arena": arena, "accepted": accepted,
-               "best_vs_random": vs_random}
-        if int(t.get("reference_games", 0)):  # the floor's opponent: perfect play / alpha-beta
+        every = int(t.get("eval_every", 1))
+        if int(t.get("eval_games", 20)) and (it % every == 0 or it == iterations):
+            row["best_vs_random"] = play_match(game, SearchPlayer(game, best, sims, seed=it), RandomPlayer(game, seed=it),
+                                               games=int(t.get("eval_games", 20)))
+        if int(t.get("reference_games", 0)) and (it % every == 0 or it == iterations):  # the floor's opponent
             row["best_vs_reference"] = play_match(game, SearchPlayer(game, best, sims, seed=it, opening_moves=0),
                                                   reference_opponent(game, seed=it), games=int(t["reference_games"]))
         row["elapsed_s"] = round(base + time.time() - t0, 1)
