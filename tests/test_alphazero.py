@@ -102,6 +102,10 @@ def test_stopped_run_resumes_where_it_left_off(tmp_path):
     assert second["finished"] and second["resumed_from"]
     assert [row["iteration"] for row in second["history"]] == [1, 2]
     assert (tmp_path / "model.keras").exists()
+    # ... and exactly as if it had never stopped: same self-play games, same losses
+    whole = training.train(r, tmp_path / "whole", verbose=0)
+    strip = lambda rows: [{k: v for k, v in row.items() if k != "elapsed_s"} for row in rows]
+    assert strip(second["history"]) == strip(whole["history"])
 
 
 def test_value_target_mixes_result_and_search_value():

@@ -131,6 +131,8 @@ def test_quality_floors(artifact):
         assert m["games_each"] >= 100 and m["vs_perfect_losses"] == 0 and m["vs_random_win_rate"] >= 0.95
     elif name == "alphazero-connect4":
         assert m["games_each"] >= 100 and m["vs_alphabeta4_win_rate"] >= 0.9
+        # the opening-book match is what varies the games: it must hold many different ones
+        assert m["openings_vs_alphabeta4_distinct_games"] >= 50 and m["openings_vs_alphabeta4_win_rate"] >= 0.5
     elif name == "snake-dqn":
         assert m["apples_mean"] >= 30 and m["apples_mean"] > 10 * max(m["untrained_apples_mean"], 0.1)
     else:

@@ -171,3 +171,16 @@ def test_fast_win_check_and_batch_encoding_agree_with_the_plain_ones(game):
         wins += game.winner(s) != 0
         assert np.array_equal(game.encode_many(seen), np.stack([game.encode(x) for x in seen]))
     assert wins > 100  # the test saw plenty of wins, not only draws
+
+
+def test_match_from_an_opening_book_reports_its_final_positions():
+    g = ConnectFour()
+    starts = [_play(g, [3, 3]), _play(g, [0, 6])]
+    finals = []
+    out = play_match(g, RandomPlayer(g, seed=0), RandomPlayer(g, seed=1), games=2, finals=finals, starts=starts)
+    assert sum(out.values()) == 2 and len(finals) == 2
+    for start, end in zip(starts, finals):
+        assert g.winner(end) is not None and end.moves > start.moves
+        assert (end.board[start.board != 0] == start.board[start.board != 0]).all()  # played on from the start
+    with pytest.raises(ValueError, match="3 start positions for 2 games"):
+        play_match(g, RandomPlayer(g), RandomPlayer(g), games=2, starts=starts + starts[:1])

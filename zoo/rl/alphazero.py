@@ -14,7 +14,8 @@ Each iteration:
 3. Arena: candidate against best, both colours, greedy search without noise; the candidate
    becomes the best only if it scores at least `accept_score` (wins + half the draws).
    `arena_games = 0` drops the gate (as AlphaZero itself did): every candidate plays next.
-4. Checkpoint (networks, optimiser, iteration, examples): a killed run resumes.
+4. Checkpoint (networks, optimiser, iteration, examples, the self-play random stream): a
+   killed run resumes and plays on exactly as if it had never stopped.
 """
 
 from __future__ import annotations
@@ -132,6 +133,10 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None
         return strat.run(net.train_step, args=(batch,))
 
     rng = np.random.default_rng(seed + 7919 * start)
+    if latest and (out / "rng.json").exists():  # the self-play stream exactly where it stopped
+        state = json.loads((out / "rng.json").read_text())
+        if state.pop("iteration", None) == start:
+            rng.bit_generator.state = state
     sims, window = int(t["simulations"]), int(t.get("window", 5))
     t0, base = time.time(), float(elapsed.numpy())
     it = start
@@ -183,6 +188,7 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None
             tmp = out / ".examples.tmp.npz"
             np.savez(tmp, **save)
             tmp.replace(out / "examples.npz")
+            _atomic_write_text(out / "rng.json", json.dumps({**rng.bit_generator.state, "iteration": it}))
             _atomic_write_text(out / "history.json", json.dumps(history, indent=1))
         if max_steps and it - start >= max_steps:
             break
