@@ -171,6 +171,11 @@ def alphazero_metrics(model, games: int = 100, simulations: int | None = None) -
     vs_ref = play_match(game, model.player(sims, seed=0), ref, games=games, finals=finals)
     vs_random = play_match(game, model.player(sims, seed=0), RandomPlayer(game, seed=2), games=games)
     name = "perfect" if game.name == "tictactoe" else "alphabeta4"
+
+    def outcome(prefix, result, ends):
+        return {**{f"{prefix}_{k}": v for k, v in result.items()}, f"{prefix}_win_rate": round(result["wins"] / games, 3),
+                f"{prefix}_distinct_games": len({s.board.tobytes() for s in ends})}
+
     extra = {}
     if game.name == "connect4":  # depth-4 alpha-beta rarely ties, so few games differ: also play
         # from random two-move openings (one per side), the way engines are tested with a book
@@ -183,12 +188,8 @@ def alphazero_metrics(model, games: int = 100, simulations: int | None = None) -
             starts.append(s)
         book_finals = []
         book = play_match(game, model.player(sims, seed=0), ref, games=games, finals=book_finals, starts=starts)
-        extra = {f"openings_vs_{name}_{k}": v for k, v in book.items()}
-        extra[f"openings_vs_{name}_win_rate"] = round(book["wins"] / games, 3)
-        extra[f"openings_vs_{name}_distinct_games"] = len({s.board.tobytes() for s in book_finals})
-    return {**extra, f"vs_{name}_wins": vs_ref["wins"], f"vs_{name}_draws": vs_ref["draws"],
-            f"vs_{name}_losses": vs_ref["losses"], f"vs_{name}_win_rate": round(vs_ref["wins"] / games, 3),
-            f"vs_{name}_distinct_games": len({s.board.tobytes() for s in finals}),
+        extra = outcome(f"openings_vs_{name}", book, book_finals)
+    return {**extra, **outcome(f"vs_{name}", vs_ref, finals),
             "vs_random_wins": vs_random["wins"], "vs_random_draws": vs_random["draws"],
             "vs_random_losses": vs_random["losses"], "vs_random_win_rate": round(vs_random["wins"] / games, 3),
             "games_each": games, "simulations_per_move": sims, "eval_seconds": round(time.time() - t0, 1)}

@@ -8,6 +8,7 @@ mover's side: own stones +1), so one network plays both colours.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -86,41 +87,36 @@ class Game:
     def _last_cell(self, s: State) -> tuple[int, int]:
         raise NotImplementedError
 
-    def _lines(self) -> list[np.ndarray]:
-        """For each cell (flat index), the flat indices of every `connect`-long line through
-        it, (lines, connect): a win check is then one gather instead of a walk."""
-        if "_lines_cache" not in self.__dict__:
-            k, out = self.connect, [[] for _ in range(self.rows * self.cols)]
-            for r in range(self.rows):
-                for c in range(self.cols):
-                    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
-                        cells = [(r + i * dr, c + i * dc) for i in range(k)]
-                        if all(0 <= rr < self.rows and 0 <= cc < self.cols for rr, cc in cells):
-                            for rr, cc in cells:
-                                out[rr * self.cols + cc].append([x * self.cols + y for x, y in cells])
-            self._lines_cache = [np.array(v, np.intp).reshape(-1, k) for v in out]
-        return self._lines_cache
+    @cached_property
+    def lines(self) -> np.ndarray:
+        """Every `connect`-long line of the board as flat cell indices, (lines, connect), in
+        row, column, direction order: win checks and alpha-beta's heuristic are one gather."""
+        k, out = self.connect, []
+        for r in range(self.rows):
+            for c in range(self.cols):
+                for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+                    cells = [(r + i * dr, c + i * dc) for i in range(k)]
+                    if all(0 <= rr < self.rows and 0 <= cc < self.cols for rr, cc in cells):
+                        out.append([rr * self.cols + cc for rr, cc in cells])
+        return np.array(out, np.intp)
+
+    @cached_property
+    def _lines_through(self) -> list[np.ndarray]:
+        """For each cell (flat index), the lines that pass through it."""
+        return [self.lines[(self.lines == i).any(axis=1)] for i in range(self.rows * self.cols)]
 
     def _line_through_last(self, s: State) -> int:
         r, c = self._last_cell(s)
         flat = s.board.ravel()
         i = r * self.cols + c
         p = flat[i]
-        return int(p) if (flat[self._lines()[i]] == p).all(axis=1).any() else 0
+        return int(p) if (flat[self._lines_through[i]] == p).all(axis=1).any() else 0
 
     def _scan(self, board) -> int:
-        k = self.connect
-        for r in range(self.rows):
-            for c in range(self.cols):
-                p = board[r, c]
-                if not p:
-                    continue
-                for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
-                    rr, cc = r + (k - 1) * dr, c + (k - 1) * dc
-                    if 0 <= rr < self.rows and 0 <= cc < self.cols and all(
-                            board[r + i * dr, c + i * dc] == p for i in range(k)):
-                        return int(p)
-        return 0
+        """The owner of the first complete line (0 if none): for states built by hand."""
+        v = board.ravel()[self.lines]
+        full = (v[:, 0] != 0) & (v == v[:, :1]).all(axis=1)
+        return int(v[full][0, 0]) if full.any() else 0
 
     def canonical(self, s: State) -> np.ndarray:
         """The board from the mover's side: own stones +1, the opponent's -1."""

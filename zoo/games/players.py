@@ -58,22 +58,13 @@ class AlphaBeta:
 
     def __init__(self, depth: int = 4, seed: int = 0):
         self.game, self.depth, self.rng = ConnectFour(), int(depth), np.random.default_rng(seed)
-        g = self.game
-        windows = []
-        for r in range(g.rows):
-            for c in range(g.cols):
-                for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
-                    cells = [(r + i * dr, c + i * dc) for i in range(4)]
-                    if all(0 <= rr < g.rows and 0 <= cc < g.cols for rr, cc in cells):
-                        windows.append([rr * g.cols + cc for rr, cc in cells])
-        self.windows = np.array(windows)  # (69, 4) flat cell indices: one gather scores them all
 
     MINE = np.array([0, 1, 4, 16, 0])      # a window with k of my discs and none of theirs
     THEIRS = np.array([0, 1, 5, 20, 0])    # ... k of theirs and none of mine (weighs a bit more)
 
     def evaluate(self, board: np.ndarray, player: int) -> float:
         score = 3.0 * float((board[:, 3] == player).sum() - (board[:, 3] == -player).sum())
-        w = board.ravel()[self.windows] * player
+        w = board.ravel()[self.game.lines] * player  # the 69 windows of four in one gather
         mine, theirs = (w == 1).sum(axis=1), (w == -1).sum(axis=1)
         return score + float(self.MINE[mine][theirs == 0].sum() - self.THEIRS[theirs][mine == 0].sum())
 
@@ -87,7 +78,7 @@ class AlphaBeta:
         best = -np.inf
         for a in self.ORDER:
             if legal[a]:
-                v = -self._search(self.game.play(s, a), depth - 1, -beta, -alpha)
+                v = -self._search(self.game.advance(s, a), depth - 1, -beta, -alpha)  # legal by construction
                 best = max(best, v)
                 alpha = max(alpha, v)
                 if alpha >= beta:
@@ -99,7 +90,7 @@ class AlphaBeta:
         legal = self.game.legal(s)
         for a in self.ORDER:
             if legal[a]:
-                out[a] = -self._search(self.game.play(s, a), self.depth - 1, -np.inf, np.inf)
+                out[a] = -self._search(self.game.advance(s, a), self.depth - 1, -np.inf, np.inf)
         return out
 
     def move(self, s: State) -> int:

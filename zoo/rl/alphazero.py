@@ -55,18 +55,19 @@ def self_play(game, predict, games: int, simulations: int, temperature_moves: in
               value_from_search: float = 0.0):
     """`games` games of the network against itself, side by side (one batched network call per
     simulation round). The value target is (1 - value_from_search)·z + value_from_search·q, z
-    the result and q the root's search value, both from the mover's side. Returns ([(planes, pi, z)] for every position in every symmetry,
-    {first-player wins, draws, second-player wins})."""
+    the result and q the root's search value, both from the mover's side. Returns
+    ([(planes, pi, z)] for every position in every symmetry, {first-player wins, draws,
+    second-player wins})."""
     mcts = MCTS(game, predict, simulations=simulations, c_puct=c_puct, seed=int(rng.integers(2**31)))
     states = [game.initial() for _ in range(games)]
     histories = [[] for _ in range(games)]
     active = list(range(games))
     while active:
         visits = mcts.run_many([states[i] for i in active], noise=True)
-        for i, v, q in zip(active, visits, mcts.root_values):
+        for i, v, root_value in zip(active, visits, mcts.root_values):
             s = states[i]
             pi = policy_from_visits(v, 1.0)
-            histories[i].append((game.encode(s), pi, s.player, q))
+            histories[i].append((game.encode(s), pi, s.player, root_value))
             a = int(rng.choice(game.n_actions, p=pi)) if s.moves < temperature_moves else int(np.argmax(v))
             states[i] = game.play(s, a)
         active = [i for i in active if game.winner(states[i]) is None]
@@ -74,9 +75,9 @@ def self_play(game, predict, games: int, simulations: int, temperature_moves: in
     for s, history in zip(states, histories):
         w = game.winner(s)
         results["first" if w == 1 else "draws" if w == 0 else "second"] += 1
-        for planes, pi, player, q in history:
+        for planes, pi, player, root_value in history:
             z = 0.0 if w == 0 else (1.0 if w == player else -1.0)
-            z = (1.0 - value_from_search) * z + value_from_search * q
+            z = (1.0 - value_from_search) * z + value_from_search * root_value
             out += [(p, q, z) for p, q in game.symmetries(planes, pi.astype(np.float32))]
     return out, results
 
@@ -165,11 +166,11 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None
             row["accepted"] = True
         if row["accepted"]:
             best.set_weights(net.get_weights())
-        every = int(t.get("eval_every", 1))
-        if int(t.get("eval_games", 20)) and (it % every == 0 or it == iterations):
+        evaluating = it % int(t.get("eval_every", 1)) == 0 or it == iterations
+        if int(t.get("eval_games", 20)) and evaluating:
             row["best_vs_random"] = play_match(game, SearchPlayer(game, best, sims, seed=it), RandomPlayer(game, seed=it),
                                                games=int(t.get("eval_games", 20)))
-        if int(t.get("reference_games", 0)) and (it % every == 0 or it == iterations):  # the floor's opponent
+        if int(t.get("reference_games", 0)) and evaluating:  # the floor's opponent
             row["best_vs_reference"] = play_match(game, SearchPlayer(game, best, sims, seed=it, opening_moves=0),
                                                   reference_opponent(game, seed=it), games=int(t["reference_games"]))
         row["elapsed_s"] = round(base + time.time() - t0, 1)
