@@ -29,6 +29,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -156,8 +157,7 @@ def child_zoo_throughput(name, steps, variant="recipe"):
     input pipeline at all, so no data lever can beat it)."""
     import tensorflow as tf
 
-    from zoo import training
-    from zoo.registry import get_entry
+    from zoo import runs, training
 
     steps = int(steps)
     over = [f"mixed_precision={variant}"] if variant in ("float32", "mixed_bfloat16") else []
@@ -165,12 +165,12 @@ def child_zoo_throughput(name, steps, variant="recipe"):
         over = ["mixed_precision=mixed_bfloat16", f"batch_size={4 * int(_recipe(name)['train']['batch_size'])}"]
     r = _recipe(name, over)
     batch = int(r["train"]["batch_size"])
-    strat, _, _ = training.start_run(r, None)
+    run = runs.Run(r, tempfile.mkdtemp())
+    strat = run.strategy
     with strat.scope():
-        model = training.build_model(get_entry(name), r)
-        model.build((None, 28, 28, 1))
-        model.make_optimizers(lambda **kw: training.make_optimizer(r["optimizer"], 1, 10_000, **kw))
-    train_ds, _ = training._datasets(r, model, batch, 0)
+        model = run.build_model()
+        model.make_optimizers(lambda **kw: runs.make_optimizer(r["optimizer"], 1, 10_000, **kw))
+    train_ds, _ = training.make_datasets(r, model, batch, 0)
     step = tf.function(lambda b: strat.run(model.train_step, args=(b,)), jit_compile=variant == "xla")
     it = iter(strat.experimental_distribute_dataset(train_ds.repeat()))
     if variant == "ceiling":
@@ -190,6 +190,7 @@ def child_zoo_throughput(name, steps, variant="recipe"):
 def _metric(name, model):
     """The threshold metric of a model (quick forms: fixed subsets, fixed seeds)."""
     from zoo import data, evaluate
+    from zoo.envs import evaluate_policy
 
     if name == "cnn-mnist":
         x, y = data.load_arrays("mnist", "test")
@@ -201,11 +202,9 @@ def _metric(name, model):
         terms = [model.loss_terms(x[i:i + 2000], training=False) for i in range(0, len(x), 2000)]
         return float(np.mean(np.concatenate([np.asarray(t["reconstruction"] + t["kl"]) for t in terms])))
     if name == "cgan-mnist":
-        return evaluate.cgan_metrics(model, evaluate.default_judge(), per_label=100)["label_accuracy"]
+        return model.card_metrics(evaluate.default_judge(), per_label=100)["label_accuracy"]
     if name == "snake-dqn":
-        from zoo.rl.dqn import evaluate as play
-
-        return play(model, games=20)["mean"]
+        return evaluate_policy(model.greedy_policy(), games=20)["mean"]
     raise ValueError(name)
 
 
@@ -216,13 +215,14 @@ def _reached(name, value):
 
 def child_zoo_threshold(name, budget, chunk, out, *overrides):
     """The recipe through `zoo train`, `chunk` steps at a time (resuming), until the threshold."""
-    from zoo import training
+    from zoo import registry, runs, training
 
     budget, chunk = float(budget), int(chunk)
     r = _recipe(name, (["judge=false"] if name in ("dcgan-mnist", "cgan-mnist") else []) + list(overrides))
+    limit = runs.get_trainer(registry.get_entry(name).model_class.trainer).limit  # what a step is for this trainer
     trace = []
     while True:
-        s = training.train(r, out, verbose=0, max_steps=chunk)
+        s = training.train(r, out, verbose=0, **{limit: chunk})
         value = _metric(name, s["model"])
         trace.append((round(s["elapsed_s"], 1), round(value, 4)))
         if _reached(name, value) or s["elapsed_s"] > budget or s["finished"]:
@@ -379,12 +379,11 @@ def part_threshold(quick, tmp, budget=600):
 def _write_inputs(name):
     """Example inputs (batch 1,024) for every signature, saved beside the artifact for children."""
     import zoo
-    from zoo.serving import example_feed
 
     model = zoo.load(name)
     feeds = {}
     for sig, (_, specs) in model.serving_signatures().items():
-        feed = example_feed(specs, batch=1024 if not any(s.name == "observations" for s in specs) else 256)
+        feed = model.serving_examples(specs, batch=1024 if not any(s.name == "observations" for s in specs) else 256)
         feeds.update({f"{sig}:{k}": v for k, v in feed.items()})
     path = zoo.get_entry(name).artifact_dir / ".bench_inputs.npz"
     np.savez(path, **feeds)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo import recipes, training
+from zoo import recipes, runs, training
 from zoo.games import ConnectFour, RandomPlayer, TicTacToe, play_match
 from zoo.games.mcts import MCTS
 from zoo.models import PolicyValueNet
@@ -84,7 +84,7 @@ def _vs_random_raw(net, games=40):
 def test_short_training_improves_against_random(tmp_path):
     r = recipes.apply_overrides(recipes.load("alphazero-tictactoe"), TINY + ["iterations=3"])
     keras.utils.set_random_seed(0)
-    untrained = training.build_model(zoo.get_entry("alphazero-tictactoe"), r)
+    untrained = runs.build_model(zoo.get_entry("alphazero-tictactoe"), r)
     untrained.build()
     s = training.train(r, tmp_path, verbose=0)
     before, after = _vs_random_raw(untrained), _vs_random_raw(s["model"])
@@ -96,7 +96,7 @@ def test_short_training_improves_against_random(tmp_path):
 
 def test_stopped_run_resumes_where_it_left_off(tmp_path):
     r = recipes.apply_overrides(recipes.load("alphazero-tictactoe"), TINY + ["iterations=2", "games_per_iteration=4"])
-    first = training.train(r, tmp_path, verbose=0, max_steps=1)
+    first = training.train(r, tmp_path, verbose=0, max_iterations=1)
     assert not first["finished"] and (tmp_path / "examples.npz").exists()
     second = training.train(r, tmp_path, verbose=0)
     assert second["finished"] and second["resumed_from"]
@@ -151,9 +151,7 @@ def _tiny_net(game):
 
 
 def test_human_play_explains_bad_moves_and_finishes_the_game():
-    from types import SimpleNamespace
-
-    from zoo.play import play_board
+    from zoo.play import PlayOptions, play_board
 
     net = _tiny_net("connect4")
     typed = iter(["9", "x", "3"] + [str(c) for c in range(7) for _ in range(6)])
@@ -163,22 +161,19 @@ def test_human_play_explains_bad_moves_and_finishes_the_game():
         said.append(prompt)
         return next(typed)
 
-    args = SimpleNamespace(simulations=None, seed=0, gif=None, second=False)
-    winner = play_board(net, args, read=read, write=lambda *a: said.append(" ".join(map(str, a))))
+    winner = play_board(net, PlayOptions(), read=read, write=lambda *a: said.append(" ".join(map(str, a))))
     text = "\n".join(said)
     assert "action 9 is outside 0..6" in text and "an action is an integer" in text
     assert winner in (-1, 0, 1) and "game over:" in text
 
 
 def test_play_gif_records_a_game_against_the_reference_player(tmp_path):
-    from types import SimpleNamespace
-
     from PIL import Image
 
-    from zoo.play import play_board
+    from zoo.play import PlayOptions, play_board
 
     net = _tiny_net("tictactoe")
     gif = tmp_path / "game.gif"
-    play_board(net, SimpleNamespace(simulations=None, seed=0, gif=str(gif), second=False), write=lambda *a: None)
+    play_board(net, PlayOptions(gif=str(gif)), write=lambda *a: None)
     frames = Image.open(gif).n_frames
     assert frames >= 6  # the empty board and at least five moves

@@ -28,19 +28,20 @@ def test_describe_shows_card_signatures_and_requests(capsys, name):
     assert "metrics (from: zoo evaluate" in out
 
 
+@pytest.mark.mnist
 def test_cli_train_end_to_end(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["train", "ae-mnist", "--quiet", "--out", str(out), "--set", "epochs=1", "--set", "steps_per_epoch=2",
             "--set", "eval_batches=1", "--set", "model.hidden=16"]
     assert cli.main(args) == 0
-    assert "finished: 2 steps" in capsys.readouterr().out
+    assert "finished: 2 updates" in capsys.readouterr().out
     assert {"model.keras", "recipe.toml", "history.json", "summary.json", "logs", "checkpoints"} <= {p.name for p in out.iterdir()}
     assert any((out / "logs").rglob("events.out.tfevents*")), "TensorBoard logs missing"
 
 
 def test_readme_table_matches_the_cards():
-    from zoo.export import README_END, README_START, model_table
     from zoo.registry import ROOT
+    from zoo.reporting import README_END, README_START, model_table
 
     text = (ROOT / "README.md").read_text()
     block = text.split(README_START, 1)[1].split(README_END, 1)[0].strip()

@@ -8,6 +8,7 @@ import pytest
 from zoo import data
 
 
+@pytest.mark.mnist
 def test_mnist_files_load_with_the_documented_contents():
     x, y = data.load_arrays("mnist", "train")
     assert x.shape == (60000, 28, 28) and x.dtype == np.uint8
@@ -37,12 +38,14 @@ def fake_root(tmp_path, monkeypatch):
     data.load_arrays.cache_clear()
 
 
+@pytest.mark.mnist
 def test_missing_file_names_the_file_and_the_setting(fake_root):
     (fake_root / "t10k-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(data.DataError, match=r"t10k-labels-idx1-ubyte.gz.*ZOO_DATA_DIR"):
         data.load_arrays("mnist", "test")
 
 
+@pytest.mark.mnist
 def test_bad_magic_is_reported(fake_root):
     p = fake_root / "t10k-images-idx3-ubyte.gz"
     raw = gzip.open(p).read()
@@ -52,6 +55,7 @@ def test_bad_magic_is_reported(fake_root):
         data.load_arrays("mnist", "test")
 
 
+@pytest.mark.mnist
 def test_truncated_file_is_reported(fake_root):
     p = fake_root / "t10k-images-idx3-ubyte.gz"
     raw = gzip.open(p).read()
@@ -61,12 +65,14 @@ def test_truncated_file_is_reported(fake_root):
         data.load_arrays("mnist", "test")
 
 
+@pytest.mark.mnist
 def test_not_gzip_is_reported(fake_root):
     (fake_root / "t10k-labels-idx1-ubyte.gz").write_bytes(b"hello")
     with pytest.raises(data.DataError, match="not a readable gzip"):
         data.load_arrays("mnist", "test")
 
 
+@pytest.mark.mnist
 def test_label_out_of_range_is_reported(fake_root):
     p = fake_root / "t10k-labels-idx1-ubyte.gz"
     raw = bytearray(gzip.open(p).read())
@@ -84,6 +90,7 @@ def test_unknown_dataset_and_split():
         data.load_arrays("mnist", "valid")
 
 
+@pytest.mark.mnist
 def test_pipeline_shapes_scaling_and_labels():
     ds = data.make_dataset("mnist", "test", batch_size=32, labels=True)
     x, y = next(iter(ds))
@@ -92,6 +99,7 @@ def test_pipeline_shapes_scaling_and_labels():
     assert y.numpy()[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]  # test split is not shuffled
 
 
+@pytest.mark.mnist
 def test_dynamic_binarisation_is_bernoulli_fresh_and_seeded():
     def first(seed):
         return next(iter(data.make_dataset("mnist", "train", 256, binarize="dynamic", seed=seed))).numpy()
@@ -105,18 +113,21 @@ def test_dynamic_binarisation_is_bernoulli_fresh_and_seeded():
     assert abs(a.mean() - grey.mean()) < 0.01
 
 
+@pytest.mark.mnist
 def test_noise_travels_with_the_batch():
     x, eps = next(iter(data.make_dataset("mnist", "train", 512, noise_dim=8, seed=0)))
     assert eps.shape == (512, 8)
     assert abs(float(eps.numpy().mean())) < 0.05 and abs(float(eps.numpy().std()) - 1) < 0.05
 
 
+@pytest.mark.mnist
 def test_fixed_binarised_test_set_is_repeatable():
     a = data.binarized_test_images("mnist", seed=0)
     assert a.shape == (10000, 28, 28, 1)
     np.testing.assert_array_equal(a[:100], data.binarized_test_images("mnist", seed=0)[:100])
 
 
+@pytest.mark.mnist
 def test_checksums_cover_the_four_files():
     sums = data.checksums("mnist")
     assert len(sums) == 4 and all(len(v) == 64 for v in sums.values())

@@ -101,7 +101,7 @@ def test_serving_sample_is_a_pure_function_of_the_seed():
 def test_generator_weight_average_is_used_for_pictures_and_kept_at_the_end():
     import tensorflow as tf
 
-    from zoo.training import make_optimizer
+    from zoo.runs import make_optimizer
 
     keras.utils.set_random_seed(0)
     gan = DCGAN(latent_dim=8, g_filters=(16, 8), d_filters=(8, 16), d_dense=16, ema=0.9)

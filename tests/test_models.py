@@ -15,6 +15,7 @@ def small_models():
     return ae, vae
 
 
+@pytest.mark.mnist
 @pytest.mark.parametrize("idx", [0, 1])
 def test_save_reload_allclose(small_models, tmp_path, test_images, idx):
     model = small_models[idx]
@@ -28,6 +29,7 @@ def test_save_reload_allclose(small_models, tmp_path, test_images, idx):
     np.testing.assert_allclose(again.decode(z), model.decode(z), atol=1e-6)
 
 
+@pytest.mark.mnist
 @pytest.mark.parametrize("cls", [AutoEncoder, VAE])
 def test_fit_works_for_single_host_users(cls, test_images):
     keras.utils.set_random_seed(0)
@@ -39,6 +41,7 @@ def test_fit_works_for_single_host_users(cls, test_images):
     assert set(h.history) >= {"loss"}
 
 
+@pytest.mark.mnist
 def test_vae_methods(small_models, test_images):
     _, vae = small_models
     x = test_images[0][:3]
@@ -60,6 +63,7 @@ def test_vae_methods(small_models, test_images):
         vae.sample(0)
 
 
+@pytest.mark.mnist
 def test_vae_loss_terms_are_an_elbo(small_models, test_images):
     _, vae = small_models
     x = (test_images[0][:16] > 0.5).astype("float32")
@@ -73,6 +77,7 @@ def test_vae_loss_terms_are_an_elbo(small_models, test_images):
     assert iw.mean() <= float(np.mean(t["loss"])) + 1.0
 
 
+@pytest.mark.mnist
 def test_ae_decoding_and_codes(small_models, test_images):
     ae, _ = small_models
     x = test_images[0][:5]
@@ -106,6 +111,7 @@ def test_config_validation():
         AutoEncoder(filters=(8, 16, 32))
 
 
+@pytest.mark.mnist
 def test_iwae_bound_is_tighter_than_the_elbo(test_images):
     keras.utils.set_random_seed(0)
     vae = VAE(latent_dim=4, filters=(8, 16), hidden=16, iw_samples=16)

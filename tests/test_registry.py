@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo import export, hub, recipes, training
+from zoo import artifacts, hub, recipes, training
 from zoo.registry import UnknownModelError, register
 
 
@@ -55,25 +55,25 @@ def tiny_run(tmp_path_factory):
 
 
 @pytest.fixture
-def artifacts(tmp_path, monkeypatch):
+def store(tmp_path, monkeypatch):
     monkeypatch.setenv("ZOO_ARTIFACTS_DIR", str(tmp_path))
     return tmp_path
 
 
-def test_missing_artifact_says_how_to_make_one(artifacts):
+def test_missing_artifact_says_how_to_make_one(store):
     with pytest.raises(hub.ArtifactError, match=r"zoo train vae-mnist"):
         zoo.load("vae-mnist")
 
 
-def test_export_versions_and_load(artifacts, tiny_run):
-    export.export_artifact("vae-mnist", tiny_run, verbose=False)
-    export.export_artifact("vae-mnist", tiny_run, verbose=False)
-    folder = artifacts / "vae-mnist"
+def test_export_versions_and_load(store, tiny_run):
+    artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
+    artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
+    folder = store / "vae-mnist"
     assert zoo.get_entry("vae-mnist").versions() == [1, 2]
     assert sorted(p.name for p in folder.iterdir()) == [
         "1", "2", "card.json", "samples.png", "vae-mnist.v1.keras", "vae-mnist.v2.keras"]
     with pytest.raises(FileExistsError, match="never overwritten"):
-        export.export_artifact("vae-mnist", tiny_run, version=1, verbose=False)
+        artifacts.export_artifact("vae-mnist", tiny_run, version=1, verbose=False)
     m = zoo.load("vae-mnist")
     assert isinstance(m, zoo.models.VAE)
     sm = zoo.load("vae-mnist", version=1, format="saved_model")
@@ -87,7 +87,7 @@ def test_export_versions_and_load(artifacts, tiny_run):
     assert card["training"]["steps"] == 2 and card["parameters"] == m.num_params()
 
 
-def test_crashed_export_leaves_no_version(artifacts, tiny_run, monkeypatch):
+def test_crashed_export_leaves_no_version(store, tiny_run, monkeypatch):
     import tensorflow as tf
 
     def boom(obj, path, *a, **k):  # dies half-way through writing the SavedModel
@@ -98,31 +98,31 @@ def test_crashed_export_leaves_no_version(artifacts, tiny_run, monkeypatch):
 
     monkeypatch.setattr(tf.saved_model, "save", boom)
     with pytest.raises(RuntimeError, match="disk full"):
-        export.export_artifact("vae-mnist", tiny_run, verbose=False)
+        artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
     assert zoo.get_entry("vae-mnist").versions() == []
-    assert not any(p.is_dir() for p in (artifacts / "vae-mnist").iterdir())  # no version, no temp folder
+    assert not any(p.is_dir() for p in (store / "vae-mnist").iterdir())  # no version, no temp folder
 
 
-def test_corrupt_keras_file_is_a_clear_error(artifacts, tiny_run):
-    export.export_artifact("vae-mnist", tiny_run, verbose=False)
-    p = artifacts / "vae-mnist" / "vae-mnist.v1.keras"
+def test_corrupt_keras_file_is_a_clear_error(store, tiny_run):
+    artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
+    p = store / "vae-mnist" / "vae-mnist.v1.keras"
     p.write_bytes(p.read_bytes()[:1000])
     with pytest.raises(hub.ArtifactError, match="corrupt or incomplete.*git checkout"):
         zoo.load("vae-mnist")
 
 
-def test_export_refuses_the_wrong_model(artifacts, tiny_run):
+def test_export_refuses_the_wrong_model(store, tiny_run):
     with pytest.raises(ValueError, match="holds a VAE, but 'ae-mnist' is a AutoEncoder"):
-        export.export_artifact("ae-mnist", tiny_run, verbose=False)
+        artifacts.export_artifact("ae-mnist", tiny_run, verbose=False)
 
 
-def test_fine_tuned_export_records_every_stage(artifacts, tiny_run, tmp_path):
+def test_fine_tuned_export_records_every_stage(store, tiny_run, tmp_path):
     r = recipes.apply_overrides(recipes.load("vae-mnist"), [
         "model.filters=[8, 16]", "model.hidden=32", "model.iw_samples=2", "epochs=1", "steps_per_epoch=2",
         "eval_batches=1", f"init_from='{tiny_run / 'model.keras'}'"])
     training.train(r, tmp_path / "stage2", verbose=0)
-    export.export_artifact("vae-mnist", tmp_path / "stage2", verbose=False)
-    card = json.loads((artifacts / "vae-mnist" / "card.json").read_text())
+    artifacts.export_artifact("vae-mnist", tmp_path / "stage2", verbose=False)
+    card = json.loads((store / "vae-mnist" / "card.json").read_text())
     stages = card["training"]["stages"]
     assert [st["run"] for st in stages] == [str(tiny_run), str(tmp_path / "stage2")]
     assert card["training"]["steps"] == 4 and " && " in card["training"]["command"]

@@ -135,14 +135,14 @@ def test_random_policy_scores_little():
 
 def test_short_dqn_run_beats_random_play(tmp_path):
     from zoo import recipes, training
-    from zoo.rl.dqn import evaluate
+    from zoo.envs import evaluate_policy
 
     r = recipes.apply_overrides(recipes.load("snake-dqn"), [
         "total_steps=3000", "learning_starts=300", "log_every=1000", "checkpoint_every=1000",
         "data.num_envs=32", "target_update=250"])
     s = training.train(r, tmp_path, verbose=0)
     assert s["finished"] and (tmp_path / "model.keras").is_file()
-    trained, random_mean = evaluate(s["model"], games=30), _random_policy_mean()
+    trained, random_mean = evaluate_policy(s["model"].greedy_policy(), games=30), _random_policy_mean()
     assert trained["mean"] > random_mean + 2.0, (trained, random_mean)
 
 
@@ -151,7 +151,7 @@ def test_dqn_resumes_after_interruption(tmp_path):
 
     r = recipes.apply_overrides(recipes.load("snake-dqn"), [
         "total_steps=600", "learning_starts=100", "checkpoint_every=200", "log_every=200", "data.num_envs=8"])
-    first = training.train(r, tmp_path, verbose=0, max_steps=300)
+    first = training.train(r, tmp_path, verbose=0, max_env_steps=300)
     assert not first["finished"] and (tmp_path / "replay.npz").exists()
     again = training.train(r, tmp_path, verbose=0)
     assert again["finished"] and again["steps"] == 600 and again["resumed_from"]

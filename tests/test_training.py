@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, run_python
-from zoo import recipes, training
+from zoo import recipes, runs, training
 
 SMALL = ["model.filters=[8, 16]", "model.hidden=32", "epochs=1", "steps_per_epoch=3", "eval_batches=1",
          "checkpoint_every=0"]
@@ -77,11 +77,12 @@ def _weights(model):
     return [v.numpy() for v in model.trainable_variables]
 
 
+@pytest.mark.mnist
 @pytest.mark.parametrize("name", ["ae-mnist", "vae-mnist"])
 def test_interrupted_run_resumes_to_the_same_weights(name, tmp_path):
     r = recipes.apply_overrides(recipes.load(name), SMALL + ["epochs=2", "steps_per_epoch=4", "checkpoint_every=2"])
     straight = training.train(r, tmp_path / "a", verbose=0)
-    first = training.train(r, tmp_path / "b", verbose=0, max_steps=5)  # stops inside epoch 2
+    first = training.train(r, tmp_path / "b", verbose=0, max_updates=5)  # stops inside epoch 2
     assert not first["finished"] and first["steps"] == 5
     assert not (tmp_path / "b" / "model.keras").exists()
     resumed = training.train(r, tmp_path / "b", verbose=0)
@@ -91,6 +92,7 @@ def test_interrupted_run_resumes_to_the_same_weights(name, tmp_path):
     assert [h["epoch"] for h in json.loads((tmp_path / "b" / "history.json").read_text())] == [1, 2]
 
 
+@pytest.mark.mnist
 @pytest.mark.slow
 def test_sigkill_mid_epoch_then_restart_finishes(tmp_path):
     out = tmp_path / "run"
@@ -115,6 +117,7 @@ def test_sigkill_mid_epoch_then_restart_finishes(tmp_path):
     assert (out / "model.keras").is_file()
 
 
+@pytest.mark.mnist
 def test_real_training_lowers_the_loss(tmp_path):
     r = recipes.apply_overrides(recipes.load("ae-mnist"), ["epochs=1", "steps_per_epoch=60", "eval_batches=2"])
     untrained = training.train(recipes.apply_overrides(r, ["optimizer.learning_rate=0.0", "steps_per_epoch=1"]),
@@ -153,12 +156,13 @@ def test_bad_recipe_file(tmp_path):
 
 def test_unknown_strategy():
     with pytest.raises(ValueError, match="unknown strategy 'tpu'"):
-        training.make_strategy("tpu")
+        runs.make_strategy("tpu")
     os.environ.pop("TF_CONFIG", None)
     with pytest.raises(ValueError, match="TF_CONFIG"):
-        training.make_strategy("multi-worker")
+        runs.make_strategy("multi-worker")
 
 
+@pytest.mark.mnist
 def test_init_from_starts_at_the_given_weights(tmp_path):
     base = recipes.apply_overrides(recipes.load("vae-mnist"), SMALL)
     src = training.train(base, tmp_path / "src", verbose=0)
@@ -169,10 +173,11 @@ def test_init_from_starts_at_the_given_weights(tmp_path):
         np.testing.assert_allclose(a, b, atol=1e-7)
 
 
+@pytest.mark.mnist
 def test_divergence_stops_with_a_clear_message(tmp_path):
     r = recipes.apply_overrides(recipes.load("ae-mnist"), SMALL + [
         "steps_per_epoch=40", "optimizer.name=sgd", "optimizer.learning_rate=1e12", "schedule=constant"])
-    with pytest.raises(training.TrainingDiverged, match=r"became (nan|inf).*lower the learning rate"):
+    with pytest.raises(runs.TrainingDiverged, match=r"became (nan|inf).*lower the learning rate"):
         training.train(r, tmp_path, verbose=0)
 
 
@@ -187,6 +192,7 @@ print(json.dumps({"identical": all(np.array_equal(x, y) for x, y in zip(a, b)), 
 """
 
 
+@pytest.mark.mnist
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["vae-mnist", "cgan-mnist"])
 def test_seeded_deterministic_runs_are_bit_identical(name, tmp_path):

@@ -1,73 +1,81 @@
-"""The `zoo` command: list, describe, train, evaluate, export."""
+"""The `zoo` command: list, describe, train, evaluate, export, play, readme, serving-config.
+
+    zoo list ['*gan*']                       zoo evaluate NAME [--write-card]
+    zoo describe NAME                        zoo export NAME --run RUN [--version N]
+    zoo train NAME|FILE.toml [--set k=v]     zoo play NAME [--gif F | --ansi | --second]
+    zoo readme                               zoo serving-config [--labels]
+
+This is the top layer and the only place (with `zoo.play` and `zoo.demo`) that knows argparse.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+
+from . import artifacts, evaluate, play, recipes, registry, reporting, runs, serving, training
+from .artifacts import ArtifactError
+from .data import DataError
+from .recipes import RecipeError
+from .registry import UnknownModelError
+from .runs import STRATEGIES, TrainingDiverged
 
 
 def _cmd_list(args):
-    import zoo
-
-    for name in zoo.list_models(args.pattern):
-        e = zoo.get_entry(name)
+    for name in registry.list_models(args.pattern):
+        e = registry.get_entry(name)
         print(f"{name:14s} {e.task:24s} {e.description}")
 
 
 def _cmd_train(args):
-    from . import recipes, training
-
     recipe = recipes.apply_overrides(recipes.load(args.recipe), args.set)
     out = args.out or f"runs/{recipe['name']}"
+    trainer = runs.get_trainer(registry.get_entry(recipe["name"]).model_class.trainer)
+    limit = {trainer.limit: args.max_steps} if args.max_steps else {}
     summary = training.train(recipe, out, strategy=args.strategy, verbose=0 if args.quiet else 1,
-                             max_steps=args.max_steps, command=" ".join(["zoo"] + sys.argv[1:]))
+                             command=" ".join(["zoo"] + sys.argv[1:]), judge=evaluate.default_judge, **limit)
     if summary["chief"]:
         state = "finished" if summary["finished"] else "stopped (resume by running the same command)"
         if summary["resumed_from"]:
             state += f" (resumed from {summary['resumed_from']})"
-        print(f"{state}: {summary['steps']} steps on {summary['replicas']} replica(s), "
+        print(f"{state}: {summary['steps']} {summary['unit'].replace('_', ' ')} on {summary['replicas']} replica(s), "
               f"global batch {summary['global_batch']}, {summary['elapsed_s']:.0f} s; run folder {out}")
 
 
 def _cmd_describe(args):
-    import zoo
-
-    print(zoo.describe(args.name))
+    print(reporting.describe(args.name))
 
 
 def _cmd_evaluate(args):
-    from . import evaluate
-
-    evaluate.main(args)
+    metrics, _ = evaluate.evaluate_artifact(args.name, run=args.run, samples=args.samples, limit=args.limit,
+                                            write_card=args.write_card)
+    print(json.dumps(metrics, indent=1))
+    if args.write_card:
+        print(f"wrote metrics into {args.name}'s card", file=sys.stderr)
 
 
 def _cmd_export(args):
-    from . import export
-
-    export.main(args)
+    artifacts.export_artifact(args.name, args.run, args.version)
 
 
 def _cmd_play(args):
-    from . import play
-
-    play.main(args)
+    play.play(args.name, play.PlayOptions(
+        gif=args.gif, compare_untrained=args.compare_untrained, ansi=args.ansi, seed=args.seed, size=args.size,
+        delay=args.delay, max_steps=args.max_steps, second=args.second, simulations=args.simulations))
 
 
 def _cmd_readme(args):
-    from .export import update_readme
-
-    print("README.md updated" if update_readme() else "README.md already current")
+    print("README.md updated" if reporting.update_readme() else "README.md already current")
 
 
 def _cmd_serving_config(args):
-    from .registry import artifacts_root
-    from .serving import write_configs
-
-    for path in write_configs(artifacts_root(), args.base_path, args.labels):
+    for path in serving.write_configs(registry.artifacts_root(), args.base_path, args.labels):
         print(f"wrote {path}")
 
 
-def main(argv=None):
+def parser() -> argparse.ArgumentParser:
+    """The command line's parser."""
     p = argparse.ArgumentParser(prog="zoo", description="A model zoo of autoencoders, VAEs, GANs and RL agents.")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -78,9 +86,11 @@ def main(argv=None):
     s = sub.add_parser("train", help="train a recipe (registry name or .toml file)")
     s.add_argument("recipe")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe value")
-    s.add_argument("--strategy", choices=["default", "mirrored", "multi-worker"], default=None)
+    s.add_argument("--strategy", choices=STRATEGIES, default=None)
     s.add_argument("--out", help="run folder (checkpoints, logs, model.keras); resumes if it has checkpoints")
-    s.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resumable)")
+    s.add_argument("--max-steps", type=int, default=None,
+                   help="stop after this many of the trainer's steps (optimiser updates, environment steps or "
+                        "self-play iterations; the summary names which); resumable")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(fn=_cmd_train)
 
@@ -122,14 +132,12 @@ def main(argv=None):
     s.add_argument("--base-path", default="/models", help="where the artifacts folder is mounted for TF Serving")
     s.add_argument("--labels", action="store_true", help="serve stable and canary versions with labels")
     s.set_defaults(fn=_cmd_serving_config)
+    return p
 
-    args = p.parse_args(argv)
-    from .data import DataError
-    from .recipes import RecipeError
-    from .hub import ArtifactError
-    from .registry import UnknownModelError
-    from .training import TrainingDiverged
 
+def main(argv=None):
+    """Run the command line; returns the exit status (2 for a usage or input error)."""
+    args = parser().parse_args(argv)
     try:
         args.fn(args)
     except (DataError, RecipeError, UnknownModelError, ArtifactError, TrainingDiverged, ValueError,

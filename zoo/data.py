@@ -122,6 +122,11 @@ def checksums(name: str = "mnist") -> dict[str, str]:
     return out
 
 
+def float_images(name: str = "mnist", split: str = "test", limit: int | None = None) -> np.ndarray:
+    """One split's images as float32 (n, 28, 28, 1) in [0, 1], the first `limit` if given."""
+    return load_arrays(name, split)[0][:limit, ..., None].astype("float32") / 255.0
+
+
 def binarized_test_images(name: str = "mnist", seed: int = 0) -> np.ndarray:
     """The test set binarised once with a fixed seed (float32, N×28×28×1): the fixed
     evaluation set for Bernoulli likelihoods, so every evaluation sees the same bits."""

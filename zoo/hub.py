@@ -1,15 +1,25 @@
-"""Loading trained models by name: `zoo.load("vae-mnist")`."""
+"""Loading trained models by name: `zoo.load("vae-mnist")`.
+
+Example:
+    >>> import zoo
+    >>> vae = zoo.load("vae-mnist")                           # the Keras model, with its methods
+    >>> sm = zoo.load("vae-mnist", format="saved_model")      # what TF Serving serves
+    >>> zoo.hub.card("vae-mnist").version
+    1
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import keras
+import tensorflow as tf
+
+from . import models  # noqa: F401  (keras.saving.load_model finds the zoo's classes through it)
+from .artifacts import ArtifactError, Card
 from .registry import get_entry
 
-
-class ArtifactError(RuntimeError):
-    """An artifact is missing or corrupt."""
+__all__ = ["ArtifactError", "Card", "card", "keras_path", "load", "resolve_version"]
 
 
 def resolve_version(name: str, version: int | None = None) -> int:
@@ -29,6 +39,7 @@ def resolve_version(name: str, version: int | None = None) -> int:
 
 
 def keras_path(name: str, version: int | None = None) -> Path:
+    """The Keras file of a version (default: the newest) of `name`."""
     return get_entry(name).artifact_dir / f"{name}.v{resolve_version(name, version)}.keras"
 
 
@@ -43,16 +54,10 @@ def load(name: str, version: int | None = None, format: str = "keras"):
         raise ValueError(f"format must be 'keras' or 'saved_model', got {format!r}")
     version = resolve_version(name, version)
     if format == "saved_model":
-        import tensorflow as tf
-
         folder = get_entry(name).artifact_dir / str(version)
         if not (folder / "saved_model.pb").is_file():
             raise ArtifactError(f"{folder} holds no saved_model.pb; re-export with `zoo export {name}`")
         return tf.saved_model.load(str(folder))
-    import keras
-
-    from . import models  # noqa: F401  (registers the classes for deserialisation)
-
     path = keras_path(name, version)
     if not path.is_file():
         raise ArtifactError(f"missing Keras file {path}; re-export with `zoo export {name}`")
@@ -63,14 +68,6 @@ def load(name: str, version: int | None = None, format: str = "keras"):
                             f"Restore it with `git checkout -- {path}` or re-export it.") from e
 
 
-def card(name: str) -> dict:
-    path = get_entry(name).artifact_dir / "card.json"
-    if not path.is_file():
-        raise ArtifactError(f"no model card at {path}")
-    return json.loads(path.read_text())
-
-
-def describe(name: str) -> str:
-    from .export import describe_text
-
-    return describe_text(name)
+def card(name: str) -> Card:
+    """The model card of `name`'s artifact."""
+    return Card.read(get_entry(name).artifact_dir / "card.json")

@@ -5,16 +5,22 @@
 - MNIST score: exp(E_x KL(p(y|x) || p(y))), the Inception-score formula with `cnn-mnist`
   (as TF-GAN's `mnist_score`): 10 for confident predictions spread evenly over the digits.
 
+The judge is given its classifier, so this module needs no trained artifact and no model
+class: `zoo.evaluate.default_judge()` is the one that loads `cnn-mnist`.
+
 Example:
+    >>> import zoo
     >>> from zoo import metrics
-    >>> judge = metrics.Judge()                         # loads cnn-mnist
-    >>> judge.fid(generated_images)                     # against the 10,000 test images
-    >>> judge.mnist_score(generated_images)
+    >>> judge = metrics.Judge(zoo.load("cnn-mnist"))
+    >>> sorted(judge.score(zoo.load("dcgan-mnist").sample(500).numpy()))
+    ['fid_mnist', 'images', 'mean_confidence', 'mnist_score']
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from . import data
 
 
 def frechet_distance(mu1, cov1, mu2, cov2) -> float:
@@ -33,28 +39,31 @@ def frechet_distance(mu1, cov1, mu2, cov2) -> float:
 
 
 def stats(features) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance of a feature set (float64)."""
     f = np.asarray(features, np.float64)
     return f.mean(axis=0), np.cov(f, rowvar=False)
 
 
 def fid_from_features(a, b) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets."""
     return frechet_distance(*stats(a), *stats(b))
 
 
 def mnist_score(probs) -> float:
+    """exp(E_x KL(p(y|x) || p(y))) of class probabilities (n, classes)."""
     p = np.clip(np.asarray(probs, np.float64), 1e-12, 1.0)
     marginal = p.mean(axis=0, keepdims=True)
     return float(np.exp(np.mean(np.sum(p * (np.log(p) - np.log(marginal)), axis=1))))
 
 
 class Judge:
-    """Scores image sets with a classifier (default: the trained `cnn-mnist` artifact)."""
+    """Scores image sets with a classifier that has `body` (features) and `head` (logits)
+    layers, such as `zoo.models.DigitClassifier` (the trained one: `zoo.load("cnn-mnist")`)."""
 
-    def __init__(self, classifier=None, batch_size: int = 1000):
-        if classifier is None:
-            import zoo
-
-            classifier = zoo.load("cnn-mnist")
+    def __init__(self, classifier, batch_size: int = 1000):
+        if classifier is None or not (hasattr(classifier, "body") and hasattr(classifier, "head")):
+            raise TypeError("Judge needs a classifier with `body` and `head` layers, e.g. zoo.load('cnn-mnist'); "
+                            f"got {type(classifier).__name__}")
         self.clf = classifier
         self.batch_size = batch_size
         self._test = None
@@ -76,17 +85,18 @@ class Judge:
         return np.concatenate(feats), np.concatenate(probs)
 
     def test_features(self):
+        """Features of the 10,000 test images (computed once)."""
         if self._test is None:
-            from . import data
-
             x = data.load_arrays("mnist", "test")[0][..., None].astype(np.float32) / 255.0
             self._test = self._run(x)[0]
         return self._test
 
     def features(self, images):
+        """Penultimate features of `images` (n, 28, 28, 1) in [0, 1]."""
         return self._run(images)[0]
 
     def probabilities(self, images):
+        """Class probabilities of `images` (n, 10)."""
         return self._run(images)[1]
 
     def score(self, images) -> dict:
@@ -99,7 +109,5 @@ class Judge:
 
     def real_floor(self, n: int = 10000) -> dict:
         """The same scores for n real training images: the best a generator can hope for."""
-        from . import data
-
         x = data.load_arrays("mnist", "train")[0][:n, ..., None].astype(np.float32) / 255.0
         return self.score(x)

@@ -3,42 +3,43 @@
     zoo play snake-dqn [--gif out.gif] [--compare-untrained] [--ansi]
     zoo play alphazero-connect4                  # you against the network, in the terminal
     zoo play alphazero-connect4 --gif game.gif   # the network against depth-4 alpha-beta
+
+What a model can play is its `play_kind`: "agent" (it acts in an environment: `frames()`,
+`greedy_policy()`) or "board" (a board game against a person or the reference opponent:
+`game()`, `player()`).
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image, ImageDraw
+
+from .envs import episode
+from .games import IllegalMove, play_game, reference_opponent
+from .hub import load
+from .registry import get_entry, list_models
 
 
-def _game(model, seed: int, size: int, max_steps: int, render_mode: str):
-    """One greedy game: yields (rendering, info) for the start and after every move."""
-    from .envs import SnakeEnv
-    from .rl.dqn import greedy_policy
+@dataclass
+class PlayOptions:
+    """What `zoo play` was asked for (the command line's flags)."""
 
-    env = SnakeEnv(size=size, render_mode=render_mode)
-    obs, info = env.reset(seed=seed)
-    policy = greedy_policy(model)
-    yield env.render(), info
-    for _ in range(max_steps):
-        obs, _, term, trunc, info = env.step(int(policy(obs[None])[0]))
-        yield env.render(), info
-        if term or trunc:
-            return
-
-
-def _frames(model, seed: int, size: int, max_steps: int):
-    frames, info = [], {}
-    for frame, info in _game(model, seed, size, max_steps, "rgb_array"):
-        frames.append(frame)
-    return frames, info["score"]
+    gif: str | None = None
+    compare_untrained: bool = False
+    ansi: bool = False
+    seed: int = 0
+    size: int = 20
+    delay: float = 0.05
+    max_steps: int = 3000
+    second: bool = False
+    simulations: int | None = None
 
 
 def _caption(img: np.ndarray, text: str) -> np.ndarray:
-    from PIL import Image, ImageDraw
-
     pil = Image.fromarray(np.pad(img, ((0, 16), (0, 0), (0, 0))))
     ImageDraw.Draw(pil).text((4, img.shape[0] + 2), text, fill=(255, 255, 255))
     return np.asarray(pil)
@@ -46,8 +47,6 @@ def _caption(img: np.ndarray, text: str) -> np.ndarray:
 
 def write_gif(path, frame_sets, labels, scores, fps: int = 15):
     """Frames of one or more games side by side; a finished game holds its last frame."""
-    from PIL import Image
-
     n = max(len(f) for f in frame_sets)
     images = []
     for i in range(n):
@@ -59,8 +58,11 @@ def write_gif(path, frame_sets, labels, scores, fps: int = 15):
     images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0, optimize=True)
 
 
+# --- agents in an environment ------------------------------------------------------------------
 def play_ansi(model, seed: int, size: int, delay: float, max_steps: int):
-    for text, info in _game(model, seed, size, max_steps, "ansi"):
+    """Show a greedy game in the terminal; returns its score."""
+    info = {}
+    for text, info in episode(model.greedy_policy(), seed, size, max_steps, "ansi"):
         sys.stdout.write("\x1b[H\x1b[2J" + text)
         sys.stdout.flush()
         time.sleep(delay)
@@ -68,18 +70,22 @@ def play_ansi(model, seed: int, size: int, delay: float, max_steps: int):
     return info["score"]
 
 
-# --- board games ---------------------------------------------------------------------------
-def board_game(game, players: dict):
-    """Play one game; `players` maps +1/-1 to objects with .move(state). Returns the final
-    state and the list of states from the start."""
-    s = game.initial()
-    states = [s]
-    while game.winner(s) is None:
-        s = game.play(s, players[s.player].move(s))
-        states.append(s)
-    return s, states
+def play_agent(model, opts: PlayOptions, write=print):
+    """A greedy game as a GIF (beside an untrained twin with `compare_untrained`) or in the terminal."""
+    if opts.ansi:
+        return play_ansi(model, opts.seed, opts.size, opts.delay, opts.max_steps)
+    frames, score = model.frames(opts.seed, opts.size, opts.max_steps)
+    sets, labels, scores = [frames], ["trained"], [score]
+    if opts.compare_untrained:
+        f0, s0 = model.untrained_copy(seed=0).frames(opts.seed, opts.size, opts.max_steps)
+        sets, labels, scores = [f0, frames], ["untrained", "trained"], [s0, score]
+    gif = opts.gif or "snake.gif"
+    write_gif(gif, sets, labels, scores)
+    write(f"wrote {gif}: " + ", ".join(f"{label} {s} apples" for label, s in zip(labels, scores)))
+    return score
 
 
+# --- board games ---------------------------------------------------------------------------------
 class HumanPlayer:
     """Reads moves from the terminal; explains a bad entry and asks again."""
 
@@ -87,13 +93,11 @@ class HumanPlayer:
         self.game, self.read, self.write = game, read, write
 
     def move(self, s):
-        from .games import IllegalMove
-
+        """Show the board, ask for a move until a legal one is given ('q' leaves)."""
         self.write(self.game.render(s))
         legal = np.flatnonzero(self.game.legal(s)).tolist()
-        what = "column" if self.game.name == "connect4" else "cell (0-8, row by row)"
         while True:
-            text = self.read(f"your move, {what} {legal}: ").strip()
+            text = self.read(f"your move, {self.game.move_prompt} {legal}: ").strip()
             if text in ("q", "quit"):
                 raise SystemExit("you left the game")
             try:
@@ -108,56 +112,39 @@ def _result_text(game, s, names: dict) -> str:
     return "a draw" if w == 0 else f"{names[w]} wins"
 
 
-def play_board(model, args, read=input, write=print):
-    from .rl.alphazero import reference_opponent
-
+def play_board(model, opts: PlayOptions, read=input, write=print):
+    """The network against its reference opponent as a GIF (`opts.gif`), or against you in the terminal."""
     game = model.game()
-    sims = args.simulations or model.simulations
-    net = model.player(sims, seed=args.seed)
-    if args.gif:
-        opp = reference_opponent(game, seed=args.seed)
-        opp_name = "perfect" if game.name == "tictactoe" else "alpha-beta d4"
-        first = args.seed % 2 == 0
+    sims = opts.simulations or model.simulations
+    net = model.player(sims, seed=opts.seed)
+    if opts.gif:
+        opp, opp_name = reference_opponent(game, seed=opts.seed), game.reference_title
+        first = opts.seed % 2 == 0
         players = {1: net, -1: opp} if first else {1: opp, -1: net}
         names = {1: "network" if first else opp_name, -1: opp_name if first else "network"}
-        s, states = board_game(game, players)
-        frames = [game.render_rgb(x) for x in states]
+        s, states = play_game(game, players)
         caption = f"{names[1]} (red) v {names[-1]}: {_result_text(game, s, names)}"
-        write_gif(args.gif, [frames], [caption], [""], fps=2)
-        write(f"wrote {args.gif}: {caption}, {len(states) - 1} moves")
+        write_gif(opts.gif, [[game.render_rgb(x) for x in states]], [caption], [""], fps=2)
+        write(f"wrote {opts.gif}: {caption}, {len(states) - 1} moves")
         return game.winner(s)
     human = HumanPlayer(game, read=read, write=write)
-    players = {1: human, -1: net} if not args.second else {1: net, -1: human}
-    names = {1: "you" if not args.second else "the network", -1: "the network" if not args.second else "you"}
-    write(f"{game.name}: you are {'X (red)' if not args.second else 'O (yellow)'}; the network searches {sims} "
+    players = {1: human, -1: net} if not opts.second else {1: net, -1: human}
+    names = {1: "you" if not opts.second else "the network", -1: "the network" if not opts.second else "you"}
+    write(f"{game.name}: you are {'X (red)' if not opts.second else 'O (yellow)'}; the network searches {sims} "
           "simulations per move. q quits.")
-    s, _ = board_game(game, players)
+    s, _ = play_game(game, players)
     write(game.render(s))
     write(f"game over: {_result_text(game, s, names)}")
     return game.winner(s)
 
 
-def main(args):
-    import zoo
-    from .models import PolicyValueNet, SnakeQNetwork
+PLAYERS = {"agent": play_agent, "board": play_board}
 
-    entry = zoo.get_entry(args.name)
-    if not issubclass(entry.model_class, (SnakeQNetwork, PolicyValueNet)):
-        raise ValueError(f"{args.name!r} is not a game-playing model; zoo play knows "
-                         + ", ".join(n for n in zoo.list_models()
-                                     if issubclass(zoo.get_entry(n).model_class, (SnakeQNetwork, PolicyValueNet))))
-    model = zoo.load(args.name)
-    if isinstance(model, PolicyValueNet):
-        play_board(model, args)
-        return
-    if args.ansi:
-        play_ansi(model, args.seed, args.size, args.delay, args.max_steps)
-        return
-    frames, score = _frames(model, args.seed, args.size, args.max_steps)
-    sets, labels, scores = [frames], ["trained"], [score]
-    if args.compare_untrained:
-        f0, s0 = _frames(model.untrained_copy(seed=0), args.seed, args.size, args.max_steps)
-        sets, labels, scores = [f0, frames], ["untrained", "trained"], [s0, score]
-    gif = args.gif or "snake.gif"
-    write_gif(gif, sets, labels, scores)
-    print(f"wrote {gif}: " + ", ".join(f"{label} {s} apples" for label, s in zip(labels, scores)))
+
+def play(name: str, opts: PlayOptions):
+    """Load `name` and play it the way its `play_kind` says."""
+    kind = get_entry(name).model_class.play_kind
+    if kind not in PLAYERS:
+        playable = [n for n in list_models() if get_entry(n).model_class.play_kind in PLAYERS]
+        raise ValueError(f"{name!r} is not a game-playing model; zoo play knows {', '.join(playable)}")
+    return PLAYERS[kind](load(name), opts)

@@ -11,6 +11,8 @@ import copy
 import tomllib
 from pathlib import Path
 
+from .registry import get_entry, list_models
+
 SECTIONS = ("model", "data", "optimizer", "train")
 DEFAULTS = {
     "seed": 0,
@@ -25,7 +27,7 @@ DEFAULTS = {
 
 
 class RecipeError(ValueError):
-    pass
+    """A recipe or an override that cannot be used; the message says what to change."""
 
 
 def _merge(base, extra):
@@ -37,8 +39,6 @@ def _merge(base, extra):
 
 def load(name_or_path: str | Path) -> dict:
     """Read a recipe by registry name (`vae-mnist`) or file path, with defaults filled in."""
-    from .registry import _REGISTRY, get_entry
-
     p = Path(name_or_path)
     if p.suffix == ".toml" or p.exists():
         if not p.is_file():
@@ -52,7 +52,7 @@ def load(name_or_path: str | Path) -> dict:
     unknown = set(raw) - set(SECTIONS) - {"name", "seed", "description"}
     if unknown:
         raise RecipeError(f"recipe {p}: unknown top-level keys {sorted(unknown)}; allowed: name, seed, {', '.join(SECTIONS)}")
-    if raw.get("name") not in _REGISTRY:
+    if raw.get("name") not in list_models():
         raise RecipeError(f"recipe {p}: 'name' must be a registered model, got {raw.get('name')!r}")
     recipe = _merge(DEFAULTS, raw)
     recipe["source"] = str(p)
@@ -67,6 +67,7 @@ def _parse_value(text: str):
 
 
 def apply_overrides(recipe: dict, overrides: list[str]) -> dict:
+    """A copy of `recipe` with `key=value` overrides (`epochs=2`, `model.latent_dim=16`) applied."""
     recipe = copy.deepcopy(recipe)
     for item in overrides or []:
         if "=" not in item:

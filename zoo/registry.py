@@ -43,10 +43,12 @@ class ModelEntry:
 
     @property
     def recipe_path(self) -> Path:
+        """The recipe file under train/."""
         return ROOT / "train" / self.recipe
 
     @property
     def artifact_dir(self) -> Path:
+        """The model's folder in the artifacts store."""
         return artifacts_root() / self.name
 
     def versions(self) -> list[int]:
@@ -57,6 +59,7 @@ class ModelEntry:
         return sorted(int(p.name) for p in d.iterdir() if p.is_dir() and p.name.isdigit())
 
     def build(self, **config):
+        """A fresh, untrained model from the builder with `config`."""
         return self.builder(**config)
 
 
@@ -85,6 +88,7 @@ class UnknownModelError(KeyError):
 
 
 def get_entry(name) -> ModelEntry:
+    """The registry entry of `name`; a clear error with suggestions for unknown or path-like names."""
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"a model name must be a non-empty string such as 'vae-mnist', got {name!r}")
     if "/" in name or "\\" in name or name.startswith(".") or name != name.strip():

@@ -6,15 +6,26 @@ TF Serving's REST API takes either the row format `{"signature_name": s, "instan
 Example:
     >>> from zoo import serving
     >>> body = serving.predict_body("sample", {"noise": np.zeros((2, 32), "float32")})
-    >>> # requests.post("http://localhost:8501/v1/models/vae-mnist:predict", data=body)
-    >>> images = serving.decode_reply(reply_text, "images")
+    >>> # reply_text = requests.post("http://localhost:8501/v1/models/vae-mnist:predict", data=body).text
+    >>> reply_text = '{"outputs": {"images": [[0.5, 0.25]]}}'
+    >>> serving.decode_reply(reply_text, "images")
+    array([[0.5 , 0.25]], dtype=float32)
 """
 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
+from google.protobuf import text_format
+from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+from tensorflow_serving.config import model_server_config_pb2
+
+from .files import atomic_write_text
+from .registry import get_entry, list_models
 
 
 def predict_body(signature: str, inputs: dict, format: str = "inputs") -> str:
@@ -68,57 +79,19 @@ def example_bodies(signatures: dict) -> dict:
 WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
 
 
-def example_feed(specs, batch: int = 2, seed: int = 0) -> dict:
-    """Realistic inputs for a list of `tf.TensorSpec`s: test digits for images, N(0, I) for
-    codes and noise, 0-9 for integer labels and seeds."""
-    rng = np.random.default_rng(seed)
-    feed = {}
-    for spec in specs:
-        shape = [batch] + list(spec.shape[1:])
-        if spec.dtype.is_integer:
-            feed[spec.name] = (np.arange(batch) % 10).astype(spec.dtype.as_numpy_dtype)
-        elif spec.name == "observations":  # Snake: real observations from seeded boards
-            from .envs import SnakeEnv
-
-            env = SnakeEnv()
-            feed[spec.name] = np.stack([env.reset(seed=i)[0] for i in range(batch)])
-        elif spec.name == "board":  # board games: positions from seeded random play
-            from .games import ConnectFour, RandomPlayer, TicTacToe
-
-            game = TicTacToe() if shape[1:3] == [3, 3] else ConnectFour()
-            boards = []
-            for i in range(batch):
-                s, mover = game.initial(), RandomPlayer(game, seed=seed + i)
-                for _ in range(i % 5):
-                    s = game.play(s, mover.move(s))
-                boards.append(game.encode(s))
-            feed[spec.name] = np.stack(boards)
-        elif shape[1:] == [28, 28, 1]:
-            from . import data
-
-            feed[spec.name] = data.load_arrays("mnist", "test")[0][:batch, ..., None].astype("float32") / 255.0
-        else:
-            feed[spec.name] = rng.standard_normal(shape).astype(spec.dtype.as_numpy_dtype)
-    return feed
-
-
-def write_warmup(saved_model_dir, model_name: str, signatures: dict, batch: int = 2):
-    """TF Serving warm-up file: one PredictRequest per signature, as PredictionLog records in a
-    TFRecord at `<version>/assets.extra/tf_serving_warmup_requests`; TF Serving replays them
-    at load time so the first real request does not pay for graph initialisation."""
-    from pathlib import Path
-
-    import tensorflow as tf
-    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
-
+def write_warmup(saved_model_dir, model_name: str, requests: dict):
+    """TF Serving warm-up file: one PredictRequest per signature (`requests`: {signature:
+    {input: numpy}}), as PredictionLog records in a TFRecord at
+    `<version>/assets.extra/tf_serving_warmup_requests`; TF Serving replays them at load time
+    so the first real request does not pay for graph initialisation."""
     path = Path(saved_model_dir) / WARMUP_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     with tf.io.TFRecordWriter(str(path)) as writer:
-        for sig, (_, specs) in signatures.items():
+        for sig, feed in requests.items():
             request = predict_pb2.PredictRequest()
             request.model_spec.name = model_name
             request.model_spec.signature_name = sig
-            for name, value in example_feed(specs, batch).items():
+            for name, value in feed.items():
                 request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
             log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
             writer.write(log.SerializeToString())
@@ -127,11 +100,6 @@ def write_warmup(saved_model_dir, model_name: str, signatures: dict, batch: int 
 
 def read_warmup(saved_model_dir) -> list[tuple[str, dict]]:
     """[(signature_name, {input: numpy})] from a SavedModel's warm-up file."""
-    from pathlib import Path
-
-    import tensorflow as tf
-    from tensorflow_serving.apis import prediction_log_pb2
-
     out = []
     for record in tf.data.TFRecordDataset(str(Path(saved_model_dir) / WARMUP_FILE)):
         log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
@@ -147,10 +115,8 @@ def models_config(base_path: str = "/models", labels: bool = False) -> str:
     (the one before the newest, when there are two or more) and a `canary` (the newest), so a
     rollout can shift traffic by label and a rollback is a one-line edit.
     """
-    from .registry import _REGISTRY, get_entry
-
     blocks = []
-    for name in sorted(_REGISTRY):
+    for name in list_models():
         versions = get_entry(name).versions()
         if not versions:
             continue
@@ -183,9 +149,6 @@ pad_variable_length_inputs: false
 
 def parse_models_config(text: str):
     """Parse with the real `ModelServerConfig` proto (raises on any mistake)."""
-    from google.protobuf import text_format
-    from tensorflow_serving.config import model_server_config_pb2
-
     return text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
 
 
@@ -198,8 +161,6 @@ def parse_batching_config(text: str) -> dict:
 
     (That proto is not shipped in `tensorflow-serving-api`, so this reads the text format's
     `name { value: N }` / `name: value` lines itself.)"""
-    import re
-
     out = {}
     for n, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
@@ -213,16 +174,12 @@ def parse_batching_config(text: str) -> dict:
 
 
 def write_configs(folder, base_path: str = "/models", labels: bool = False):
-    import os
-    from pathlib import Path
-
+    """Write models.config and batching.config into `folder`, each checked by its parser first."""
     folder = Path(folder)
     written = []
     for fname, text in (("models.config", models_config(base_path, labels)), ("batching.config", BATCHING_CONFIG)):
         parse = parse_models_config if fname == "models.config" else parse_batching_config
         parse(text)  # never write a file TF Serving would refuse
-        tmp = folder / f".{fname}.tmp"
-        tmp.write_text(text)
-        os.replace(tmp, folder / fname)
+        atomic_write_text(folder / fname, text)
         written.append(folder / fname)
     return written

@@ -1,333 +1,236 @@
-"""Training: one loop for every `tf.distribute` strategy.
+"""Training: `train(recipe, out)` runs the model's registered trainer; this module also holds
+the supervised one, a single loop for every `tf.distribute` strategy.
 
 The model exposes its per-replica step (`ZooModel.train_step`, the same one `model.fit` uses);
 the trainer runs it with `strategy.run` over a distributed dataset. This works on one device,
 under `MirroredStrategy` and under `MultiWorkerMirroredStrategy`, where Keras 3's `model.fit`
 fails. Checkpoints (model, optimiser, progress) are written every N steps and at each epoch's
-end; starting again in the same folder resumes from the last one.
+end; starting again in the same folder resumes from the last one (`zoo.runs.Run`).
 
 Example:
+    >>> import tempfile
     >>> from zoo import recipes, training
-    >>> r = recipes.apply_overrides(recipes.load("ae-mnist"), ["epochs=1"])
-    >>> summary = training.train(r, "runs/ae")
+    >>> r = recipes.apply_overrides(recipes.load("ae-mnist"), ["epochs=1", "steps_per_epoch=3", "eval_batches=1"])
+    >>> summary = training.train(r, tempfile.mkdtemp(), verbose=0)
+    >>> summary["finished"], summary["steps"], summary["unit"]
+    (True, 3, 'updates')
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-import time
-from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
 
-STRATEGIES = ("default", "mirrored", "multi-worker")
-
-
-def make_strategy(name: str):
-    import tensorflow as tf
-
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        gpus = tf.config.list_logical_devices("GPU")
-        devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
-        return tf.distribute.MirroredStrategy(devices=devices)
-    if name == "multi-worker":
-        if "TF_CONFIG" not in os.environ:
-            raise ValueError("--strategy multi-worker needs TF_CONFIG describing the cluster (see docs/distributed.md)")
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"unknown strategy {name!r}; use one of {', '.join(STRATEGIES)}")
+from . import data
+from .files import save_png
+from .registry import get_entry
+from .runs import Run, get_trainer, make_optimizer, register_trainer, warn
 
 
-def is_chief(strategy) -> bool:
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.task_type:
-        return True
-    return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0
-                                              and "chief" not in resolver.cluster_spec().as_dict())
+def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, command: str | None = None,
+          judge=None, **limit) -> dict:
+    """Train a recipe into `out_dir` (resuming from its checkpoints) with the trainer its model
+    class names (`ZooModel.trainer`). Returns a summary dict.
+
+    Args:
+        recipe: a resolved recipe (`zoo.recipes.load`, `apply_overrides`).
+        out_dir: the run folder.
+        strategy: "default", "mirrored" or "multi-worker"; None takes the recipe's.
+        verbose: 0 for quiet.
+        command: the command line, recorded in summary.json.
+        judge: a `zoo.metrics.Judge`, or a function returning one, for per-epoch scores
+            (`train.judge = true`); the CLI passes `zoo.evaluate.default_judge`.
+        **limit: stop early (resumably) after this many of the trainer's steps in this call:
+            `max_updates` (optimiser steps), `max_env_steps` (vector-environment steps) or
+            `max_iterations` (self-play iterations), whichever the trainer counts.
+    """
+    trainer = get_trainer(get_entry(recipe["name"]).model_class.trainer)
+    wrong = set(limit) - {trainer.limit}
+    if wrong:
+        raise ValueError(f"{recipe['name']} is trained by the {trainer.name!r} trainer, which counts {trainer.unit}: "
+                         f"its limit is {trainer.limit}, not {', '.join(sorted(wrong))}")
+    return trainer.fn(recipe, out_dir, strategy=strategy, verbose=verbose, command=command, judge=judge, **limit)
 
 
-def make_optimizer(cfg: dict, replicas: int, steps_total: int, ema_momentum: float | None = None):
-    """The recipe's optimiser; `ema_momentum` (asked for by the model, e.g. a GAN's generator)
-    makes it keep an exponential moving average of the weights it updates."""
-    import keras
-
-    lr = float(cfg["learning_rate"]) * (replicas if cfg.get("scale_learning_rate") else 1)
-    if cfg.get("schedule", "constant") == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, steps_total), alpha=cfg.get("alpha", 0.0))
-    elif cfg.get("schedule", "constant") != "constant":
-        raise ValueError(f"optimizer.schedule must be 'constant' or 'cosine', got {cfg['schedule']!r}")
-    kwargs = {"learning_rate": lr}
-    name = cfg.get("name", "adam").lower()
-    if cfg.get("beta_1") is not None and name in ("adam", "adamw"):
-        kwargs["beta_1"] = float(cfg["beta_1"])
-    if cfg.get("clipnorm"):
-        kwargs["clipnorm"] = float(cfg["clipnorm"])
-    if ema_momentum:
-        kwargs.update(use_ema=True, ema_momentum=float(ema_momentum))
-    classes = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW, "sgd": keras.optimizers.SGD}
-    if name not in classes:
-        raise ValueError(f"optimizer.name must be one of {', '.join(classes)}, got {name!r}")
-    return classes[name](**kwargs)
-
-
-def _datasets(recipe, model, global_batch, epoch):
-    from . import data
-
+def make_datasets(recipe: dict, model, global_batch: int, epoch: int):
+    """(train, test) `tf.data` pipelines of the recipe's data for one epoch (the shuffle and the
+    per-example noise depend on the recipe's seed and the epoch)."""
     d = recipe["data"]
     noise = model.noise_dim() if d.get("noise") else None
     common = dict(binarize=d.get("binarize", "none"), labels=d.get("labels", False), noise_dim=noise)
     seed = int(recipe["seed"]) * 1000 + epoch
-    train = data.make_dataset(d["dataset"], "train", global_batch, shuffle=True, seed=seed,
-                              augment=d.get("augment", "none"), **common)
-    test = data.make_dataset(d["dataset"], "test", global_batch, shuffle=False, seed=int(recipe["seed"]), **common)
-    return train, test
+    train_ds = data.make_dataset(d["dataset"], "train", global_batch, shuffle=True, seed=seed,
+                                 augment=d.get("augment", "none"), **common)
+    test_ds = data.make_dataset(d["dataset"], "test", global_batch, shuffle=False, seed=int(recipe["seed"]), **common)
+    return train_ds, test_ds
 
 
-def _atomic_write_text(path: Path, text: str):
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def save_keras_atomic(model, path: Path):
-    """Write a .keras file next to its destination, then rename: never a half file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
-
-
-def build_model(entry, recipe: dict):
-    """The recipe's model, under the recipe's dtype policy (call inside the strategy scope).
-
-    Layers take the policy in force when they are made; it is restored afterwards so a bf16
-    recipe does not change models built later in the same process."""
-    import keras
-
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(recipe["train"].get("mixed_precision") or "float32")
-    try:
-        return entry.build(**recipe["model"])
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
-
-
-def start_run(recipe: dict, strategy: str | None):
-    """(strategy, its name, whether this worker is the chief), with op determinism (if the
-    recipe asks for it) and every seed set from the recipe. Every trainer starts here."""
-    import keras
-    import tensorflow as tf
-
-    name = strategy or recipe["train"].get("strategy", "default")
-    strat = make_strategy(name)
-    if recipe["train"].get("deterministic"):
-        tf.config.experimental.enable_op_determinism()
-    keras.utils.set_random_seed(int(recipe["seed"]))
-    return strat, name, is_chief(strat)
-
-
-def finish_run(model, out: Path, chief: bool, ckpt_dir: Path, finished: bool, summary: dict):
-    """Drop a worker's scratch checkpoints; on the chief, once training is complete, write
-    model.keras and summary.json (atomically). Every trainer ends here."""
-    if not chief:
-        shutil.rmtree(ckpt_dir, ignore_errors=True)
-    elif finished:
-        save_keras_atomic(model, out / "model.keras")
-        _atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
-
-
-def open_run(out: Path, recipe: dict, ckpt, chief: bool):
-    """Prepare a run folder and restore its newest checkpoint, if any.
-
-    Returns (CheckpointManager, checkpoint folder, restored path or None). Workers other than
-    the chief save their (identical) checkpoints to a scratch folder: every worker must take
-    part in a save, but only the chief's copy is kept; every worker restores the chief's.
-    """
-    import tensorflow as tf
-
-    from . import recipes as recipes_mod
-
-    ckpt_dir = out / "checkpoints" if chief else Path(tempfile.mkdtemp(prefix="zoo-worker-ckpt-"))
-    if chief:
-        out.mkdir(parents=True, exist_ok=True)
-        _atomic_write_text(out / "recipe.toml", recipes_mod.dumps(recipe))
-    manager = tf.train.CheckpointManager(ckpt, str(ckpt_dir), max_to_keep=2)
-    latest = tf.train.latest_checkpoint(str(out / "checkpoints"))
-    if latest:
-        ckpt.restore(latest).expect_partial()
-    return manager, ckpt_dir, latest
-
-
-class TrainingDiverged(RuntimeError):
-    """Training produced NaN/inf or the model reports a collapse; the run stops cleanly."""
-
-
-def _health(model, metrics: dict) -> str | None:
+def health(model, metrics: dict) -> str | None:
+    """Why training must stop (a NaN/inf metric, or the model's own `health_check`), or None."""
     bad = [k for k, v in metrics.items() if not np.isfinite(v)]
     if bad:
         return f"{', '.join(bad)} became {metrics[bad[0]]}"
-    check = getattr(model, "health_check", None)
-    return check(metrics) if check else None
+    return model.health_check(metrics)
 
 
-def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, max_steps: int | None = None,
-          command: str | None = None) -> dict:
-    """Train a recipe into `out_dir` (resuming from its checkpoints). Returns a summary dict.
+class _Judge:
+    """The per-epoch judge, loaded on first use (it may be a function that loads an artifact)."""
 
-    `max_steps` stops early after that many optimiser steps in this call (for tests and
-    benchmarks); the checkpoint then lets a later call carry on.
-    """
-    import importlib
+    def __init__(self, judge, wanted: bool):
+        self.source, self.wanted, self.value = judge, wanted, None
 
-    import keras
-    import tensorflow as tf
+    def get(self):
+        if not self.wanted:
+            return None
+        if self.source is None:
+            warn("train.judge = true but no judge was given: no per-epoch scores "
+                 "(zoo train passes cnn-mnist; in Python pass judge=zoo.evaluate.default_judge)")
+            self.wanted = False
+            return None
+        if self.value is None:
+            self.value = self.source() if callable(self.source) else self.source
+            self.wanted = self.value is not None
+        return self.value
 
-    from .registry import get_entry
 
-    entry = get_entry(recipe["name"])
-    if entry.trainer:  # RL and self-play models bring their own loop (same strategies, same resume)
-        module, fn = entry.trainer.split(":")
-        return getattr(importlib.import_module(module), fn)(recipe, out_dir, strategy=strategy, verbose=verbose,
-                                                            max_steps=max_steps, command=command)
-    out = Path(out_dir)
-    t = recipe["train"]
-    strat, strategy_name, chief = start_run(recipe, strategy)
-    replicas = strat.num_replicas_in_sync
-    global_batch = int(t["batch_size"]) * replicas
-    from . import data as data_mod
+class SupervisedTrainer:
+    """Epochs of `model.train_step` under `strategy.run`, a test pass after each, checkpoints
+    every `checkpoint_every` steps and at each epoch's end, history and TensorBoard logs."""
 
-    n_train = len(data_mod.load_arrays(recipe["data"]["dataset"], "train")[0])
-    steps_per_epoch = int(t.get("steps_per_epoch") or n_train // global_batch)
-    epochs = int(t["epochs"])
+    def __init__(self, recipe: dict, out_dir, strategy=None, verbose: int = 1, judge=None):
+        self.recipe, self.t, self.verbose = recipe, recipe["train"], verbose
+        self.run = run = Run(recipe, out_dir, strategy)
+        n_train = len(data.load_arrays(recipe["data"]["dataset"], "train")[0])
+        self.steps_per_epoch = int(self.t.get("steps_per_epoch") or n_train // run.global_batch)
+        self.epochs = int(self.t["epochs"])
+        with run.strategy.scope():
+            self.model = model = run.build_model()
+            optimizers = model.make_optimizers(lambda **kw: make_optimizer(
+                recipe["optimizer"], run.replicas, self.epochs * self.steps_per_epoch, **kw))
+            self.progress = tf.Variable([0, 0], dtype=tf.int64, trainable=False, name="progress")  # epoch, step
+        run.open(model=model, progress=self.progress, **optimizers)
+        if run.restored_from is None and self.t.get("init_from"):
+            self._init_from(self.t["init_from"])
+        self.start_epoch, self.start_step = (int(v) for v in self.progress.numpy())
+        if run.restored_from:
+            run.say(f"resuming from {run.restored_from}: epoch {self.start_epoch + 1}, step {self.start_step}", verbose)
+        self.history = run.load_history(lambda h: h["epoch"] <= self.start_epoch)
+        self.judge = _Judge(judge, bool(self.t.get("judge")) and run.chief)
+        self.train_step = tf.function(lambda batch: run.strategy.run(model.train_step, args=(batch,)))
+        self.test_step = tf.function(lambda batch: run.strategy.run(model.test_step, args=(batch,)))
 
-    with strat.scope():
-        model = build_model(entry, recipe)
-        model.build((None, 28, 28, 1))
-        optimizers = model.make_optimizers(
-            lambda **kw: make_optimizer(recipe["optimizer"], replicas, epochs * steps_per_epoch, **kw))
-        progress = tf.Variable([0, 0], dtype=tf.int64, trainable=False, name="progress")  # epoch, step
-        elapsed = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="elapsed_s")
-    ckpt = tf.train.Checkpoint(model=model, progress=progress, elapsed=elapsed, **optimizers)
-    manager, ckpt_dir, restored_from = open_run(out, recipe, ckpt, chief)
-    if restored_from is None and t.get("init_from"):
+    def _init_from(self, path):
         # Fine-tuning: start from a trained model's weights (a run's model.keras or an artifact).
-        src = keras.saving.load_model(t["init_from"], compile=False)
-        if type(src) is not type(model):
-            raise ValueError(f"train.init_from={t['init_from']} holds a {type(src).__name__}, not a {type(model).__name__}")
-        model.set_weights(src.get_weights())
-    start_epoch, start_step = (int(v) for v in progress.numpy())
-    if verbose and restored_from and chief:
-        print(f"resuming from {restored_from}: epoch {start_epoch + 1}, step {start_step}")
+        src = keras.saving.load_model(path, compile=False)
+        if type(src) is not type(self.model):
+            raise ValueError(f"train.init_from={path} holds a {type(src).__name__}, not a {type(self.model).__name__}")
+        self.model.set_weights(src.get_weights())
 
-    writer = tf.summary.create_file_writer(str(out / "logs")) if chief else tf.summary.create_noop_writer()
+    def read_metrics(self) -> dict:
+        """The tracked metrics' current values."""
+        return {m.name: float(m.result()) for m in self.model.metrics}
 
-    @tf.function
-    def train_step(batch):
-        return strat.run(model.train_step, args=(batch,))
+    def updates_done(self) -> int:
+        """Optimiser steps taken so far, across resumes."""
+        epoch, step = (int(v) for v in self.progress.numpy())
+        return epoch * self.steps_per_epoch + step
 
-    @tf.function
-    def test_step(batch):
-        return strat.run(model.test_step, args=(batch,))
-
-    def read_metrics():
-        return {m.name: float(m.result()) for m in model.metrics}
-
-    def steps_of(p):
-        e, st = (int(v) for v in p.numpy())
-        return e * steps_per_epoch + st
-
-    history = []
-    hist_path = out / "history.json"
-    if hist_path.exists():
-        history = [h for h in json.loads(hist_path.read_text()) if h["epoch"] <= start_epoch]
-    steps_done = 0
-    every = int(t.get("checkpoint_every") or 0)
-    t0 = time.time()
-    base_elapsed = float(elapsed.numpy())
-    stopped = False
-    for epoch in range(start_epoch, epochs):
-        train_ds, test_ds = _datasets(recipe, model, global_batch, epoch)
-        first = start_step if epoch == start_epoch else 0
-        train_ds = train_ds.take(steps_per_epoch).skip(first)
+    def train_epoch(self, epoch: int, train_ds, budget: int | None) -> tuple[int, bool]:
+        """Train one epoch (from its saved step when resuming); returns (updates this call, stopped early)."""
+        run, model = self.run, self.model
+        first = self.start_step if epoch == self.start_epoch else 0
+        train_ds = train_ds.take(self.steps_per_epoch).skip(first)
         for m in model.metrics:
             m.reset_state()
-        bar = keras.utils.Progbar(steps_per_epoch, stateful_metrics=[m.name for m in model.metrics],
-                                  verbose=verbose if chief else 0)
-        if verbose and chief:
-            print(f"Epoch {epoch + 1}/{epochs}")
-        step = first
-        for batch in strat.experimental_distribute_dataset(train_ds):
-            train_step(batch)
-            step += 1
-            steps_done += 1
-            if step % 20 == 0 or step == steps_per_epoch:
-                current = read_metrics()
+        bar = keras.utils.Progbar(self.steps_per_epoch, stateful_metrics=[m.name for m in model.metrics],
+                                  verbose=self.verbose if run.chief else 0)
+        run.say(f"Epoch {epoch + 1}/{self.epochs}", self.verbose)
+        every, step, done = int(self.t.get("checkpoint_every") or 0), first, 0
+        for batch in run.strategy.experimental_distribute_dataset(train_ds):
+            self.train_step(batch)
+            step, done = step + 1, done + 1
+            if step % 20 == 0 or step == self.steps_per_epoch:
+                current = self.read_metrics()
                 bar.update(step, list(current.items()))
-                problem = _health(model, current)
+                problem = health(model, current)
                 if problem:
-                    raise TrainingDiverged(
-                        f"stopped at epoch {epoch + 1}, step {step}: {problem}. The last good checkpoint is in "
-                        f"{ckpt_dir} ({manager.latest_checkpoint}); lower the learning rate or change the seed, "
-                        "then run again to resume from it, or start a fresh --out folder.")
-            if every and step % every == 0 and step < steps_per_epoch:
-                progress.assign([epoch, step])
-                elapsed.assign(base_elapsed + time.time() - t0)
-                manager.save()
-            if max_steps and steps_done >= max_steps:
-                stopped = True
-                break
-        if stopped:
-            progress.assign([epoch, step])
-            elapsed.assign(base_elapsed + time.time() - t0)
-            manager.save()
-            break
-        logs = {f"train_{k}": v for k, v in read_metrics().items()}
+                    raise run.diverged(problem, f"epoch {epoch + 1}, step {step}")
+            if every and step % every == 0 and step < self.steps_per_epoch:
+                self.progress.assign([epoch, step])
+                run.save()
+            if budget and done >= budget:
+                self.progress.assign([epoch, step])
+                run.save()
+                return done, True
+        return done, False
+
+    def end_epoch(self, epoch: int, test_ds) -> dict:
+        """Test pass, checkpoint, history row, judge scores, TensorBoard and sample pictures."""
+        run, model = self.run, self.model
+        logs = {f"train_{k}": v for k, v in self.read_metrics().items()}
         for m in model.metrics:
             m.reset_state()
-        if t.get("eval_batches"):
-            test_ds = test_ds.take(int(t["eval_batches"]))
-        for batch in strat.experimental_distribute_dataset(test_ds):
-            test_step(batch)
-        logs.update({f"test_{k}": v for k, v in read_metrics().items()})
-        progress.assign([epoch + 1, 0])
-        elapsed.assign(base_elapsed + time.time() - t0)
-        manager.save()
-        logs = {"epoch": epoch + 1, "step": (epoch + 1) * steps_per_epoch, **logs,
-                "elapsed_s": round(float(elapsed.numpy()), 1)}
-        history.append(logs)
-        images = model.epoch_images() if chief and hasattr(model, "epoch_images") else None
-        scores = model.epoch_scores() if chief and t.get("judge") and hasattr(model, "epoch_scores") else None
+        if self.t.get("eval_batches"):
+            test_ds = test_ds.take(int(self.t["eval_batches"]))
+        for batch in run.strategy.experimental_distribute_dataset(test_ds):
+            self.test_step(batch)
+        logs.update({f"test_{k}": v for k, v in self.read_metrics().items()})
+        self.progress.assign([epoch + 1, 0])
+        run.save()
+        logs = {"epoch": epoch + 1, "step": (epoch + 1) * self.steps_per_epoch, **logs,
+                "elapsed_s": round(run.saved_elapsed_s(), 1)}
+        self.history.append(logs)
+        images = model.epoch_images() if run.chief else None
+        judge = self.judge.get()
+        scores = model.epoch_scores(judge) if judge is not None else None
         if scores:
             logs.update({f"judge_{k}": v for k, v in scores.items()})
-        with writer.as_default():
+        self._log(epoch, logs, images)
+        run.write({"history.json": json.dumps(self.history, indent=1)})
+        run.say("  " + "  ".join(f"{k}={v:.4g}" for k, v in logs.items() if k.startswith(("test_", "judge_"))),
+                self.verbose)
+        return logs
+
+    def _log(self, epoch: int, logs: dict, images):
+        run = self.run
+        with run.writer.as_default():
             for k, v in logs.items():
                 if k.startswith(("train_", "test_", "judge_")):
                     tf.summary.scalar(k.replace("_", "/", 1), v, step=epoch + 1)
             if images is not None:
                 tf.summary.image("samples", images[None], step=epoch + 1)
         if images is not None:
-            from .export import save_png
+            (run.out / "samples").mkdir(exist_ok=True)
+            save_png(images, run.out / "samples" / f"epoch_{epoch + 1:03d}.png")
+        run.writer.flush()
 
-            (out / "samples").mkdir(exist_ok=True)
-            save_png(images, out / "samples" / f"epoch_{epoch + 1:03d}.png")
-        writer.flush()
-        if chief:
-            _atomic_write_text(hist_path, json.dumps(history, indent=1))
-            if verbose:
-                print("  " + "  ".join(f"{k}={v:.4g}" for k, v in logs.items() if k.startswith(("test_", "judge_"))))
+    def fit(self, max_updates: int | None = None, command: str | None = None) -> dict:
+        """Train to the recipe's last epoch, or until `max_updates` optimiser steps in this call."""
+        run, model, budget = self.run, self.model, max_updates
+        run.start_clock()
+        for epoch in range(self.start_epoch, self.epochs):
+            train_ds, test_ds = make_datasets(self.recipe, model, run.global_batch, epoch)
+            done, stopped = self.train_epoch(epoch, train_ds, budget)
+            if stopped:
+                break
+            budget = budget and budget - done
+            self.end_epoch(epoch, test_ds)
+        finished = int(self.progress.numpy()[0]) >= self.epochs
+        if finished:
+            model.finalize_training()
+        run.finish(model, finished, {
+            "command": command, "strategy": run.strategy_name, "replicas": run.replicas,
+            "global_batch": run.global_batch, "epochs": self.epochs, "steps": self.updates_done(),
+            "elapsed_s": round(run.saved_elapsed_s(), 1), "mixed_precision": self.t.get("mixed_precision") or "float32"})
+        return run.result(model, finished, self.updates_done(), "updates", self.history, epochs=self.epochs)
 
-    finished = int(progress.numpy()[0]) >= epochs
-    if finished and hasattr(model, "finalize_training"):
-        model.finalize_training()
-    finish_run(model, out, chief, ckpt_dir, finished, {
-        "command": command, "strategy": strategy_name, "replicas": replicas, "global_batch": global_batch,
-        "epochs": epochs, "steps": steps_of(progress), "elapsed_s": round(float(elapsed.numpy()), 1),
-        "mixed_precision": t.get("mixed_precision") or "float32"})
-    return {"model": model, "finished": finished, "epochs": epochs, "steps": steps_of(progress),
-            "history": history, "elapsed_s": float(elapsed.numpy()), "replicas": replicas,
-            "global_batch": global_batch, "chief": chief, "strategy": strategy_name,
-            "resumed_from": restored_from}
+
+@register_trainer("supervised", unit="updates")
+def train_supervised(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, command: str | None = None,
+                     judge=None, max_updates: int | None = None) -> dict:
+    """The supervised (and GAN) trainer: see `SupervisedTrainer`. `max_updates` stops early
+    after that many optimiser steps in this call; the checkpoint lets a later call carry on."""
+    return SupervisedTrainer(recipe, out_dir, strategy, verbose, judge).fit(max_updates, command)

@@ -1,7 +1,7 @@
 """Environments; importing zoo registers `zoo/Snake-v0` with Gymnasium."""
 
-from .snake import SnakeEnv, SnakeVecEnv, register
+from .snake import N_FEATURES, SnakeEnv, SnakeVecEnv, episode, episode_frames, evaluate_policy, register
 
 register()
 
-__all__ = ["SnakeEnv", "SnakeVecEnv"]
+__all__ = ["N_FEATURES", "SnakeEnv", "SnakeVecEnv", "episode", "episode_frames", "evaluate_policy"]

@@ -85,6 +85,7 @@ def features(size, walls, body, heading, apple) -> np.ndarray:
 
 
 def board(size, body, apple) -> np.ndarray:
+    """The board as planes (size, size, 3): head, body, apple."""
     out = np.zeros((size, size, 3), np.float32)
     for r, c in list(body)[1:]:
         out[r, c, 1] = 1.0
@@ -192,6 +193,7 @@ class SnakeEnv(gym.Env):
         return None
 
     def ansi(self) -> str:
+        """The board as text: walls #, head @, body o, apple *."""
         rows = [["." for _ in range(self.size)] for _ in range(self.size)]
         rows[self.apple[0]][self.apple[1]] = "*"
         for r, c in list(self.body)[1:]:
@@ -201,6 +203,7 @@ class SnakeEnv(gym.Env):
         return "\n".join([edge] + ["#" + "".join(r) + "#" for r in rows] + [edge, f"score {self.score}"]) + "\n"
 
     def rgb_array(self, cell: int = 12) -> np.ndarray:
+        """The board as an RGB image, `cell` pixels per square."""
         img = np.full((self.size, self.size, 3), (20, 20, 30), np.uint8)
         img[self.apple[0], self.apple[1]] = (230, 60, 60)
         for r, c in list(self.body)[1:]:
@@ -273,6 +276,7 @@ class SnakeVecEnv:
         return [tuple(map(int, rc)) for rc in cells[order]]
 
     def observe(self):
+        """Observations of every board, (num_envs, ...)."""
         if self.obs_mode == "features":
             if not self.walls:  # wrap-around flood fill: the reference implementation, per board
                 return np.stack([features(self.size, self.walls, self._body(i), int(self.heading[i]),
@@ -316,9 +320,11 @@ class SnakeVecEnv:
         return out
 
     def reset(self):
+        """Reset every board; (observations, info)."""
         return self.observe(), {"score": self.score.copy()}
 
     def step(self, actions):
+        """Step every board with one action each; a finished board restarts at once and reports its final observation and score in `info`."""
         actions = np.asarray(actions, np.int64)
         if actions.shape != (self.n,) or actions.min() < 0 or actions.max() > 2:
             raise ValueError(f"actions must be {self.n} integers in 0..2, got {actions!r}")
@@ -361,6 +367,48 @@ class SnakeVecEnv:
                                                     "score": self.score.copy()}
 
 
+def evaluate_policy(policy, games: int = 100, size: int = 20, seed: int = 10_000, max_steps: int = 50_000) -> dict:
+    """Score a policy: the first episode of each of `games` boards seeded seed, seed+1, ...
+
+    `policy` maps observations (batch, 16) to actions (batch,), e.g. a Q-network's greedy
+    policy; the evaluator never needs to know the network's class (as CleanRL's evaluators).
+    """
+    env = SnakeVecEnv(games, size=size, seed=seed)
+    obs, _ = env.reset()
+    scores = np.full(games, -1)
+    for _ in range(max_steps):
+        obs, _, term, trunc, info = env.step(policy(obs))
+        first = (term | trunc) & (scores < 0)
+        scores[first] = info["final_score"][first]
+        if (scores >= 0).all():
+            break
+    scores = scores[scores >= 0]
+    return {"mean": round(float(scores.mean()), 2), "median": float(np.median(scores)), "max": int(scores.max()),
+            "min": int(scores.min()), "games": int(len(scores)), "board": f"{size}x{size}", "seeds": f"{seed}..{seed + games - 1}"}
+
+
+def episode(policy, seed: int, size: int, max_steps: int, render_mode: str):
+    """One game of `policy` (observations (1, 16) -> actions (1,)): yields (rendering, info) for
+    the start and after every move, until the game ends or `max_steps` moves were made."""
+    env = SnakeEnv(size=size, render_mode=render_mode)
+    obs, info = env.reset(seed=seed)
+    yield env.render(), info
+    for _ in range(max_steps):
+        obs, _, term, trunc, info = env.step(int(policy(obs[None])[0]))
+        yield env.render(), info
+        if term or trunc:
+            return
+
+
+def episode_frames(policy, seed: int, size: int, max_steps: int) -> tuple[list, int]:
+    """The RGB frames of one game of `policy` and its final score."""
+    frames, info = [], {}
+    for frame, info in episode(policy, seed, size, max_steps, "rgb_array"):
+        frames.append(frame)
+    return frames, info["score"]
+
+
 def register():
+    """Register `zoo/Snake-v0` with Gymnasium (once)."""
     if "zoo/Snake-v0" not in gym.registry:
         gym.register(id="zoo/Snake-v0", entry_point="zoo.envs.snake:SnakeEnv")

@@ -14,11 +14,13 @@ import numpy as np
 
 
 class IllegalMove(ValueError):
-    pass
+    """A move that the rules do not allow here; the message says why and what is legal."""
 
 
 @dataclass(frozen=True)
 class State:
+    """An immutable position: the board, who moves next, how many moves were made, the last move."""
+
     board: np.ndarray  # (rows, cols) int8
     player: int        # +1 or -1: who moves next
     moves: int = 0
@@ -32,13 +34,25 @@ class State:
 
 
 class Game:
+    """The rules of a two-player board game, with encodings for networks and renderings for people.
+
+    `move_prompt` names a move for a human player; `reference_name` is how the classical
+    opponent of `zoo.games.reference_opponent` is written in metric names and
+    `reference_title` how it is written for people.
+    """
+
     name = ""
     rows = cols = n_actions = connect = 0
+    move_prompt = "move"
+    reference_name = reference_title = ""
+    opening_book_plies = 0  # random opening moves for an extra match when the reference opponent rarely varies
 
     def initial(self) -> State:
+        """The empty board, first player to move."""
         return State(np.zeros((self.rows, self.cols), np.int8), 1)
 
     def legal(self, s: State) -> np.ndarray:
+        """A boolean mask over actions: which moves are legal in `s`."""
         raise NotImplementedError
 
     def _place(self, s: State, action: int) -> tuple[int, int]:
@@ -133,9 +147,11 @@ class Game:
         return np.stack([b == 1, b == -1], axis=-1).astype(np.float32)
 
     def symmetries(self, planes: np.ndarray, policy: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The board's symmetric copies with their policies: [(planes, policy)]."""
         raise NotImplementedError
 
     def render(self, s: State) -> str:
+        """The board as text (X first player, O second, . empty)."""
         marks = {1: "X", -1: "O", 0: "."}
         return "\n".join(" ".join(marks[int(v)] for v in row) for row in s.board)
 
@@ -157,9 +173,14 @@ class Game:
 
 
 class TicTacToe(Game):
+    """Noughts and crosses on 3x3: actions 0-8 are the cells, row by row."""
+
     name, rows, cols, n_actions, connect = "tictactoe", 3, 3, 9, 3
+    move_prompt = "cell (0-8, row by row)"
+    reference_name = reference_title = "perfect"
 
     def legal(self, s):
+        """Empty cells."""
         return s.board.ravel() == 0
 
     def _place(self, s, a):
@@ -169,6 +190,7 @@ class TicTacToe(Game):
         return divmod(s.last, 3)
 
     def symmetries(self, planes, policy):
+        """The eight rotations and reflections of the board."""
         out = []
         p = policy.reshape(3, 3)
         for k in range(4):
@@ -181,9 +203,15 @@ class TicTacToe(Game):
 
 
 class ConnectFour(Game):
+    """Connect Four on 6x7: actions 0-6 drop a disc in that column."""
+
     name, rows, cols, n_actions, connect = "connect4", 6, 7, 7, 4
+    move_prompt = "column"
+    reference_name, reference_title = "alphabeta4", "alpha-beta d4"
+    opening_book_plies = 2  # depth-4 alpha-beta rarely has ties to break: 100 games hold ~18 different ones
 
     def legal(self, s):
+        """Columns that are not full."""
         return s.board[0] == 0
 
     def _why_illegal(self, a):
@@ -197,7 +225,9 @@ class ConnectFour(Game):
         return self.rows - int(np.count_nonzero(s.board[:, s.last])), s.last
 
     def symmetries(self, planes, policy):
+        """The board and its mirror image."""
         return [(planes, policy), (np.ascontiguousarray(planes[:, ::-1]), policy[::-1].copy())]
 
     def render(self, s):
+        """The board as text, with the column numbers underneath."""
         return super().render(s) + "\n" + " ".join(str(c) for c in range(self.cols))

@@ -9,9 +9,16 @@ the root, Dirichlet noise mixed into P makes self-play explore.
 from each tree and evaluates all of them in one network call. On a CPU a call costs about the
 same for 1 position as for 64, so self-play and matches run their games side by side.
 
-    >>> search = MCTS(game, predict, simulations=100)   # predict: planes (n,r,c,2) -> (P (n,A), v (n,))
-    >>> visits = search.run(state)                      # visit counts per action: the improved policy
-    >>> visits = search.run_many([s1, s2, s3])          # (3, actions)
+    >>> from zoo.games import ConnectFour
+    >>> game = ConnectFour()
+    >>> def predict(planes):  # planes (n, rows, cols, 2) -> (priors (n, actions), values (n,))
+    ...     return np.full((len(planes), game.n_actions), 1 / game.n_actions), np.zeros(len(planes))
+    >>> search = MCTS(game, predict, simulations=100)
+    >>> visits = search.run(game.initial())             # visit counts per action: the improved policy
+    >>> int(visits.sum())
+    100
+    >>> search.run_many([game.initial()] * 3).shape
+    (3, 7)
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from .core import Game, State
 
 
 class Node:
+    """One searched position: per move its prior P, visit count N and total value W."""
+
     __slots__ = ("prior", "children", "n", "w", "legal")
 
     def __init__(self, prior: np.ndarray, legal: np.ndarray):
@@ -39,6 +48,8 @@ def _result_for_mover(w: int, state_after: State) -> float:
 
 
 class MCTS:
+    """PUCT search with a network evaluator, for one position (`run`) or many side by side (`run_many`)."""
+
     def __init__(self, game: Game, predict, simulations: int = 100, c_puct: float = 1.5,
                  dirichlet_alpha: float = 0.3, noise_fraction: float = 0.25, seed: int = 0):
         """`predict(planes (n, rows, cols, 2)) -> (policies (n, actions), values (n,))`, values
@@ -125,6 +136,7 @@ class MCTS:
 
 
 def policy_from_visits(visits: np.ndarray, temperature: float) -> np.ndarray:
+    """Visit counts as a distribution: N^(1/T) normalised; the argmax as one-hot when T is ~0."""
     if temperature <= 1e-3:
         out = np.zeros_like(visits, dtype=np.float64)
         out[np.argmax(visits)] = 1.0

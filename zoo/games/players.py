@@ -1,4 +1,9 @@
-"""Classical opponents: random, a perfect tic-tac-toe player, depth-limited alpha-beta."""
+"""Players and matches: random, perfect tic-tac-toe, depth-limited alpha-beta, a network's
+search; one game (`play_game`) and a match of many side by side (`play_match`).
+
+Every player has `.move(state) -> action`; a player may also have `.move_many(states)`, which
+`play_match` uses to move in many games at once (a search player batches its network calls).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,17 @@ from functools import lru_cache
 import numpy as np
 
 from .core import ConnectFour, Game, State, TicTacToe
+from .mcts import MCTS, policy_from_visits
 
 
 class RandomPlayer:
+    """Moves uniformly at random among the legal moves (seeded)."""
+
     def __init__(self, game: Game, seed: int = 0):
         self.game, self.rng = game, np.random.default_rng(seed)
 
     def move(self, s: State) -> int:
+        """A random legal move."""
         return int(self.rng.choice(np.flatnonzero(self.game.legal(s))))
 
 
@@ -32,6 +41,7 @@ class PerfectTicTacToe:
         return out
 
     def move(self, s: State) -> int:
+        """One of the best moves, chosen at random among equals."""
         v = self.values(s)
         return int(self.rng.choice(np.flatnonzero(v == v.max())))
 
@@ -63,6 +73,7 @@ class AlphaBeta:
     THEIRS = np.array([0, 1, 5, 20, 0])    # ... k of theirs and none of mine (weighs a bit more)
 
     def evaluate(self, board: np.ndarray, player: int) -> float:
+        """Heuristic value of a board for `player`: centre discs and open windows."""
         score = 3.0 * float((board[:, 3] == player).sum() - (board[:, 3] == -player).sum())
         w = board.ravel()[self.game.lines] * player  # the 69 windows of four in one gather
         mine, theirs = (w == 1).sum(axis=1), (w == -1).sum(axis=1)
@@ -86,6 +97,7 @@ class AlphaBeta:
         return best
 
     def values(self, s: State) -> np.ndarray:
+        """Searched value of each legal move for the mover; -inf where illegal."""
         out = np.full(7, -np.inf)
         legal = self.game.legal(s)
         for a in self.ORDER:
@@ -94,6 +106,7 @@ class AlphaBeta:
         return out
 
     def move(self, s: State) -> int:
+        """One of the best moves, chosen at random among equals."""
         v = self.values(s)
         return int(self.rng.choice(np.flatnonzero(v == v.max())))
 
@@ -132,3 +145,61 @@ def play_match(game: Game, first, second, games: int = 10, finals: list | None =
         w, me = game.winner(s), (1 if i % 2 == 0 else -1)
         out["wins" if w == me else "draws" if w == 0 else "losses"] += 1
     return out
+
+
+class SearchPlayer:
+    """A player that moves by MCTS with a network: the most-visited move, except that the first
+    `opening_moves` moves of a game are sampled from the visit counts, so that a match between
+    two deterministic searchers is not the same two games over and over. `move_many` searches
+    several games' positions with batched network calls (see `play_match`).
+
+    `net` is anything with `predictor()` returning `planes -> (policies, values)`, such as
+    `zoo.models.PolicyValueNet`.
+    """
+
+    def __init__(self, game, net, simulations: int, seed: int = 0, opening_moves: int = 2):
+        self.mcts = MCTS(game, net.predictor(), simulations=simulations, seed=seed)
+        self.opening, self.rng = int(opening_moves), np.random.default_rng(seed)
+
+    def _choose(self, s, visits):
+        if s.moves < self.opening:
+            return int(self.rng.choice(len(visits), p=policy_from_visits(visits, 1.0)))
+        return int(np.argmax(visits))
+
+    def move(self, s):
+        """The searched move in `s`."""
+        return self._choose(s, self.mcts.run(s))
+
+    def move_many(self, states):
+        """The searched move in each of `states`, with one network call per simulation round."""
+        return [self._choose(s, v) for s, v in zip(states, self.mcts.run_many(states))]
+
+
+def reference_opponent(game, seed: int = 0, depth: int = 4):
+    """The classical opponent a trained network is judged against: perfect minimax for
+    tic-tac-toe, depth-`depth` alpha-beta for Connect Four (`game.reference_name` names it)."""
+    return PerfectTicTacToe(seed=seed) if isinstance(game, TicTacToe) else AlphaBeta(depth=depth, seed=seed)
+
+
+def play_game(game, players: dict):
+    """Play one game; `players` maps +1/-1 to objects with .move(state). Returns the final
+    state and the list of states from the start."""
+    s = game.initial()
+    states = [s]
+    while game.winner(s) is None:
+        s = game.play(s, players[s.player].move(s))
+        states.append(s)
+    return s, states
+
+
+def random_openings(game, games: int, plies: int = 2, seed: int = 3) -> list:
+    """`games` start positions, each `plies` uniformly random moves from the empty board (an
+    opening book that makes matches between near-deterministic players differ)."""
+    rng = np.random.default_rng(seed)
+    starts = []
+    for _ in range(games):
+        s = game.initial()
+        for _ in range(plies):
+            s = game.play(s, int(rng.integers(game.n_actions)))
+        starts.append(s)
+    return starts

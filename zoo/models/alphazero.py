@@ -9,21 +9,28 @@ Example:
     >>> game = net.game()
     >>> policy, value = net.predict_board(game.encode(game.initial())[None])
     >>> player = net.player(simulations=200)      # MCTS with this network: .move(state)
-    >>> player.move(game.initial())               # a column, 0-6
+    >>> player.move(game.initial()) in range(7)   # a column, 0-6
+    True
 """
 
 from __future__ import annotations
 
+import time
+
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
+from ..games import RandomPlayer, SearchPlayer, get_game, play_game, play_match, random_openings, reference_opponent
 from ..registry import register
-from .base import ZooModel
+from .base import ZooModel, check_images
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class ResidualBlock(layers.Layer):
+    """Two 3x3 conv + batch-norm layers with a skip connection (He et al. 2016)."""
+
     def __init__(self, filters: int, **kwargs):
         super().__init__(**kwargs)
         self.filters = int(filters)
@@ -33,6 +40,7 @@ class ResidualBlock(layers.Layer):
         self.b2 = layers.BatchNormalization(synchronized=True)
 
     def call(self, x, training=False):
+        """relu(x + BN(conv(relu(BN(conv(x))))))."""
         h = ops.relu(self.b1(self.c1(x), training=training))
         return ops.relu(x + self.b2(self.c2(h), training=training))
 
@@ -42,11 +50,16 @@ class ResidualBlock(layers.Layer):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class PolicyValueNet(ZooModel):
+    """AlphaZero's network for one board game (`game`: a `zoo.games` name): a residual tower of
+    `blocks` blocks of `filters` channels, a policy head and a value head. `simulations` is
+    how many MCTS simulations its player searches per move by default."""
+
     serving_default = "predict"
+    trainer = "alphazero"
+    play_kind = "board"
+    picture_scale = 1
 
     def __init__(self, game="tictactoe", filters=64, blocks=3, simulations=100, **kwargs):
-        from ..games import get_game
-
         super().__init__(**kwargs)
         g = get_game(game)
         self.game_name = game
@@ -64,7 +77,7 @@ class PolicyValueNet(ZooModel):
                                             layers.Conv2D(1, 1, use_bias=False), layers.BatchNormalization(synchronized=True),
                                             layers.ReLU(), layers.Flatten(), layers.Dense(64, activation="relu"),
                                             layers.Dense(1, activation="tanh", dtype="float32")], name="value")
-        self._make_trackers(["loss", "policy_loss", "value_loss"])
+        self.make_trackers(["loss", "policy_loss", "value_loss"])
 
     def get_config(self):
         return {**super().get_config(), "game": self.game_name, "filters": self.filters, "blocks": self.blocks,
@@ -72,17 +85,17 @@ class PolicyValueNet(ZooModel):
 
     def game(self):
         """The game this network plays (rules, encoding, rendering)."""
-        from ..games import get_game
-
         return get_game(self.game_name)
 
     def build(self, input_shape=None):
+        """Create the tower's and heads' weights."""
         self.stem.build((None, self.rows, self.cols, 2))
         self.policy_head.build((None, self.rows, self.cols, self.filters))
         self.value_head.build((None, self.rows, self.cols, self.filters))
         self.built = True
 
     def call(self, planes, training=False):
+        """(policy logits (n, actions), value (n,)) of canonical boards (n, rows, cols, 2)."""
         h = self.stem(planes, training=training)
         return self.policy_head(h, training=training), self.value_head(h, training=training)[:, 0]
 
@@ -100,16 +113,12 @@ class PolicyValueNet(ZooModel):
 
     def predict_board(self, board):
         """(policy (n, actions), value (n,)) for boards (n, rows, cols, 2) from the mover's side."""
-        from .base import check_images
-
         board = check_images(board, "board", (self.rows, self.cols, 2))
         logits, value = self.call(board)
         return tf.nn.softmax(logits), value
 
     def player(self, simulations: int | None = None, seed: int = 0, opening_moves: int = 0):
         """A player that moves by MCTS with this network (`.move(state)`, `.move_many(states)`)."""
-        from ..rl.alphazero import SearchPlayer
-
         return SearchPlayer(self.game(), self, simulations or self.simulations, seed=seed,
                             opening_moves=opening_moves)
 
@@ -129,16 +138,97 @@ class PolicyValueNet(ZooModel):
 
         return {"predict": (predict, spec)}
 
+    def serving_examples(self, specs, batch: int = 2, seed: int = 0) -> dict:
+        """Positions from seeded random play (0-4 moves in)."""
+        game = self.game()
+        boards = []
+        for i in range(batch):
+            s, mover = game.initial(), RandomPlayer(game, seed=seed + i)
+            for _ in range(i % 5):
+                s = game.play(s, mover.move(s))
+            boards.append(game.encode(s))
+        return {spec.name: np.stack(boards) for spec in specs}
+
+    def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True,
+                     games: int = 100, simulations: int | None = None) -> dict:
+        """Games of the network's search player (no noise, no sampled openings) against the
+        game's reference opponent and a random mover, colours alternating; for Connect Four
+        also from random two-move openings (depth-4 alpha-beta rarely ties, so few games differ
+        otherwise), the way engines are tested with a book."""
+        game = self.game()
+        sims = simulations or self.simulations
+        ref = reference_opponent(game, seed=1)
+        t0 = time.time()
+        finals = []  # the search plays without noise: the opponent's random tie-breaks vary the games
+        vs_ref = play_match(game, self.player(sims, seed=0), ref, games=games, finals=finals)
+        vs_random = play_match(game, self.player(sims, seed=0), RandomPlayer(game, seed=2), games=games)
+        name = game.reference_name
+
+        def outcome(prefix, result, ends):
+            return {**{f"{prefix}_{k}": v for k, v in result.items()}, f"{prefix}_win_rate": round(result["wins"] / games, 3),
+                    f"{prefix}_distinct_games": len({s.board.tobytes() for s in ends})}
+
+        extra = {}
+        if game.opening_book_plies:
+            book_finals = []
+            book = play_match(game, self.player(sims, seed=0), ref, games=games, finals=book_finals,
+                              starts=random_openings(game, games, game.opening_book_plies, seed=3))
+            extra = outcome(f"openings_vs_{name}", book, book_finals)
+        return {**extra, **outcome(f"vs_{name}", vs_ref, finals),
+                "vs_random_wins": vs_random["wins"], "vs_random_draws": vs_random["draws"],
+                "vs_random_losses": vs_random["losses"], "vs_random_win_rate": round(vs_random["wins"] / games, 3),
+                "games_each": games, "simulations_per_move": sims, "eval_seconds": round(time.time() - t0, 1)}
+
+    @classmethod
+    def test_set(cls, config):
+        if config.get("game") == "connect4":
+            return ("100 games each against depth-4 alpha-beta (window heuristic, random among equal moves, seed 1) and "
+                    "a random mover (seed 2), colours alternating; MCTS with the card's simulations per move, no noise; "
+                    "openings_*: 100 more games against the same alpha-beta, each from a random two-move opening (one "
+                    "move per side, seed 3); distinct_games counts different final positions")
+        return ("100 games each against perfect minimax (random among its best moves, seed 1) and a random mover "
+                "(seed 2), colours alternating; MCTS with the card's simulations per move, no noise")
+
+    @classmethod
+    def headline(cls, m, config):
+        if config.get("game") == "connect4":
+            return (f"v depth-4 alpha-beta: **{m['vs_alphabeta4_win_rate'] * 100:.0f}% wins** "
+                    f"({m['vs_alphabeta4_draws']} draws, {m['vs_alphabeta4_losses']} losses) in {m['games_each']} games; "
+                    f"from random two-move openings {m['openings_vs_alphabeta4_win_rate'] * 100:.0f}% wins "
+                    f"({m['openings_vs_alphabeta4_losses']} losses); v random {m['vs_random_win_rate'] * 100:.0f}% "
+                    f"({m['simulations_per_move']} simulations/move)")
+        return (f"v perfect play: **{m['vs_perfect_losses']} losses** ({m['vs_perfect_draws']} draws) in {m['games_each']} "
+                f"games; v random: **{m['vs_random_win_rate'] * 100:.0f}% wins**, {m['vs_random_losses']} losses "
+                f"({m['simulations_per_move']} simulations/move)")
+
+    def picture(self, seed: int = 0):
+        """The final boards of two games against the reference player: the network first (red), then second."""
+        game, boards = self.game(), []
+        for net_first in (True, False):
+            net, ref = self.player(seed=seed), reference_opponent(game, seed=seed)
+            final, _ = play_game(game, {1: net, -1: ref} if net_first else {1: ref, -1: net})
+            boards.append(np.pad(game.render_rgb(final), ((4, 4), (4, 4), (0, 0))))
+        return np.concatenate(boards, axis=1)
+
+    def demo(self, x) -> str:
+        game = self.game()
+        policy, value = self.predict_board(game.encode(game.initial())[None])
+        r = play_match(game, self.player(), RandomPlayer(game, seed=0), games=10)
+        return (f"opening policy argmax {int(np.argmax(policy[0]))}, value {float(value[0]):+.2f}; "
+                f"10 games v random: {r['wins']} wins, {r['draws']} draws, {r['losses']} losses")
+
 
 @register("alphazero-tictactoe", model_class=PolicyValueNet, task="game-playing", dataset="self-play",
           description="AlphaZero-style self-play on tic-tac-toe: residual policy-value net + MCTS, from the rules alone.",
-          paper="Silver et al. 2018, https://doi.org/10.1126/science.aar6404", trainer="zoo.rl.alphazero:train")
+          paper="Silver et al. 2018, https://doi.org/10.1126/science.aar6404")
 def alphazero_tictactoe(**config):
+    """The registered `alphazero-tictactoe` builder."""
     return PolicyValueNet(**{"game": "tictactoe", **config})
 
 
 @register("alphazero-connect4", model_class=PolicyValueNet, task="game-playing", dataset="self-play",
           description="AlphaZero-style self-play on Connect Four: residual policy-value net + MCTS, from the rules alone.",
-          paper="Silver et al. 2018, https://doi.org/10.1126/science.aar6404", trainer="zoo.rl.alphazero:train")
+          paper="Silver et al. 2018, https://doi.org/10.1126/science.aar6404")
 def alphazero_connect4(**config):
+    """The registered `alphazero-connect4` builder."""
     return PolicyValueNet(**{"game": "connect4", **config})

@@ -1,5 +1,17 @@
 """What every zoo model shares: input checks, one train step for `fit` and for the
-distributed trainer, and the serving signatures the exporter writes."""
+distributed trainer, and every hook the layers above call.
+
+A model family owns everything specific to it. The trainer, the exporter, `zoo evaluate`,
+`zoo readme`, `zoo play` and `make demo` only call the hooks `ZooModel` declares here (with
+defaults), so adding a family is one file in `zoo/models/` plus its recipe:
+
+- serving: `serving_signatures()`, `serving_default`, `serving_examples()`;
+- evaluation: `card_metrics(judge)`, `needs_judge`, `test_set(config)`, `headline(metrics, config)`;
+- pictures and demo: `picture()`, `picture_scale`, `demo(x)`, `demo_pictures(models)`;
+- training: `trainer` (the registered loop that trains it), `noise_dim()`, `make_optimizers()`,
+  `health_check(metrics)`, `epoch_images()`, `epoch_scores(judge)`, `finalize_training()`;
+- playing: `play_kind` ("agent" or "board"), which `zoo play` uses.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +19,19 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .. import data
+
 IMAGE_SHAPE = (28, 28, 1)
+
+
+def normal_noise(n: int, dim: int, seed: int = 0) -> np.ndarray:
+    """(n, dim) float32 standard-normal codes from a fixed seed: the evaluations' fixed draws."""
+    return np.random.default_rng(seed).standard_normal((n, dim)).astype("float32")
+
+
+def in_batches(fn, *arrays, size: int = 1000) -> np.ndarray:
+    """`fn` over the arrays in slices of `size` rows, results concatenated as numpy."""
+    return np.concatenate([np.asarray(fn(*(a[i : i + size] for a in arrays))) for i in range(0, len(arrays[0]), size)])
 
 
 def check_images(x, name: str = "images", shape=IMAGE_SHAPE):
@@ -48,18 +72,91 @@ class ZooModel(keras.Model):
     `"loss"` is minimised, and `serving_signatures()`. `train_step`/`test_step` then serve
     both `model.fit` and the zoo's `strategy.run` trainer: losses are divided by the *global*
     batch (`tf.nn.compute_average_loss`), because the optimiser sums gradients over replicas.
+    The other hooks (see the module's docstring) have defaults that a family overrides.
     """
+
+    serving_default: str | None = None  # the signature TF Serving answers without a signature_name
+    trainer = "supervised"              # the registered training loop (zoo.runs.register_trainer)
+    needs_judge = False                 # card_metrics wants the zoo's judge (cnn-mnist) passed in
+    picture_scale = 2                   # pixels per picture pixel in samples.png
+    play_kind: str | None = None        # "agent" (an environment) or "board" (a board game): zoo play
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._trackers = {}
 
+    def build(self, input_shape=None):
+        """Create the weights (the trainer calls `build()` with no shape). This default suits a
+        family whose sub-models start with `keras.Input` and so are built when made; a family
+        with shape-dependent layers builds them here."""
+        self.built = True
+
     def loss_terms(self, batch, training: bool = False) -> dict:
+        """Per-example loss terms of a batch; the trainer minimises `"loss"`, tracks the rest."""
         raise NotImplementedError
 
     def serving_signatures(self) -> dict:
         """name -> (function, input_signature); functions return dicts of named outputs."""
         raise NotImplementedError
+
+    def serving_examples(self, specs, batch: int = 2, seed: int = 0) -> dict:
+        """Realistic inputs for one signature's `tf.TensorSpec`s (for TF Serving's warm-up file):
+        test digits for images, 0-9 for integer labels and seeds, N(0, I) for codes and noise."""
+        rng = np.random.default_rng(seed)
+        feed = {}
+        for spec in specs:
+            shape = [batch] + list(spec.shape[1:])
+            if spec.dtype.is_integer:
+                feed[spec.name] = (np.arange(batch) % 10).astype(spec.dtype.as_numpy_dtype)
+            elif shape[1:] == list(IMAGE_SHAPE):
+                feed[spec.name] = data.float_images(limit=batch)
+            else:
+                feed[spec.name] = rng.standard_normal(shape).astype(spec.dtype.as_numpy_dtype)
+        return feed
+
+    # --- evaluation, pictures, demo ---------------------------------------------------------
+    def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True) -> dict:
+        """The numbers of the model's card (`zoo evaluate`). `judge` is a `zoo.metrics.Judge`
+        when `needs_judge`; `samples` and `limit` let slow evaluations be cut down."""
+        raise NotImplementedError(f"{type(self).__name__} defines no evaluation")
+
+    @classmethod
+    def test_set(cls, config: dict) -> str:
+        """What `card_metrics` measures on, in words, for the card (`config`: the model's config)."""
+        return ""
+
+    @classmethod
+    def headline(cls, metrics: dict, config: dict) -> str:
+        """The numbers a reader wants first, from a card's metrics (README's model table)."""
+        return ", ".join(f"{k} {v}" for k, v in metrics.items() if not isinstance(v, dict))
+
+    def picture(self, seed: int = 0) -> np.ndarray:
+        """What the model does, at a glance: a grey grid in [0, 1] or an RGB uint8 image."""
+        raise NotImplementedError(f"{type(self).__name__} defines no picture")
+
+    def demo(self, x) -> str:
+        """Call the model's main methods once on test digits `x` and say what came back."""
+        return ""
+
+    def demo_pictures(self, models: dict, seed: int = 0) -> dict:
+        """Extra pictures that compare this model with others loaded beside it ({file name: image})."""
+        return {}
+
+    # --- training hooks -----------------------------------------------------------------------
+    def health_check(self, metrics: dict) -> str | None:
+        """A reason to stop training (collapse, a winning discriminator), or None."""
+        return None
+
+    def epoch_images(self) -> np.ndarray | None:
+        """A picture to log after each epoch (e.g. a fixed-noise grid), or None."""
+        return None
+
+    def epoch_scores(self, judge) -> dict | None:
+        """Quality scores by `judge` to log after each epoch (`train.judge = true`), or None."""
+        return None
+
+    def finalize_training(self):
+        """Called once training is complete, before the model is saved."""
 
     def noise_dim(self) -> int:
         """Size of the per-example noise the input pipeline supplies (recipes with noise = true)."""
@@ -73,14 +170,16 @@ class ZooModel(keras.Model):
         optimizer.build(self.trainable_variables)
         return {"optimizer": optimizer}
 
-    def _track(self, terms):
+    def track(self, terms):
+        """Update the tracked means from per-example `terms`; the current results by name."""
         for key, value in terms.items():
             if key not in self._trackers:
                 raise KeyError(f"{type(self).__name__}.loss_terms returned {key!r}, not in metric_names")
             self._trackers[key].update_state(value)
         return {m.name: m.result() for m in self.metrics}
 
-    def _make_trackers(self, names):
+    def make_trackers(self, names):
+        """One running mean per name: what `loss_terms` returns and `metrics` reports."""
         self._trackers = {n: keras.metrics.Mean(name=n) for n in names}
 
     @property
@@ -96,6 +195,7 @@ class ZooModel(keras.Model):
         return batch
 
     def train_step(self, batch):
+        """One optimiser step on a (per-replica) batch; returns the tracked metrics."""
         batch = self.unwrap(batch)
         with tf.GradientTape() as tape:
             terms = self.loss_terms(batch, training=True)
@@ -104,10 +204,12 @@ class ZooModel(keras.Model):
                 loss += tf.add_n(self.losses) / tf.distribute.get_strategy().num_replicas_in_sync
         grads = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
-        return self._track(terms)
+        return self.track(terms)
 
     def test_step(self, batch):
-        return self._track(self.loss_terms(self.unwrap(batch), training=False))
+        """Track the loss terms of a batch without training."""
+        return self.track(self.loss_terms(self.unwrap(batch), training=False))
 
     def num_params(self) -> int:
+        """Number of weights, trainable or not."""
         return int(sum(np.prod(v.shape) for v in self.weights))

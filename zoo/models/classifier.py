@@ -3,19 +3,26 @@ generator (FID-MNIST and the MNIST score, see `zoo.metrics`).
 
 Example:
     >>> clf = zoo.load("cnn-mnist")
+    >>> x = zoo.data.float_images("mnist", "test", limit=8)
     >>> probs = clf.predict_proba(x)      # (batch, 10)
     >>> labels = clf.classify(x)          # (batch,) int32
     >>> feats = clf.features(x)           # (batch, 128): the FID feature space
+    >>> probs.shape, labels.dtype, feats.shape
+    (TensorShape([8, 10]), tf.int32, TensorShape([8, 128]))
 """
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
+from .. import data
+from ..files import tile
+from ..metrics import Judge
 from ..registry import register
-from .base import IMAGE_SHAPE, ZooModel, check_images
+from .base import IMAGE_SHAPE, ZooModel, check_images, in_batches
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -45,21 +52,24 @@ class DigitClassifier(ZooModel):
                  layers.BatchNormalization(synchronized=True), layers.ReLU()]
         self.body = keras.Sequential(body, name="features")
         self.head = layers.Dense(self.num_classes, dtype="float32", name="logits")
-        self._make_trackers(["loss", "accuracy"])
+        self.make_trackers(["loss", "accuracy"])
 
     def get_config(self):
         return {**super().get_config(), "filters": list(self.filters), "feature_dim": self.feature_dim,
                 "num_classes": self.num_classes}
 
     def build(self, input_shape=None):
+        """Create the body's and head's weights."""
         self.body.build((None,) + IMAGE_SHAPE)
         self.head.build((None, self.feature_dim))
         self.built = True
 
     def call(self, x, training=False):
+        """Logits (batch, 10) of images."""
         return self.head(self.body(x, training=training))
 
     def logits(self, x):
+        """Logits (batch, 10) of images, checked."""
         return self.call(check_images(x))
 
     def predict_proba(self, x):
@@ -82,6 +92,36 @@ class DigitClassifier(ZooModel):
         correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), y), tf.float32)
         return {"loss": ce, "accuracy": correct}
 
+    def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True) -> dict:
+        """Test accuracy (overall and per digit), and the real-data floor of FID-MNIST and the
+        MNIST score with this classifier as the judge (the best a generator can hope for)."""
+        _, y = data.load_arrays("mnist", "test")
+        pred = in_batches(self.classify, data.float_images())
+        per = {str(d): round(float((pred[y == d] == d).mean()), 4) for d in range(10)}
+        floor = Judge(self).real_floor()
+        return {"test_accuracy": round(float((pred == y).mean()), 5), "test_errors": int((pred != y).sum()),
+                "per_class_accuracy": per, "real_floor_fid_mnist": floor["fid_mnist"],
+                "real_floor_mnist_score": floor["mnist_score"], "test_images": int(len(y))}
+
+    @classmethod
+    def test_set(cls, config):
+        return "MNIST test (10,000); real floor: first 10,000 training images against the test set"
+
+    @classmethod
+    def headline(cls, m, config):
+        return (f"test accuracy **{m['test_accuracy'] * 100:.2f}%**; real-data floor: FID-MNIST "
+                f"{m['real_floor_fid_mnist']}, MNIST score {m['real_floor_mnist_score']}")
+
+    def picture(self, seed: int = 0):
+        """The first 30 test digits it gets wrong."""
+        x, y = data.float_images(), data.load_arrays("mnist", "test")[1]
+        wrong = np.flatnonzero(np.asarray(self.classify(x)) != y)[:30]
+        pad = np.zeros((30 - len(wrong), 28, 28, 1), "float32")
+        return tile(np.concatenate([x[wrong], pad]).reshape(3, 10, 28, 28, 1))
+
+    def demo(self, x) -> str:
+        return f"classify(4 test digits) -> {np.asarray(self.classify(x)).tolist()}"
+
     def serving_signatures(self):
         spec = [tf.TensorSpec((None,) + IMAGE_SHAPE, tf.float32, name="images")]
 
@@ -99,4 +139,5 @@ class DigitClassifier(ZooModel):
           description="Conv-BN digit classifier; its features and probabilities score the zoo's generators.",
           paper="LeCun et al. 1998; FID: Heusel et al. 2017, https://arxiv.org/abs/1706.08500")
 def cnn_mnist(**config):
+    """The registered `cnn-mnist` builder."""
     return DigitClassifier(**config)

@@ -1,6 +1,7 @@
 """The Snake agent's Q-network: features in, one Q-value per relative action out.
 
 Example:
+    >>> import gymnasium
     >>> agent = zoo.load("snake-dqn")
     >>> env = gymnasium.make("zoo/Snake-v0")
     >>> obs, _ = env.reset(seed=0)
@@ -10,10 +11,11 @@ Example:
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from ..envs.snake import N_FEATURES
+from ..envs import N_FEATURES, SnakeEnv, episode_frames, evaluate_policy
 from ..registry import register
 from .base import ZooModel, check_vectors
 
@@ -23,6 +25,9 @@ class SnakeQNetwork(ZooModel):
     """An MLP Q-network with a dueling head (Wang et al. 2016): Q = V + A - mean(A)."""
 
     serving_default = "act"
+    trainer = "dqn"
+    play_kind = "agent"
+    picture_scale = 1
 
     def __init__(self, obs_dim=N_FEATURES, n_actions=3, hidden=(256, 256), **kwargs):
         super().__init__(**kwargs)
@@ -44,12 +49,14 @@ class SnakeQNetwork(ZooModel):
         return twin
 
     def build(self, input_shape=None):
+        """Create the body's and heads' weights."""
         self.body.build((None, self.obs_dim))
         self.value.build((None, self.hidden[-1]))
         self.advantage.build((None, self.hidden[-1]))
         self.built = True
 
     def call(self, obs, training=False):
+        """Q-values (batch, n_actions): V + A - mean(A)."""
         h = self.body(obs, training=training)
         a = self.advantage(h)
         return self.value(h) + a - ops.mean(a, axis=-1, keepdims=True)
@@ -58,21 +65,65 @@ class SnakeQNetwork(ZooModel):
         """Q-values (batch, n_actions) for observations (batch, obs_dim)."""
         return self.call(check_vectors(obs, self.obs_dim, "observations"))
 
+    def _greedy(self, obs):
+        # the one Q-argmax: act(), the served `act` signature and greedy_policy() all use it
+        return ops.cast(ops.argmax(self.call(obs), axis=-1), "int32")
+
     def act(self, obs):
         """Greedy actions (batch,) int32."""
-        return ops.cast(ops.argmax(self.q_values(obs), axis=-1), "int32")
+        return self._greedy(check_vectors(obs, self.obs_dim, "observations"))
+
+    def greedy_policy(self):
+        """numpy observations (batch, obs_dim) -> greedy actions (batch,), through one tf.function."""
+        f = tf.function(self._greedy)
+        return lambda obs: f(tf.constant(obs, tf.float32)).numpy()
 
     def serving_signatures(self):
         spec = [tf.TensorSpec((None, self.obs_dim), tf.float32, name="observations")]
         return {
-            "act": (lambda observations: {"action": ops.cast(ops.argmax(self.call(observations), axis=-1), "int32")}, spec),
+            "act": (lambda observations: {"action": self._greedy(observations)}, spec),
             "q_values": (lambda observations: {"q_values": self.call(observations)}, spec),
         }
+
+    def serving_examples(self, specs, batch: int = 2, seed: int = 0) -> dict:
+        """Real observations from seeded boards."""
+        env = SnakeEnv()
+        return {spec.name: np.stack([env.reset(seed=i)[0] for i in range(batch)]) for spec in specs}
+
+    def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True,
+                     games: int = 100) -> dict:
+        """Apples per game over `games` greedy games with fixed seeds, beside an untrained network."""
+        trained = evaluate_policy(self.greedy_policy(), games=games)
+        base = evaluate_policy(self.untrained_copy(seed=0).greedy_policy(), games=games)
+        return {**{f"apples_{k}": v for k, v in trained.items() if k in ("mean", "median", "max", "min")},
+                **{f"untrained_apples_{k}": v for k, v in base.items() if k in ("mean", "median", "max")},
+                "games": trained["games"], "board": trained["board"], "seeds": trained["seeds"]}
+
+    @classmethod
+    def test_set(cls, config):
+        return "100 greedy games on 20x20 Snake with walls, board seeds 10000-10099; untrained: same architecture, seed 0"
+
+    @classmethod
+    def headline(cls, m, config):
+        return (f"**{m['apples_mean']}** apples/game (median {m['apples_median']}, max {m['apples_max']}) over "
+                f"{m['games']} greedy games; untrained {m['untrained_apples_mean']}")
+
+    def frames(self, seed: int = 0, size: int = 20, max_steps: int = 5000) -> tuple[list, int]:
+        """RGB frames of one greedy game on a `size` board, and its score."""
+        return episode_frames(self.greedy_policy(), seed, size, max_steps)
+
+    def picture(self, seed: int = 0):
+        """The board at the end of a greedy game, in colour."""
+        return self.frames(seed, 20, 5000)[0][-1]
+
+    def demo(self, x) -> str:
+        r = evaluate_policy(self.greedy_policy(), games=10)
+        return f"10 greedy games on 20x20: mean {r['mean']} apples, max {r['max']}"
 
 
 @register("snake-dqn", model_class=SnakeQNetwork, task="reinforcement-learning", dataset="zoo/Snake-v0",
           description="Double DQN agent for 20x20 Snake, learnt from the score alone.",
-          paper="Mnih et al. 2015; van Hasselt et al. 2016, https://arxiv.org/abs/1509.06461",
-          trainer="zoo.rl.dqn:train")
+          paper="Mnih et al. 2015; van Hasselt et al. 2016, https://arxiv.org/abs/1509.06461")
 def snake_dqn(**config):
+    """The registered `snake-dqn` builder."""
     return SnakeQNetwork(**config)

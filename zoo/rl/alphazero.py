@@ -21,34 +21,13 @@ Each iteration:
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
-from ..games.mcts import MCTS, policy_from_visits
-
-
-class SearchPlayer:
-    """A player that moves by MCTS with a network: the most-visited move, except that the first
-    `opening_moves` moves of a game are sampled from the visit counts, so that a match between
-    two deterministic searchers is not the same two games over and over. `move_many` searches
-    several games' positions with batched network calls (see `play_match`)."""
-
-    def __init__(self, game, net, simulations: int, seed: int = 0, opening_moves: int = 2):
-        self.mcts = MCTS(game, net.predictor(), simulations=simulations, seed=seed)
-        self.opening, self.rng = int(opening_moves), np.random.default_rng(seed)
-
-    def _choose(self, s, visits):
-        if s.moves < self.opening:
-            return int(self.rng.choice(len(visits), p=policy_from_visits(visits, 1.0)))
-        return int(np.argmax(visits))
-
-    def move(self, s):
-        return self._choose(s, self.mcts.run(s))
-
-    def move_many(self, states):
-        return [self._choose(s, v) for s, v in zip(states, self.mcts.run_many(states))]
+from ..files import atomic_save_npz
+from ..games import MCTS, RandomPlayer, SearchPlayer, play_match, policy_from_visits, reference_opponent
+from ..runs import Run, make_optimizer, register_trainer
 
 
 def self_play(game, predict, games: int, simulations: int, temperature_moves: int, rng, c_puct: float = 1.5,
@@ -82,121 +61,124 @@ def self_play(game, predict, games: int, simulations: int, temperature_moves: in
     return out, results
 
 
-def reference_opponent(game, seed: int = 0, depth: int = 4):
-    """The classical opponent a trained network is judged against: perfect minimax for
-    tic-tac-toe, depth-`depth` alpha-beta for Connect Four."""
-    from ..games import AlphaBeta, PerfectTicTacToe
-
-    return PerfectTicTacToe(seed=seed) if game.name == "tictactoe" else AlphaBeta(depth=depth, seed=seed)
-
-
 def score(result: dict) -> float:
+    """Match score in [0, 1]: wins plus half the draws, per game."""
     n = sum(result.values())
     return (result["wins"] + 0.5 * result["draws"]) / max(1, n)
 
 
-def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, max_steps=None, command=None) -> dict:
-    import tensorflow as tf
+class ExampleWindow:
+    """The training positions of the last `window` iterations, saved with the checkpoints."""
 
-    from ..games import RandomPlayer, play_match
-    from ..registry import get_entry
-    from ..training import _atomic_write_text, build_model, finish_run, make_optimizer, open_run, start_run
+    def __init__(self, window: int):
+        self.window, self.chunks = int(window), []
 
+    def add(self, chunk: list):
+        """Add one iteration's (planes, pi, z) examples, dropping the oldest beyond the window."""
+        self.chunks = (self.chunks + [chunk])[-self.window:]
+
+    def arrays(self):
+        """(planes, pis, zs) float32 arrays of every example in the window."""
+        flat = [e for chunk in self.chunks for e in chunk]
+        return (np.stack([e[0] for e in flat]).astype(np.float32), np.stack([e[1] for e in flat]).astype(np.float32),
+                np.array([e[2] for e in flat], np.float32))
+
+    def save(self, path):
+        """Write every chunk atomically (npz)."""
+        save = {"n": len(self.chunks)}
+        for i, chunk in enumerate(self.chunks):
+            save[f"p{i}"] = np.stack([e[0] for e in chunk])
+            save[f"pi{i}"] = np.stack([e[1] for e in chunk])
+            save[f"z{i}"] = np.array([e[2] for e in chunk], np.float32)
+        atomic_save_npz(path, **save)
+
+    def load(self, path):
+        """Restore what `save` wrote."""
+        d = np.load(path)
+        self.chunks = [list(zip(d[f"p{i}"], d[f"pi{i}"], d[f"z{i}"])) for i in range(int(d["n"]))]
+
+
+def learn(run: Run, net, step, examples: ExampleWindow, t: dict, seed: int, it: int) -> dict:
+    """Train the candidate on the window: `epochs_per_iteration` shuffled passes."""
+    planes, pis, zs = examples.arrays()
+    ds = tf.data.Dataset.from_tensor_slices((planes, pis, zs)).shuffle(len(zs), seed=seed + it)
+    ds = ds.repeat(int(t.get("epochs_per_iteration", 2))).batch(run.global_batch, drop_remainder=True)
+    for m in net.metrics:
+        m.reset_state()
+    for batch in run.strategy.experimental_distribute_dataset(ds):
+        step(batch)
+    return {"positions": len(zs), **{m.name: round(float(m.result()), 4) for m in net.metrics}}
+
+
+def judge_iteration(game, net, best, row: dict, t: dict, sims: int, it: int, evaluating: bool):
+    """Arena (candidate v best: accept or not), then the best network against random and
+    against the reference opponent when `evaluating`; results go into `row`."""
+    if int(t.get("arena_games", 20)):
+        row["arena"] = play_match(game, SearchPlayer(game, net, sims, seed=it), SearchPlayer(game, best, sims, seed=it + 1),
+                                  games=int(t.get("arena_games", 20)))
+        row["accepted"] = score(row["arena"]) >= float(t.get("accept_score", 0.55))
+    else:  # no gate: the newest network always plays next
+        row["accepted"] = True
+    if row["accepted"]:
+        best.set_weights(net.get_weights())
+    if int(t.get("eval_games", 20)) and evaluating:
+        row["best_vs_random"] = play_match(game, SearchPlayer(game, best, sims, seed=it), RandomPlayer(game, seed=it),
+                                           games=int(t.get("eval_games", 20)))
+    if int(t.get("reference_games", 0)) and evaluating:  # the floor's opponent
+        row["best_vs_reference"] = play_match(game, SearchPlayer(game, best, sims, seed=it, opening_moves=0),
+                                              reference_opponent(game, seed=it), games=int(t["reference_games"]))
+
+
+@register_trainer("alphazero", unit="iterations")
+def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, command=None, judge=None,
+          max_iterations: int | None = None) -> dict:
+    """Run `train.iterations` self-play iterations; `max_iterations` stops this call early, resumably."""
     t, seed = recipe["train"], int(recipe["seed"])
-    strat, strategy_name, chief = start_run(recipe, strategy)
-    out = Path(out_dir)
-    iterations, replicas = int(t["iterations"]), strat.num_replicas_in_sync
-    global_batch = int(t["batch_size"]) * replicas
-    entry = get_entry(recipe["name"])
-    with strat.scope():
-        net = build_model(entry, recipe)
-        best = build_model(entry, recipe)
-        net.build(), best.build()
-        optimizers = net.make_optimizers(lambda **kw: make_optimizer(recipe["optimizer"], replicas, 1, **kw))
+    run = Run(recipe, out_dir, strategy)
+    iterations = int(t["iterations"])
+    with run.strategy.scope():
+        net, best = run.build_models(2)
+        optimizers = net.make_optimizers(lambda **kw: make_optimizer(recipe["optimizer"], run.replicas, 1, **kw))
         iteration = tf.Variable(0, dtype=tf.int64, trainable=False, name="iteration")
-        elapsed = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="elapsed_s")
     best.set_weights(net.get_weights())
     game = net.game()
-    ckpt = tf.train.Checkpoint(model=net, best=best, iteration=iteration, elapsed=elapsed, **optimizers)
-    manager, ckpt_dir, latest = open_run(out, recipe, ckpt, chief)
-    examples, history = [], []
-    if latest and (out / "examples.npz").exists():
-        d = np.load(out / "examples.npz")
-        examples = [list(zip(d[f"p{i}"], d[f"pi{i}"], d[f"z{i}"])) for i in range(int(d["n"]))]
-    if latest and (out / "history.json").exists():
-        history = json.loads((out / "history.json").read_text())
+    run.open(model=net, best=best, iteration=iteration, **optimizers)
+    examples = ExampleWindow(int(t.get("window", 5)))
+    if run.state("examples.npz"):
+        examples.load(run.state("examples.npz"))
+    history = run.load_history()
     start = int(iteration.numpy())
-    if verbose and chief and latest:
-        print(f"resuming from {latest} at iteration {start + 1}")
-
-    @tf.function
-    def step(batch):
-        return strat.run(net.train_step, args=(batch,))
-
+    if run.restored_from:
+        run.say(f"resuming from {run.restored_from} at iteration {start + 1}", verbose)
+    step = tf.function(lambda batch: run.strategy.run(net.train_step, args=(batch,)))
     rng = np.random.default_rng(seed + 7919 * start)
-    if latest and (out / "rng.json").exists():  # the self-play stream exactly where it stopped
-        state = json.loads((out / "rng.json").read_text())
+    if run.state("rng.json"):  # the self-play stream exactly where it stopped
+        state = json.loads(run.state("rng.json").read_text())
         if state.pop("iteration", None) == start:
             rng.bit_generator.state = state
-    sims, window = int(t["simulations"]), int(t.get("window", 5))
-    t0, base = time.time(), float(elapsed.numpy())
+    sims = int(t["simulations"])
+    run.start_clock()
     it = start
     for it in range(start + 1, iterations + 1):
         new, selfplay_results = self_play(game, best.predictor(), int(t["games_per_iteration"]), sims,
                                           int(t.get("temperature_moves", 4)), rng, c_puct=float(t.get("c_puct", 1.5)),
                                           value_from_search=float(t.get("value_from_search", 0.0)))
-        examples = (examples + [new])[-window:]
-        flat = [e for chunk in examples for e in chunk]
-        planes = np.stack([e[0] for e in flat]).astype(np.float32)
-        pis = np.stack([e[1] for e in flat]).astype(np.float32)
-        zs = np.array([e[2] for e in flat], np.float32)
-        ds = tf.data.Dataset.from_tensor_slices((planes, pis, zs)).shuffle(len(zs), seed=seed + it)
-        ds = ds.repeat(int(t.get("epochs_per_iteration", 2))).batch(global_batch, drop_remainder=True)
-        for m in net.metrics:
-            m.reset_state()
-        for batch in strat.experimental_distribute_dataset(ds):
-            step(batch)
-        losses = {m.name: round(float(m.result()), 4) for m in net.metrics}
-        row = {"iteration": it, "positions": len(zs), "self_play": selfplay_results, **losses}
-        if int(t.get("arena_games", 20)):
-            row["arena"] = play_match(game, SearchPlayer(game, net, sims, seed=it), SearchPlayer(game, best, sims, seed=it + 1),
-                                      games=int(t.get("arena_games", 20)))
-            row["accepted"] = score(row["arena"]) >= float(t.get("accept_score", 0.55))
-        else:  # no gate: the newest network always plays next
-            row["accepted"] = True
-        if row["accepted"]:
-            best.set_weights(net.get_weights())
+        examples.add(new)
+        losses = learn(run, net, step, examples, t, seed, it)
+        row = {"iteration": it, "positions": losses.pop("positions"), "self_play": selfplay_results, **losses}
         evaluating = it % int(t.get("eval_every", 1)) == 0 or it == iterations
-        if int(t.get("eval_games", 20)) and evaluating:
-            row["best_vs_random"] = play_match(game, SearchPlayer(game, best, sims, seed=it), RandomPlayer(game, seed=it),
-                                               games=int(t.get("eval_games", 20)))
-        if int(t.get("reference_games", 0)) and evaluating:  # the floor's opponent
-            row["best_vs_reference"] = play_match(game, SearchPlayer(game, best, sims, seed=it, opening_moves=0),
-                                                  reference_opponent(game, seed=it), games=int(t["reference_games"]))
-        row["elapsed_s"] = round(base + time.time() - t0, 1)
+        judge_iteration(game, net, best, row, t, sims, it, evaluating)
+        row["elapsed_s"] = round(run.elapsed_s(), 1)
         history.append(row)
-        if verbose and chief:
-            print(json.dumps(row), flush=True)
+        run.say(json.dumps(row), verbose)
         iteration.assign(it)
-        elapsed.assign(base + time.time() - t0)
-        manager.save()
-        if chief:
-            save = {"n": len(examples)}
-            for i, chunk in enumerate(examples):
-                save[f"p{i}"] = np.stack([e[0] for e in chunk])
-                save[f"pi{i}"] = np.stack([e[1] for e in chunk])
-                save[f"z{i}"] = np.array([e[2] for e in chunk], np.float32)
-            tmp = out / ".examples.tmp.npz"
-            np.savez(tmp, **save)
-            tmp.replace(out / "examples.npz")
-            _atomic_write_text(out / "rng.json", json.dumps({**rng.bit_generator.state, "iteration": it}))
-            _atomic_write_text(out / "history.json", json.dumps(history, indent=1))
-        if max_steps and it - start >= max_steps:
+        run.save({"examples.npz": examples.save,
+                  "rng.json": json.dumps({**rng.bit_generator.state, "iteration": it}),
+                  "history.json": json.dumps(history, indent=1)})
+        if max_iterations and it - start >= max_iterations:
             break
     finished = it >= iterations
-    finish_run(best, out, chief, ckpt_dir, finished, {
-        "command": command, "strategy": strategy_name, "replicas": replicas, "global_batch": global_batch,
-        "iterations": it, "elapsed_s": round(float(elapsed.numpy()), 1)})
-    return {"model": best, "candidate": net, "finished": finished, "steps": it, "history": history,
-            "elapsed_s": float(elapsed.numpy()), "replicas": replicas, "global_batch": global_batch, "chief": chief,
-            "strategy": strategy_name, "resumed_from": latest}
+    run.finish(best, finished, {
+        "command": command, "strategy": run.strategy_name, "replicas": run.replicas, "global_batch": run.global_batch,
+        "iterations": it, "elapsed_s": round(run.saved_elapsed_s(), 1)})
+    return run.result(best, finished, it, "iterations", history, candidate=net)

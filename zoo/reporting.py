@@ -1,0 +1,86 @@
+"""Reports from the cards: `zoo describe NAME` and the README's model table (`zoo readme`).
+
+Example:
+    >>> import zoo
+    >>> print(zoo.describe("cnn-mnist").splitlines()[0])
+    cnn-mnist: Conv-BN digit classifier; its features and probabilities score the zoo's generators.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .artifacts import ArtifactError
+from .files import atomic_write_text
+from .hub import card as read_card
+from .registry import ROOT, get_entry, list_models
+from .serving import example_bodies
+
+README_START, README_END = "<!-- models:start -->", "<!-- models:end -->"
+
+
+def describe(name: str) -> str:
+    """A model's registry entry, card (version, training, metrics), signatures in
+    `saved_model_cli` style and REST request examples, as text."""
+    entry = get_entry(name)
+    lines = [f"{name}: {entry.description}", f"  task: {entry.task}   dataset: {entry.dataset}   paper: {entry.paper}",
+             f"  recipe: train/{entry.recipe}   artifact: {entry.artifact_dir}"]
+    try:
+        c = read_card(name)
+    except ArtifactError as e:  # describe still shows the registry entry
+        lines.append(f"  no card: {e}")
+        return "\n".join(lines)
+    lines.append(f"  version {c['version']} (available: {c['versions']}), {c['parameters']:,} parameters, "
+                 f"trained {c['training']['epochs']} epochs / {c['training']['steps']} steps in {c['training']['time_s']} s")
+    lines.append(f"  reproduce: {c['training']['command']}")
+    lines.append("  metrics" + (f" (from: {c['evaluation'].get('command')})" if c.get("evaluation") else "") + ":")
+    for k, v in c.get("metrics", {}).items():
+        lines.append(f"    {k}: {v}")
+    lines.append(f"  signatures (serving_default = {c.get('serving_default')}):")
+    for sig, io in c["signatures"].items():
+        lines.append(f"    signature_def['{sig}']:")
+        for kind in ("inputs", "outputs"):
+            for k, (shape, dtype) in io[kind].items():
+                shp = "(" + ", ".join("-1" if d is None else str(d) for d in shape) + ")"
+                lines.append(f"      {kind[:-1]} {k}: dtype={dtype} shape={shp}")
+    lines.append("  REST predict examples (POST http://HOST:8501/v1/models/%s:predict):" % name)
+    for sig, bodies in example_bodies(c["signatures"]).items():
+        for fmt, body in bodies.items():
+            lines.append(f"    curl -d '{body}' -X POST http://localhost:8501/v1/models/{name}:predict   # {sig}, {fmt}")
+    return "\n".join(lines)
+
+
+def headline(name: str, card: dict) -> str:
+    """The numbers a reader wants first, from a card (the model family words them)."""
+    if not card.get("metrics"):
+        return "not evaluated yet"
+    return get_entry(name).model_class.headline(card["metrics"], card.get("config", {}))
+
+
+def model_table() -> str:
+    """The README's model table, generated from the cards (`zoo readme` writes it)."""
+    rows = ["| model | what | params | measured (see card) |", "|---|---|---|---|"]
+    for name in list_models():
+        entry = get_entry(name)
+        try:
+            c = read_card(name)
+        except ArtifactError:  # a model without an artifact still gets its row
+            rows.append(f"| `{name}` | {entry.description} | | no artifact yet |")
+            continue
+        rows.append(f"| [`{name}`](artifacts/{name}/card.json) | {entry.description} | {c['parameters']:,} | "
+                    f"{headline(name, c)} |")
+    return "\n".join(rows)
+
+
+def update_readme(path: Path = ROOT / "README.md") -> bool:
+    """Rewrite the model table between README's markers; True if the file changed."""
+    text = path.read_text()
+    if README_START not in text or README_END not in text:
+        raise ValueError(f"{path} has no {README_START} ... {README_END} block")
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    new = f"{head}{README_START}\n{model_table()}\n{README_END}{tail}"
+    changed = new != text
+    if changed:
+        atomic_write_text(path, new)
+    return changed

@@ -1,0 +1,283 @@
+"""A training run: what every trainer shares, so that each trainer keeps only its algorithm.
+
+A `Run` owns the `tf.distribute` strategy, op determinism and the seeds; the run folder
+(`recipe.toml`, `checkpoints/`, TensorBoard `logs/`, `history.json`, extra state files such as a
+replay buffer); the checkpoint with the elapsed training time; resume from the newest
+checkpoint; and the end of the run (`model.keras` and `summary.json` on the chief, scratch
+cleanup on the other workers).
+
+Trainers register themselves by name with the unit their step limit counts
+(`register_trainer("dqn", unit="env_steps")`); a model class names its trainer
+(`ZooModel.trainer`) and `zoo.training.train` looks it up, so this module imports no trainer.
+
+Example (a trainer's skeleton: its algorithm goes where the step is counted):
+    >>> import tempfile
+    >>> from zoo import recipes
+    >>> recipe = recipes.apply_overrides(recipes.load("ae-mnist"), ["model.hidden=8"])
+    >>> run = Run(recipe, tempfile.mkdtemp())
+    >>> with run.strategy.scope():
+    ...     model, step = run.build_model(), tf.Variable(0, dtype=tf.int64)
+    >>> run.open(model=model, step=step) is None             # a fresh folder: nothing to restore
+    True
+    >>> _ = step.assign(5)
+    >>> run.save({"history.json": "[]"})                       # checkpoint + state files
+    >>> again = Run(recipe, run.out)                           # a later process: resume
+    >>> with again.strategy.scope():
+    ...     model, step = again.build_model(), tf.Variable(0, dtype=tf.int64)
+    >>> again.open(model=model, step=step) is not None, int(step.numpy()), again.load_history()
+    (True, 5, [])
+    >>> again.finish(model, finished=True, summary={"steps": 5})
+    >>> sorted(p.name for p in run.out.iterdir())
+    ['checkpoints', 'history.json', 'logs', 'model.keras', 'recipe.toml', 'summary.json']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import keras
+import tensorflow as tf
+
+from . import recipes
+from .files import atomic_write_text, save_keras_atomic
+from .registry import get_entry
+
+STRATEGIES = ("default", "mirrored", "multi-worker")
+
+
+def make_strategy(name: str):
+    """The `tf.distribute` strategy called `name` (one of `STRATEGIES`)."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+        return tf.distribute.MirroredStrategy(devices=devices)
+    if name == "multi-worker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError("--strategy multi-worker needs TF_CONFIG describing the cluster (see docs/distributed.md)")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"unknown strategy {name!r}; use one of {', '.join(STRATEGIES)}")
+
+
+def is_chief(strategy) -> bool:
+    """Whether this worker writes the run's outputs (always, outside multi-worker training)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0
+                                              and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def make_optimizer(cfg: dict, replicas: int, steps_total: int, ema_momentum: float | None = None):
+    """The recipe's optimiser; `ema_momentum` (asked for by the model, e.g. a GAN's generator)
+    makes it keep an exponential moving average of the weights it updates."""
+    lr = float(cfg["learning_rate"]) * (replicas if cfg.get("scale_learning_rate") else 1)
+    if cfg.get("schedule", "constant") == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, steps_total), alpha=cfg.get("alpha", 0.0))
+    elif cfg.get("schedule", "constant") != "constant":
+        raise ValueError(f"optimizer.schedule must be 'constant' or 'cosine', got {cfg['schedule']!r}")
+    kwargs = {"learning_rate": lr}
+    name = cfg.get("name", "adam").lower()
+    if cfg.get("beta_1") is not None and name in ("adam", "adamw"):
+        kwargs["beta_1"] = float(cfg["beta_1"])
+    if cfg.get("clipnorm"):
+        kwargs["clipnorm"] = float(cfg["clipnorm"])
+    if ema_momentum:
+        kwargs.update(use_ema=True, ema_momentum=float(ema_momentum))
+    classes = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW, "sgd": keras.optimizers.SGD}
+    if name not in classes:
+        raise ValueError(f"optimizer.name must be one of {', '.join(classes)}, got {name!r}")
+    return classes[name](**kwargs)
+
+
+def build_model(entry, recipe: dict):
+    """The recipe's model, under the recipe's dtype policy (call inside the strategy scope).
+
+    Layers take the policy in force when they are made; it is restored afterwards so a bf16
+    recipe does not change models built later in the same process."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(recipe["train"].get("mixed_precision") or "float32")
+    try:
+        return entry.build(**recipe["model"])
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+class TrainingDiverged(RuntimeError):
+    """Training produced NaN/inf or the model reports a collapse; the run stops cleanly."""
+
+
+@dataclass(frozen=True)
+class Trainer:
+    """A registered training loop: `fn(recipe, out_dir, strategy=, verbose=, command=, judge=,
+    max_<unit>=)`; `unit` says what its step limit counts (updates, env_steps, iterations)."""
+
+    name: str
+    fn: Callable
+    unit: str
+
+    @property
+    def limit(self) -> str:
+        """The keyword of the trainer's step limit, e.g. `max_updates`."""
+        return f"max_{self.unit}"
+
+
+TRAINERS: dict[str, Trainer] = {}
+
+
+def register_trainer(name: str, unit: str):
+    """Decorator: register a training loop under `name`, its step limit counted in `unit`."""
+
+    def wrap(fn):
+        if name in TRAINERS:
+            raise ValueError(f"trainer {name!r} is already registered")
+        TRAINERS[name] = Trainer(name, fn, unit)
+        return fn
+
+    return wrap
+
+
+def get_trainer(name: str) -> Trainer:
+    """The registered trainer `name`, or a clear error naming the registered ones."""
+    if name not in TRAINERS:
+        raise ValueError(f"no trainer {name!r} is registered (known: {', '.join(sorted(TRAINERS))}); "
+                         "import the module that registers it")
+    return TRAINERS[name]
+
+
+class Run:
+    """One training run in a folder, on one strategy; see the module's docstring.
+
+    Args:
+        recipe: a resolved recipe (`zoo.recipes.load`).
+        out_dir: the run folder; an existing one with checkpoints is resumed.
+        strategy: "default", "mirrored" or "multi-worker"; None takes the recipe's.
+    """
+
+    def __init__(self, recipe: dict, out_dir, strategy: str | None = None):
+        self.recipe, self.out = recipe, Path(out_dir)
+        self.entry = get_entry(recipe["name"])
+        self.strategy_name = strategy or recipe["train"].get("strategy", "default")
+        self.strategy = make_strategy(self.strategy_name)
+        if recipe["train"].get("deterministic"):
+            tf.config.experimental.enable_op_determinism()
+        keras.utils.set_random_seed(int(recipe["seed"]))
+        self.chief = is_chief(self.strategy)
+        self.replicas = self.strategy.num_replicas_in_sync
+        self.global_batch = int(recipe["train"]["batch_size"]) * self.replicas
+        self.restored_from = None
+        self._base_elapsed, self._t0 = 0.0, time.time()
+
+    def build_model(self):
+        """The recipe's model under its dtype policy, built (call inside `strategy.scope()`)."""
+        return self.build_models(1)[0]
+
+    def build_models(self, n: int) -> list:
+        """`n` models of the recipe (e.g. online and target networks), all constructed before
+        any is built, so their weights draw from the seeded stream in a fixed order."""
+        models = [build_model(self.entry, self.recipe) for _ in range(n)]
+        for m in models:
+            m.build()
+        return models
+
+    def open(self, **trackables) -> str | None:
+        """Prepare the folder and restore the newest checkpoint of `trackables` (and the elapsed
+        time) if there is one; returns its path. Workers other than the chief save their
+        (identical) checkpoints to a scratch folder: every worker must take part in a save, but
+        only the chief's copy is kept; every worker restores the chief's."""
+        with self.strategy.scope():
+            self._elapsed = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="elapsed_s")
+        self.checkpoint = tf.train.Checkpoint(elapsed=self._elapsed, **trackables)
+        self.ckpt_dir = self.out / "checkpoints" if self.chief else Path(tempfile.mkdtemp(prefix="zoo-worker-ckpt-"))
+        if self.chief:
+            self.out.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.out / "recipe.toml", recipes.dumps(self.recipe))
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.ckpt_dir), max_to_keep=2)
+        latest = tf.train.latest_checkpoint(str(self.out / "checkpoints"))
+        if latest:
+            self.checkpoint.restore(latest).expect_partial()
+        self.restored_from = latest
+        self._base_elapsed, self._t0 = float(self._elapsed.numpy()), time.time()
+        self.writer = (tf.summary.create_file_writer(str(self.out / "logs")) if self.chief
+                       else tf.summary.create_noop_writer())
+        return latest
+
+    def state(self, name: str) -> Path | None:
+        """A state file of a resumed run (`out/name`), or None when starting fresh or absent."""
+        path = self.out / name
+        return path if self.restored_from and path.exists() else None
+
+    def load_history(self, keep: Callable[[dict], bool] | None = None) -> list:
+        """The rows of a resumed run's history.json that `keep` accepts (all if None)."""
+        path = self.state("history.json")
+        rows = json.loads(path.read_text()) if path else []
+        return [r for r in rows if keep is None or keep(r)]
+
+    def start_clock(self):
+        """Start timing the training loop (the time before it is not training time)."""
+        self._t0 = time.time()
+
+    def elapsed_s(self) -> float:
+        """Training seconds so far, across every resume."""
+        return self._base_elapsed + time.time() - self._t0
+
+    def save(self, files: dict | None = None):
+        """Checkpoint now (with the elapsed time); then, on the chief, write each state file:
+        `files` maps a name in the run folder to its text, or to a function of its path."""
+        self._elapsed.assign(self.elapsed_s())
+        self.manager.save()
+        self.write(files or {})
+
+    def write(self, files: dict):
+        """On the chief, write state files (name -> text, or a function of the path), atomically."""
+        if self.chief:
+            for name, content in files.items():
+                if callable(content):
+                    content(self.out / name)
+                else:
+                    atomic_write_text(self.out / name, content)
+
+    def saved_elapsed_s(self) -> float:
+        """The elapsed time stored with the newest checkpoint."""
+        return float(self._elapsed.numpy())
+
+    def diverged(self, problem: str, where: str) -> TrainingDiverged:
+        """The error that stops a run whose numbers went bad, naming the last good checkpoint."""
+        return TrainingDiverged(
+            f"stopped at {where}: {problem}. The last good checkpoint is in {self.ckpt_dir} "
+            f"({self.manager.latest_checkpoint}); lower the learning rate or change the seed, then run again "
+            "to resume from it, or start a fresh --out folder.")
+
+    def finish(self, model, finished: bool, summary: dict):
+        """Drop a worker's scratch checkpoints; on the chief, once training is complete, write
+        model.keras and summary.json (atomically)."""
+        if not self.chief:
+            shutil.rmtree(self.ckpt_dir, ignore_errors=True)
+        elif finished:
+            save_keras_atomic(model, self.out / "model.keras")
+            atomic_write_text(self.out / "summary.json", json.dumps(summary, indent=1))
+
+    def result(self, model, finished: bool, steps: int, unit: str, history: list, **extra) -> dict:
+        """What a trainer returns: the model, whether training is complete, how far it got."""
+        return {"model": model, "finished": finished, "steps": steps, "unit": unit, "history": history,
+                "elapsed_s": self.saved_elapsed_s(), "replicas": self.replicas, "global_batch": self.global_batch,
+                "chief": self.chief, "strategy": self.strategy_name, "resumed_from": self.restored_from, **extra}
+
+    def say(self, text: str, verbose: int):
+        """Print on the chief when `verbose`."""
+        if verbose and self.chief:
+            print(text, flush=True)
+
+
+def warn(text: str):
+    """A one-line note on stderr."""
+    print(text, file=sys.stderr, flush=True)
