@@ -351,7 +351,10 @@ class VAE(_AutoEncoderBase):
         def batch_stats(x, s):
             w = self.log_importance_weights(x, k, seed=s)
             nll = -(tf.reduce_logsumexp(w, axis=1) - math.log(k))
-            terms = self.loss_terms(x, training=False)  # ELBO with its own single noise draw
+            # the ELBO's single noise draw comes from the evaluation's seed too, so the card's
+            # -ELBO is reproducible (the model's own SeedGenerator is unseeded by default)
+            eps = tf.random.stateless_normal(tf.stack([tf.shape(x)[0], self.latent_dim]), seed=tf.stack([s, 11]))
+            terms = self.loss_terms((x, eps), training=False)
             return nll, terms["loss"], terms["reconstruction"], terms["kl"]
 
         parts = {"nll": [], "elbo": [], "rec": [], "kl": []}
