@@ -110,6 +110,10 @@ def test_card_is_complete_and_checksums_match(artifact):
     else:
         assert m.get("test_images", m.get("samples")) == 10000, "metrics must cover 10,000 images"
     assert set(card["software"]) >= {"tensorflow", "keras"}
+    assert set(card["licence"]) == {"code", "data", "weights"} and card["licence"]["code"] == "Apache-2.0"
+    assert ("CC BY-SA 3.0" in card["licence"]["data"]) == (entry.dataset == "mnist")
+    assert json.loads((entry.artifact_dir / f"card.v{card['version']}.json").read_text()) == card, \
+        "the newest version's own card must equal card.json"
 
 
 def test_quality_floors(artifact):

@@ -20,12 +20,28 @@ def test_bad_override_is_exit_2(capsys):
 
 
 @pytest.mark.parametrize("name", ["ae-mnist", "vae-mnist"])
-def test_describe_shows_card_signatures_and_requests(capsys, name):
+def test_describe_shows_card_and_signatures_briefly(capsys, name):
     assert cli.main(["describe", name]) == 0
     out = capsys.readouterr().out
     assert "zoo train" in out and "signature_def['serving_default']" in out
-    assert '"instances"' in out and '"inputs"' in out and f"/v1/models/{name}:predict" in out
-    assert "metrics (from: zoo evaluate" in out
+    assert "metrics (from: zoo evaluate" in out and f"zoo describe {name} --requests" in out
+    assert "curl -d" not in out and len(out) < 5000, "request bodies belong behind --requests"
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize("name", ["cgan-mnist", "cnn-mnist"])
+def test_describe_requests_are_real_examples(capsys, name):
+    import json
+    import re
+
+    assert cli.main(["describe", name, "--requests"]) == 0
+    out = capsys.readouterr().out
+    bodies = [json.loads(b) for b in re.findall(r"curl -d '(.*?)' -X POST", out)]
+    assert bodies and f"/v1/models/{name}:predict" in out
+    assert {"instances", "inputs"} <= {k for b in bodies for k in b}
+    flat = json.dumps(bodies)
+    assert re.search(r"0\.[1-9]", flat) or '"seed": [0]' in flat or '"seed": 0' in flat, "zeros are not an example"
+    assert max(len(json.dumps(b)) for b in bodies) < 8000
 
 
 @pytest.mark.mnist

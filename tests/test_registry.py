@@ -71,7 +71,7 @@ def test_export_versions_and_load(store, tiny_run):
     folder = store / "vae-mnist"
     assert zoo.get_entry("vae-mnist").versions() == [1, 2]
     assert sorted(p.name for p in folder.iterdir()) == [
-        "1", "2", "card.json", "samples.png", "vae-mnist.v1.keras", "vae-mnist.v2.keras"]
+        "1", "2", "card.json", "card.v1.json", "card.v2.json", "samples.png", "vae-mnist.v1.keras", "vae-mnist.v2.keras"]
     with pytest.raises(FileExistsError, match="never overwritten"):
         artifacts.export_artifact("vae-mnist", tiny_run, version=1, verbose=False)
     m = zoo.load("vae-mnist")
@@ -107,8 +107,21 @@ def test_corrupt_keras_file_is_a_clear_error(store, tiny_run):
     artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
     p = store / "vae-mnist" / "vae-mnist.v1.keras"
     p.write_bytes(p.read_bytes()[:1000])
-    with pytest.raises(hub.ArtifactError, match="corrupt or incomplete.*git checkout"):
+    with pytest.raises(hub.ArtifactError, match=r"vae-mnist.v1.keras is corrupt or incomplete: its sha256 is [0-9a-f]{64}, "
+                                                r"the store's index says [0-9a-f]{64}\. .*zoo pull"):
         zoo.load("vae-mnist")
+
+
+@pytest.mark.parametrize("rel", ["1/saved_model.pb", "1/variables/variables.data-00000-of-00001", "vae-mnist.v1.keras"])
+def test_one_flipped_byte_in_any_file_is_refused(store, tiny_run, rel):
+    artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
+    zoo.load("vae-mnist", format="saved_model"), zoo.load("vae-mnist")  # fine, and the verdicts are remembered
+    p = store / "vae-mnist" / rel
+    data = bytearray(p.read_bytes())
+    data[len(data) // 2] ^= 1
+    p.write_bytes(bytes(data))  # same size; a new modification time makes the check look again
+    with pytest.raises(hub.ArtifactError, match=f"{rel.split('/')[-1]} is corrupt or incomplete"):
+        zoo.load("vae-mnist", format="keras" if rel.endswith(".keras") else "saved_model")
 
 
 def test_export_refuses_the_wrong_model(store, tiny_run):
@@ -127,3 +140,22 @@ def test_fine_tuned_export_records_every_stage(store, tiny_run, tmp_path):
     assert [st["run"] for st in stages] == [str(tiny_run), str(tmp_path / "stage2")]
     assert card["training"]["steps"] == 4 and " && " in card["training"]["command"]
     assert len(card["recipe"]["stages"]) == 2 and "iw_samples = 2" in card["recipe"]["resolved"]
+
+
+def test_each_version_keeps_its_own_card(store, tiny_run, capsys):
+    from zoo import cli
+    from zoo.artifacts import update_card_metrics
+
+    artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
+    update_card_metrics("vae-mnist", {"v1_score": 1.5}, {"command": "zoo evaluate vae-mnist"})
+    artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
+    folder = store / "vae-mnist"
+    assert zoo.hub.card("vae-mnist").version == 2 and zoo.hub.card("vae-mnist").metrics == {}
+    assert zoo.hub.card("vae-mnist", 1)["metrics"] == {"v1_score": 1.5}, "exporting version 2 erased version 1's card"
+    assert json.loads((folder / "card.json").read_text()) == json.loads((folder / "card.v2.json").read_text())
+    update_card_metrics("vae-mnist", {"v1_score": 2.5}, {"command": "zoo evaluate vae-mnist@1"}, version=1)
+    assert zoo.hub.card("vae-mnist", 1)["metrics"] == {"v1_score": 2.5} and zoo.hub.card("vae-mnist").metrics == {}
+    assert cli.main(["describe", "vae-mnist@1"]) == 0
+    out = capsys.readouterr().out
+    assert "version 1 (available: [1])" in out and "v1_score: 2.5" in out and "licence: code Apache-2.0" in out
+    assert "CC BY-SA 3.0" in zoo.hub.card("vae-mnist")["licence"]["data"]

@@ -126,6 +126,23 @@ def test_models_config_parses_with_the_real_proto(tmp_path, monkeypatch):
     assert list(c.model_version_policy.specific.versions) == [1, 2]
 
 
+def test_labelled_config_and_docs_name_the_flag_tf_serving_needs(capsys, tmp_path, monkeypatch):
+    """TF Serving refuses labels on versions not loaded yet unless started with the flag."""
+    from zoo import cli
+
+    text = serving.models_config("/models", labels=True)
+    assert serving.LABELS_FLAG in text.split("model_config_list")[0]
+    serving.parse_models_config(text)  # the comment lines are valid text proto
+    assert serving.LABELS_FLAG not in serving.models_config("/models", labels=False)
+    monkeypatch.setenv("ZOO_ARTIFACTS_DIR", str(tmp_path))
+    (tmp_path / "vae-mnist" / "1").mkdir(parents=True)
+    assert cli.main(["serving-config", "--labels"]) == 0
+    assert serving.LABELS_FLAG in capsys.readouterr().out
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "serving.md").read_text()
+    labelled_runs = [block for block in docs.split("```") if "docker run" in block and "labels" in docs]
+    assert any(serving.LABELS_FLAG.split("=")[0] in block for block in labelled_runs)
+
+
 def test_committed_configs_are_current():
     root = zoo.registry.artifacts_root()
     assert (root / "models.config").read_text() == serving.models_config("/models")

@@ -40,10 +40,7 @@ from . import data
 from .files import atomic_write_json, read_json, save_keras_atomic, save_png, sha256
 from .registry import get_entry
 from .serving import write_warmup
-
-
-class ArtifactError(RuntimeError):
-    """An artifact is missing or corrupt."""
+from .store import ArtifactError, write_index
 
 
 class Card(dict):
@@ -76,6 +73,29 @@ class Card(dict):
         """Write the card atomically (to `path`, else where it was read from)."""
         self.path = Path(path or self.path)
         atomic_write_json(self.path, dict(self))
+
+    @staticmethod
+    def path_of(folder: Path, version: int | None = None) -> Path:
+        """Where a model's card is: `card.v<N>.json` for version N (each version keeps its
+        own), `card.json` for the newest (what README links and `zoo describe` show)."""
+        return Path(folder) / ("card.json" if version is None else f"card.v{version}.json")
+
+    @classmethod
+    def of_version(cls, folder: Path, version: int | None = None) -> "Card":
+        """The card of one version (default: the newest); an older export without per-version
+        cards has only `card.json`, which is used when it describes that version."""
+        if version is None or cls.path_of(folder, version).is_file():
+            return cls.read(cls.path_of(folder, version))
+        card = cls.read(cls.path_of(folder))
+        if card.version != version:
+            raise ArtifactError(f"no card for version {version} in {folder} (card.json describes version {card.version})")
+        return card
+
+    def write_for_version(self, folder: Path, newest: bool):
+        """Write the version's own card, and `card.json` too when it is the newest version."""
+        self.write(self.path_of(folder, self.version))
+        if newest:
+            self.write(self.path_of(folder))
 
     @property
     def version(self) -> int:
@@ -218,8 +238,8 @@ def export_artifact(name: str, run_dir, version: int | None = None, verbose: boo
     stages = training_stages(run, entry)
     recipe_text = stages[-1]["recipe"]
     recipe = tomllib.loads(recipe_text)
-    card_path = folder / "card.json"
-    old = Card.read(card_path) if card_path.exists() else {}
+    old_path = Card.path_of(folder, version)
+    old = Card.read(old_path) if old_path.exists() else {}  # a re-export of a version keeps its metrics
     card = Card({
         "name": name,
         "version": version,
@@ -228,6 +248,7 @@ def export_artifact(name: str, run_dir, version: int | None = None, verbose: boo
         "dataset": entry.dataset,
         "description": entry.description,
         "paper": entry.paper,
+        "licence": data.licences(entry.dataset),
         "model_class": f"{type(model).__module__}.{type(model).__name__}",
         "config": {k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")},
         "parameters": model.num_params(),
@@ -244,15 +265,22 @@ def export_artifact(name: str, run_dir, version: int | None = None, verbose: boo
                      "python": platform.python_version()},
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     })
-    card.write(card_path)
+    card.write_for_version(folder, newest=version == max(entry.versions()))
+    write_index(folder.parent, names=[name])  # the store's index.json: loads check files against it
     if verbose:
         print(f"exported {name} version {version} to {folder}")
     return folder / str(version)
 
 
-def update_card_metrics(name: str, metrics: dict, evaluation: dict):
-    """Replace the metrics and evaluation record of `name`'s card."""
-    card = Card.read(get_entry(name).artifact_dir / "card.json")
+__all__ = ["ArtifactError", "Card", "export_artifact", "file_checksums", "load_run_model", "save_picture",
+           "signature_table", "training_stages", "update_card_metrics", "write_saved_model"]
+
+
+def update_card_metrics(name: str, metrics: dict, evaluation: dict, version: int | None = None):
+    """Replace the metrics and evaluation record of the card of one version of `name`
+    (default: the newest), in its own card and, for the newest, in `card.json`."""
+    entry = get_entry(name)
+    card = Card.of_version(entry.artifact_dir, version)
     card["metrics"] = metrics
     card["evaluation"] = evaluation
-    card.write()
+    card.write_for_version(entry.artifact_dir, newest=card.version == max(entry.versions()))

@@ -1,9 +1,12 @@
-"""The `zoo` command: list, describe, train, evaluate, export, play, readme, serving-config.
+"""The `zoo` command: list, describe, train, evaluate, export, play, readme, serving-config,
+pull, verify, index.
 
-    zoo list ['*gan*']                       zoo evaluate NAME [--write-card]
+    zoo list ['*gan*'] [--task T]            zoo evaluate NAME [--write-card]
     zoo describe NAME                        zoo export NAME --run RUN [--version N]
     zoo train NAME|FILE.toml [--set k=v]     zoo play NAME [--gif F | --ansi | --second]
     zoo readme                               zoo serving-config [--labels]
+    zoo pull NAME[@N] [--store S]            zoo verify [NAME] [--store S]      zoo index
+    zoo push NAME[@N] --to STORE
 
 This is the top layer and the only place (with `zoo.play` and `zoo.demo`) that knows argparse.
 """
@@ -14,7 +17,7 @@ import argparse
 import json
 import sys
 
-from . import artifacts, evaluate, play, recipes, registry, reporting, runs, serving, training
+from . import artifacts, evaluate, hub, play, recipes, registry, reporting, runs, serving, store, training
 from .artifacts import ArtifactError
 from .data import DataError
 from .recipes import RecipeError
@@ -23,9 +26,50 @@ from .runs import STRATEGIES, TrainingDiverged
 
 
 def _cmd_list(args):
-    for name in registry.list_models(args.pattern):
+    for name in registry.list_models(args.pattern, task=args.task, dataset=args.dataset):
         e = registry.get_entry(name)
-        print(f"{name:14s} {e.task:24s} {e.description}")
+        versions = ",".join(map(str, e.versions())) or "-"
+        print(f"{name:20s} {e.task:24s} {e.dataset:14s} v{versions:4s} {e.description}")
+
+
+def _name_version(text: str) -> tuple[str, int | None]:
+    name, _, version = text.partition("@")
+    if version and not version.isdigit():
+        raise ValueError(f"{text!r}: write a version as NAME@N, e.g. cgan-mnist@1")
+    return name, int(version) if version else None
+
+
+def _cmd_pull(args):
+    name, version = _name_version(args.name)
+    folder = hub.pull(name, version, store=args.store)
+    print(f"{name} version {hub.resolve_version(name, version, store=args.store)}: checked, in {folder / name}")
+
+
+def _cmd_verify(args):
+    report = store.verify_store(args.store or store.default_location(), [args.name] if args.name else None)
+    bad = {k: v for k, v in report.items() if v}
+    for key, problems in report.items():
+        print(f"{key}: {'ok' if not problems else 'CORRUPT'}")
+        for p in problems:
+            print(f"  {p}")
+    if bad:
+        raise ArtifactError(f"{len(bad)} of {len(report)} versions failed the check: {', '.join(bad)}")
+
+
+def _cmd_push(args):
+    name, version = _name_version(args.name)
+    registry.get_entry(name)
+    source = store.Store(str(args.source or registry.artifacts_root()))
+    versions = source.versions(name)
+    if not versions or (version and version not in versions):
+        raise ArtifactError(f"{source.location} has no {args.name} to push (versions there: {versions})")
+    version = version or versions[-1]
+    written = store.push(name, version, source.location, args.to)
+    print(f"pushed {name} version {version} to {args.to}: {len(written) - 1} files, then its index")
+
+
+def _cmd_index(args):
+    print(f"wrote {store.write_index(args.store or registry.artifacts_root())}")
 
 
 def _cmd_train(args):
@@ -44,12 +88,14 @@ def _cmd_train(args):
 
 
 def _cmd_describe(args):
-    print(reporting.describe(args.name))
+    name, version = _name_version(args.name)
+    print(reporting.describe(name, requests=args.requests, version=version))
 
 
 def _cmd_evaluate(args):
-    metrics, _ = evaluate.evaluate_artifact(args.name, run=args.run, samples=args.samples, limit=args.limit,
-                                            write_card=args.write_card)
+    name, version = _name_version(args.name)
+    metrics, _ = evaluate.evaluate_artifact(name, run=args.run, samples=args.samples, limit=args.limit,
+                                            write_card=args.write_card, version=version)
     print(json.dumps(metrics, indent=1))
     if args.write_card:
         print(f"wrote metrics into {args.name}'s card", file=sys.stderr)
@@ -72,6 +118,32 @@ def _cmd_readme(args):
 def _cmd_serving_config(args):
     for path in serving.write_configs(registry.artifacts_root(), args.base_path, args.labels):
         print(f"wrote {path}")
+    if args.labels:
+        print(f"version labels: start tensorflow_model_server with {serving.LABELS_FLAG} "
+              "(it refuses a label on a version that is not loaded yet)")
+
+
+def _add_store_commands(sub):
+    """pull, verify, push, index: the commands that move artifacts between stores."""
+    s = sub.add_parser("pull", help="download a model version (NAME or NAME@N) into the cache, checked")
+    s.add_argument("name")
+    s.add_argument("--store", help="a store to try first (folder, http(s)://, gs://...); default ZOO_STORE")
+    s.set_defaults(fn=_cmd_pull)
+
+    s = sub.add_parser("verify", help="hash every file of a store against its index (default: ZOO_STORE, else the local artifacts)")
+    s.add_argument("name", nargs="?")
+    s.add_argument("--store")
+    s.set_defaults(fn=_cmd_verify)
+
+    s = sub.add_parser("push", help="publish a version (NAME or NAME@N) to a store: files, then the store's index")
+    s.add_argument("name")
+    s.add_argument("--to", required=True, help="a folder, file://, gs://, s3://, hdfs://...")
+    s.add_argument("--source", help="the local store to publish from (default: the local artifacts)")
+    s.set_defaults(fn=_cmd_push)
+
+    s = sub.add_parser("index", help="rebuild a local store's index.json (default: the local artifacts)")
+    s.add_argument("--store")
+    s.set_defaults(fn=_cmd_index)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -79,9 +151,13 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zoo", description="A model zoo of autoencoders, VAEs, GANs and RL agents.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("list", help="list registered models")
+    s = sub.add_parser("list", help="list registered models (name pattern, task, dataset) with their local versions")
     s.add_argument("pattern", nargs="?", default="*")
+    s.add_argument("--task", help="e.g. generation, classification, game-playing")
+    s.add_argument("--dataset", help="e.g. mnist, self-play")
     s.set_defaults(fn=_cmd_list)
+
+    _add_store_commands(sub)
 
     s = sub.add_parser("train", help="train a recipe (registry name or .toml file)")
     s.add_argument("recipe")
@@ -94,8 +170,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(fn=_cmd_train)
 
-    s = sub.add_parser("describe", help="print a model's card, signatures and request examples")
+    s = sub.add_parser("describe", help="print a model's card (NAME or NAME@N) and signatures (--requests: REST bodies)")
     s.add_argument("name")
+    s.add_argument("--requests", action="store_true", help="ready REST bodies from real example inputs")
     s.set_defaults(fn=_cmd_describe)
 
     s = sub.add_parser("evaluate", help="recompute a model's metrics from its artifact or a run folder")

@@ -29,11 +29,11 @@ def main(out="out"):
             model = hub.load(name)
         except hub.ArtifactError as e:  # a corrupt artifact is an error, not a pending one
             sys.exit(f"{name}: {e}")
-        print(reporting.describe(name))
+        print(reporting.summary(name))
         artifacts.save_picture(model, out / f"{name}.png")
-        print(f"{name}: {model.demo(x)}")
+        print(f"  used: {model.demo(x)}")
         loaded[name] = model
-        print(f"picture: {out / (name + '.png')}")
+        print(f"  picture: {out / (name + '.png')}   (zoo describe {name} for the card and request bodies)")
     for model in loaded.values():
         for fname, image in model.demo_pictures(loaded).items():
             save_png(image, out / fname)

@@ -51,19 +51,20 @@ def evaluation_command(name: str, samples: int = 1000, limit: int | None = None)
 
 
 def evaluate_artifact(name: str, run: str | None = None, samples: int = 1000, limit: int | None = None,
-                      write_card: bool = False, verbose: bool = True) -> tuple[dict, dict]:
-    """Evaluate `name`'s artifact (or a run folder's model.keras with `run`); with
-    `write_card`, store the metrics in the artifact's card. Returns (metrics, evaluation record)."""
+                      write_card: bool = False, verbose: bool = True, version: int | None = None) -> tuple[dict, dict]:
+    """Evaluate a version (default: the newest) of `name`'s artifact, or a run folder's
+    model.keras with `run`; with `write_card`, store the metrics in that version's card.
+    Returns (metrics, evaluation record)."""
     if write_card and run:
         raise ValueError("--write-card writes the artifact's card; evaluate the artifact, not --run")
-    model = keras.saving.load_model(f"{run}/model.keras", compile=False) if run else load(name)
+    model = keras.saving.load_model(f"{run}/model.keras", compile=False) if run else load(name, version)
     t0 = time.time()
     metrics = evaluate(model, samples=samples, limit=limit, verbose=verbose)
     entry = get_entry(name)
-    record = {"command": evaluation_command(name, samples, limit), "seconds": round(time.time() - t0, 1),
+    record = {"command": evaluation_command(name if version is None else f"{name}@{version}", samples, limit), "seconds": round(time.time() - t0, 1),
               "test_set": entry.model_class.test_set(model.get_config())}
     if write_card:
-        update_card_metrics(name, metrics, record)
+        update_card_metrics(name, metrics, record, version)
     return metrics, record
 
 

@@ -1,4 +1,8 @@
-"""Loading trained models by name: `zoo.load("vae-mnist")`.
+"""Loading trained models by name: `zoo.load("vae-mnist")`, from whichever store has them.
+
+Stores are tried in order (`zoo.store.candidate_stores`): an explicit `store=`, `ZOO_STORE`, the
+checkout's `artifacts/`, the cache. A remote store's files are downloaded into the cache once;
+every file a load reads is checked against the store's index first.
 
 Example:
     >>> import zoo
@@ -18,56 +22,77 @@ import tensorflow as tf
 from . import models  # noqa: F401  (keras.saving.load_model finds the zoo's classes through it)
 from .artifacts import ArtifactError, Card
 from .registry import get_entry
+from .store import Store, Verifier, locate
 
-__all__ = ["ArtifactError", "Card", "card", "keras_path", "load", "resolve_version"]
-
-
-def resolve_version(name: str, version: int | None = None) -> int:
-    """The requested version, or the newest; a clear error when there is none."""
-    entry = get_entry(name)
-    versions = entry.versions()
-    if not versions:
-        raise ArtifactError(
-            f"no trained artifact for {name!r} in {entry.artifact_dir}. Train one with "
-            f"`zoo train {name} --out runs/{name}` and export it with `zoo export {name} --run runs/{name}`."
-        )
-    if version is None:
-        return versions[-1]
-    if version not in versions:
-        raise ArtifactError(f"{name!r} has no version {version}; available: {versions}")
-    return version
+__all__ = ["ArtifactError", "Card", "card", "keras_path", "load", "pull", "resolve_version"]
 
 
-def keras_path(name: str, version: int | None = None) -> Path:
-    """The Keras file of a version (default: the newest) of `name`."""
-    return get_entry(name).artifact_dir / f"{name}.v{resolve_version(name, version)}.keras"
+def resolve_version(name: str, version: int | None = None, store: str | None = None) -> int:
+    """The requested version, or the newest any store has; a clear error when there is none."""
+    get_entry(name)
+    return locate(name, version, store)[1]
 
 
-def load(name: str, version: int | None = None, format: str = "keras"):
+def _checked(name: str, version: int, which: str, store: str | None = None) -> tuple[Store, Path]:
+    """The store holding the version and a local folder with its `which` files ("keras" or
+    "saved_model"), each checked against the store's index."""
+    s, version = locate(name, version, store)
+    files = s.files(name, version)
+    wanted = [f"{name}/{name}.v{version}.keras"] if which == "keras" else [
+        rel for rel in files if rel.startswith(f"{name}/{version}/")]
+    root = s.fetch(name, version, only=set(wanted))
+    verifier = Verifier()
+    for rel in wanted:
+        if rel not in files or not (root / rel).is_file():
+            raise ArtifactError(f"missing {which} file {root / rel} of {name} version {version}; "
+                                f"re-export with `zoo export {name}` or pull it again")
+        verifier.check(root / rel, files[rel]["sha256"], s.fix_hint(rel))
+    verifier.save()
+    return s, root
+
+
+def keras_path(name: str, version: int | None = None, store: str | None = None) -> Path:
+    """The (checked) Keras file of a version (default: the newest) of `name`."""
+    _, version = locate(name, version, store)
+    _, root = _checked(name, version, "keras", store)
+    return root / name / f"{name}.v{version}.keras"
+
+
+def load(name: str, version: int | None = None, format: str = "keras", store: str | None = None):
     """Load a trained model by registry name.
 
     format="keras" (default) returns the Keras model with its methods (`sample`, `encode`...),
     ready to fine-tune; format="saved_model" returns the raw `tf.saved_model.load` object of
-    the numeric version folder that TF Serving would serve.
+    the numeric version folder that TF Serving would serve. `store` names a store to try first.
     """
     if format not in ("keras", "saved_model"):
         raise ValueError(f"format must be 'keras' or 'saved_model', got {format!r}")
-    version = resolve_version(name, version)
+    get_entry(name)
+    _, version = locate(name, version, store)
+    _, root = _checked(name, version, format, store)
     if format == "saved_model":
-        folder = get_entry(name).artifact_dir / str(version)
-        if not (folder / "saved_model.pb").is_file():
-            raise ArtifactError(f"{folder} holds no saved_model.pb; re-export with `zoo export {name}`")
-        return tf.saved_model.load(str(folder))
-    path = keras_path(name, version)
-    if not path.is_file():
-        raise ArtifactError(f"missing Keras file {path}; re-export with `zoo export {name}`")
+        return tf.saved_model.load(str(root / name / str(version)))
+    path = root / name / f"{name}.v{version}.keras"
     try:
         return keras.saving.load_model(path, compile=False)
-    except Exception as e:  # a truncated or tampered zip surfaces as many exception types
+    except Exception as e:  # a tampered zip with a matching index entry surfaces as many exception types
         raise ArtifactError(f"could not load {path}: the file is corrupt or incomplete ({type(e).__name__}: {e}). "
                             f"Restore it with `git checkout -- {path}` or re-export it.") from e
 
 
-def card(name: str) -> Card:
-    """The model card of `name`'s artifact."""
-    return Card.read(get_entry(name).artifact_dir / "card.json")
+def pull(name: str, version: int | None = None, store: str | None = None) -> Path:
+    """Download every file of a version into the cache (checked); returns the cache folder."""
+    get_entry(name)
+    s, version = locate(name, version, store)
+    root = s.fetch(name, version)
+    verifier = Verifier()
+    for rel, meta in s.files(name, version).items():
+        verifier.check(root / rel, meta["sha256"], s.fix_hint(rel))
+    verifier.save()
+    return root
+
+
+def card(name: str, version: int | None = None) -> Card:
+    """The model card of a version (default: the newest) of `name`'s artifact, in the local
+    artifacts folder."""
+    return Card.of_version(get_entry(name).artifact_dir, version)

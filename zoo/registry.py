@@ -14,6 +14,7 @@ import difflib
 import fnmatch
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -21,6 +22,13 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS_ENV = "ZOO_ARTIFACTS_DIR"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def recipes_root() -> Path:
+    """Where the recipes are: the checkout's `train/`, else the installed package's copy
+    (`<prefix>/share/zoo/train`, shipped as the wheel's data files)."""
+    here = ROOT / "train"
+    return here if here.is_dir() else Path(sys.prefix) / "share" / "zoo" / "train"
 
 
 def artifacts_root() -> Path:
@@ -31,6 +39,8 @@ def artifacts_root() -> Path:
 
 @dataclass(frozen=True)
 class ModelEntry:
+    """A registered model: its builder and class, what it does and on what, its paper and recipe."""
+
     name: str
     builder: Callable = field(repr=False)
     model_class: type = field(repr=False)
@@ -38,13 +48,12 @@ class ModelEntry:
     dataset: str = ""
     description: str = ""
     paper: str = ""
-    recipe: str = ""  # file name under train/
-    trainer: str = ""  # "module:function" for models not trained by the supervised loop (RL, self-play)
+    recipe: str = ""  # file name under train/ (the model class names its trainer: ZooModel.trainer)
 
     @property
     def recipe_path(self) -> Path:
         """The recipe file under train/."""
-        return ROOT / "train" / self.recipe
+        return recipes_root() / self.recipe
 
     @property
     def artifact_dir(self) -> Path:
@@ -67,7 +76,7 @@ _REGISTRY: dict[str, ModelEntry] = {}
 
 
 def register(name: str, *, model_class: type, task: str, dataset: str, description: str,
-             paper: str = "", recipe: str | None = None, trainer: str = ""):
+             paper: str = "", recipe: str | None = None):
     """Decorator: register `builder(**model_config) -> model` under `name`."""
     if not _NAME_RE.match(name):
         raise ValueError(f"model names are lowercase words joined by '-', got {name!r}")
@@ -76,7 +85,7 @@ def register(name: str, *, model_class: type, task: str, dataset: str, descripti
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is already registered")
         _REGISTRY[name] = ModelEntry(name, builder, model_class, task, dataset, description, paper,
-                                     recipe or f"{name}.toml", trainer)
+                                     recipe or f"{name}.toml")
         return builder
 
     return wrap
@@ -103,6 +112,12 @@ def get_entry(name) -> ModelEntry:
     return _REGISTRY[name]
 
 
-def list_models(pattern: str = "*") -> list[str]:
-    """Registered names matching a shell-style wildcard, sorted."""
-    return sorted(n for n in _REGISTRY if fnmatch.fnmatchcase(n, pattern))
+def list_models(pattern: str = "*", task: str | None = None, dataset: str | None = None) -> list[str]:
+    """Registered names matching a shell-style wildcard, and the task and dataset if given, sorted.
+
+    Example:
+        >>> zoo.list_models(task="generation")
+        ['dcgan-mnist', 'vae-mnist']
+    """
+    return sorted(n for n, e in _REGISTRY.items() if fnmatch.fnmatchcase(n, pattern)
+                  and (task is None or e.task == task) and (dataset is None or e.dataset == dataset))

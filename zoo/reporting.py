@@ -13,26 +13,56 @@ from pathlib import Path
 from .artifacts import ArtifactError
 from .files import atomic_write_text
 from .hub import card as read_card
+from .hub import load
 from .registry import ROOT, get_entry, list_models
 from .serving import example_bodies
 
 README_START, README_END = "<!-- models:start -->", "<!-- models:end -->"
 
 
-def describe(name: str) -> str:
-    """A model's registry entry, card (version, training, metrics), signatures in
-    `saved_model_cli` style and REST request examples, as text."""
+def _signature_line(sig: str, io: dict) -> str:
+    def args(part):
+        return ", ".join(f"{k} {dtype}{tuple(-1 if d is None else d for d in shape)}" for k, (shape, dtype) in io[part].items())
+    return f"{sig}({args('inputs')}) -> {args('outputs')}"
+
+
+def summary(name: str) -> str:
+    """A few lines on a model: what it is, its version and headline numbers, its signatures."""
+    entry = get_entry(name)
+    lines = [f"{name}: {entry.description}"]
+    try:
+        c = read_card(name)
+    except ArtifactError as e:
+        return "\n".join(lines + [f"  no card: {e}"])
+    lines.append(f"  version {c['version']}, {c['parameters']:,} parameters: {headline(name, c)}")
+    lines += [f"  {_signature_line(sig, io)}" for sig, io in c["signatures"].items() if sig != "serving_default"]
+    return "\n".join(lines)
+
+
+def request_feeds(name: str, signatures: dict) -> dict:
+    """Batch-1 example inputs per signature from the model itself (a real digit, a seed, a board)."""
+    model = load(name)
+    specs = {sig: spec for sig, (_, spec) in model.serving_signatures().items()}
+    return {sig: model.serving_examples(specs[sig], batch=1) for sig in signatures if sig in specs}
+
+
+def describe(name: str, requests: bool = False, version: int | None = None) -> str:
+    """A model's registry entry, card (version, training, metrics) and signatures in
+    `saved_model_cli` style, as text; with `requests`, ready REST request bodies made from
+    the model's own example inputs (a real digit, a seed), in both TF Serving formats."""
     entry = get_entry(name)
     lines = [f"{name}: {entry.description}", f"  task: {entry.task}   dataset: {entry.dataset}   paper: {entry.paper}",
              f"  recipe: train/{entry.recipe}   artifact: {entry.artifact_dir}"]
     try:
-        c = read_card(name)
+        c = read_card(name, version)
     except ArtifactError as e:  # describe still shows the registry entry
         lines.append(f"  no card: {e}")
         return "\n".join(lines)
     lines.append(f"  version {c['version']} (available: {c['versions']}), {c['parameters']:,} parameters, "
                  f"trained {c['training']['epochs']} epochs / {c['training']['steps']} steps in {c['training']['time_s']} s")
     lines.append(f"  reproduce: {c['training']['command']}")
+    if c.get("licence"):
+        lines.append("  licence: " + "; ".join(f"{k} {v}" for k, v in c["licence"].items()))
     lines.append("  metrics" + (f" (from: {c['evaluation'].get('command')})" if c.get("evaluation") else "") + ":")
     for k, v in c.get("metrics", {}).items():
         lines.append(f"    {k}: {v}")
@@ -43,8 +73,12 @@ def describe(name: str) -> str:
             for k, (shape, dtype) in io[kind].items():
                 shp = "(" + ", ".join("-1" if d is None else str(d) for d in shape) + ")"
                 lines.append(f"      {kind[:-1]} {k}: dtype={dtype} shape={shp}")
+    if not requests:
+        lines.append(f"  REST: POST http://localhost:8501/v1/models/{name}:predict with "
+                     f'{{"signature_name": ..., "instances": [...]}}; request bodies: zoo describe {name} --requests')
+        return "\n".join(lines)
     lines.append("  REST predict examples (POST http://HOST:8501/v1/models/%s:predict):" % name)
-    for sig, bodies in example_bodies(c["signatures"]).items():
+    for sig, bodies in example_bodies(c["signatures"], request_feeds(name, c["signatures"])).items():
         for fmt, body in bodies.items():
             lines.append(f"    curl -d '{body}' -X POST http://localhost:8501/v1/models/{name}:predict   # {sig}, {fmt}")
     return "\n".join(lines)

@@ -70,9 +70,14 @@ def example_inputs(signature: dict, batch: int = 1) -> dict:
     return out
 
 
-def example_bodies(signatures: dict) -> dict:
-    """{signature: {"instances": body, "inputs": body}} with batch-1 zero inputs."""
-    return {s: {fmt: predict_body(s, example_inputs(io), fmt) for fmt in ("instances", "inputs")}
+def example_bodies(signatures: dict, feeds: dict | None = None) -> dict:
+    """{signature: {"instances": body, "inputs": body}} with batch-1 inputs: `feeds[signature]`
+    where given (floats rounded to 3 decimals, to keep a body short), else zeros."""
+    def short(feed):
+        return {k: np.round(np.asarray(v, np.float64), 3) if np.asarray(v).dtype.kind == "f" else v for k, v in feed.items()}
+
+    return {s: {fmt: predict_body(s, short((feeds or {}).get(s) or example_inputs(io)), fmt)
+                for fmt in ("instances", "inputs")}
             for s, io in signatures.items() if s != "serving_default"}
 
 
@@ -108,12 +113,24 @@ def read_warmup(saved_model_dir) -> list[tuple[str, dict]]:
     return out
 
 
+LABELS_FLAG = "--allow_version_labels_for_unavailable_models=true"
+LABELS_NOTE = f"""\
+# Version labels: TF Serving refuses a label on a version it has not loaded yet (at start-up,
+# every version is still loading), so start tensorflow_model_server with
+#   {LABELS_FLAG}
+# or start without the version_labels lines and add them once both versions are AVAILABLE
+# (TF Serving's serving_config.md, "Assigning String Labels to Model Versions").
+"""
+
+
 def models_config(base_path: str = "/models", labels: bool = False) -> str:
     """A TF Serving `ModelServerConfig` (text proto) serving every model that has an artifact.
 
     Default policy: the newest version. With `labels`, every model serves a `stable` version
     (the one before the newest, when there are two or more) and a `canary` (the newest), so a
-    rollout can shift traffic by label and a rollback is a one-line edit.
+    rollout can shift traffic by label and a rollback is a one-line edit. TF Serving accepts a
+    label only on a version that is already loaded, unless the server runs with
+    `LABELS_FLAG`; a labelled config says so in its first lines.
     """
     blocks = []
     for name in list_models():
@@ -133,7 +150,8 @@ def models_config(base_path: str = "/models", labels: bool = False) -> str:
             lines.append("    model_version_policy { latest { num_versions: 1 } }")
         lines.append("  }")
         blocks.append("\n".join(lines))
-    return "model_config_list {\n" + "\n".join(blocks) + "\n}\n"
+    head = LABELS_NOTE if labels else ""
+    return head + "model_config_list {\n" + "\n".join(blocks) + "\n}\n"
 
 
 BATCHING_CONFIG = """\

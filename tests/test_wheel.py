@@ -1,0 +1,73 @@
+"""The zoo as its users get it: a wheel (no artifacts inside) installed outside the checkout,
+models fetched from a store served over HTTP, checked, cached, then used offline."""
+
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from zoo import store
+
+pytestmark = pytest.mark.slow
+
+
+def _run(args, env, cwd, timeout=600):
+    p = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, f"{' '.join(map(str, args))} failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
+    return p.stdout
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def test_installed_wheel_loads_pulls_verifies_and_retrains_from_an_http_store(tmp_path):
+    wheels = tmp_path / "wheels"
+    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", wheels, ROOT], os.environ, ROOT)
+    wheel = next(wheels.glob("zoo-*.whl"))
+    # A fresh venv: zoo from the wheel only; its dependencies (TensorFlow...) are borrowed from the
+    # test's own environment through a .pth line, which spares a 600 MB download and does not
+    # bring the checkout's editable install along (.pth files of an added path are not run).
+    venv = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", venv], os.environ, tmp_path)
+    site = next(venv.glob("lib/python*/site-packages"))
+    (site / "borrowed-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    _run([venv / "bin" / "pip", "install", "-q", "--no-deps", wheel], os.environ, tmp_path)
+
+    served = tmp_path / "served"
+    for name in ("alphazero-tictactoe", "snake-dqn"):
+        shutil.copytree(ROOT / "artifacts" / name, served / name)
+    store.write_index(served)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: _Quiet(*a, directory=str(served)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    env = {k: v for k, v in os.environ.items() if k not in ("ZOO_ARTIFACTS_DIR", "PYTHONPATH", "ZOO_OFFLINE")}
+    env.update(ZOO_STORE=url, ZOO_HOME=str(tmp_path / "home"))
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    py, zoo_cmd = venv / "bin" / "python", venv / "bin" / "zoo"
+    check = ("import zoo, numpy as np; net = zoo.load('alphazero-tictactoe'); g = net.game(); "
+             "p, v = net.predict_board(g.encode(g.initial())[None]); print(zoo.__file__, float(np.sum(p)))")
+    try:
+        out = _run([py, "-c", check], env, work)
+        assert str(site) in out and str(ROOT) not in out.split()[0], out  # the installed copy, not the checkout
+        assert "snake-dqn version 1: checked" in _run([zoo_cmd, "pull", "snake-dqn@1"], env, work)
+        assert "alphazero-tictactoe@1: ok" in _run([zoo_cmd, "verify"], env, work)
+        out = _run([zoo_cmd, "train", "alphazero-tictactoe", "--out", "run", "--max-steps", "1", "--quiet", "--set",
+                    "model.filters=8", "--set", "model.blocks=1", "--set", "games_per_iteration=2", "--set",
+                    "train.simulations=4", "--set", "arena_games=0", "--set", "eval_games=0", "--set", "reference_games=0"],
+                   env, work)
+        assert "1 iterations" in out and (work / "run" / "recipe.toml").is_file()
+    finally:
+        server.shutdown()
+    offline = {**env, "ZOO_OFFLINE": "1"}
+    assert "1.0" in _run([py, "-c", check], offline, work)
+    assert "snake-dqn" in _run([py, "-c", "import zoo; print(type(zoo.load('snake-dqn')).__name__, 'snake-dqn')"], offline, work)
