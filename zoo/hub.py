@@ -33,10 +33,9 @@ def resolve_version(name: str, version: int | None = None, store: str | None = N
     return locate(name, version, store)[1]
 
 
-def _checked(name: str, version: int, which: str, store: str | None = None) -> tuple[Store, Path]:
-    """The store holding the version and a local folder with its `which` files ("keras" or
-    "saved_model"), each checked against the store's index."""
-    s, version = locate(name, version, store)
+def _checked(s: Store, name: str, version: int, which: str) -> Path:
+    """A local folder with the `which` files ("keras" or "saved_model") of a version held by
+    store `s` (downloaded into the cache if `s` is remote), each checked against its index."""
     files = s.files(name, version)
     wanted = [f"{name}/{name}.v{version}.keras"] if which == "keras" else [
         rel for rel in files if rel.startswith(f"{name}/{version}/")]
@@ -48,14 +47,13 @@ def _checked(name: str, version: int, which: str, store: str | None = None) -> t
                                 f"re-export with `zoo export {name}` or pull it again")
         verifier.check(root / rel, files[rel]["sha256"], s.fix_hint(rel))
     verifier.save()
-    return s, root
+    return root
 
 
 def keras_path(name: str, version: int | None = None, store: str | None = None) -> Path:
     """The (checked) Keras file of a version (default: the newest) of `name`."""
-    _, version = locate(name, version, store)
-    _, root = _checked(name, version, "keras", store)
-    return root / name / f"{name}.v{version}.keras"
+    s, version = locate(name, version, store)
+    return _checked(s, name, version, "keras") / name / f"{name}.v{version}.keras"
 
 
 def load(name: str, version: int | None = None, format: str = "keras", store: str | None = None):
@@ -68,8 +66,8 @@ def load(name: str, version: int | None = None, format: str = "keras", store: st
     if format not in ("keras", "saved_model"):
         raise ValueError(f"format must be 'keras' or 'saved_model', got {format!r}")
     get_entry(name)
-    _, version = locate(name, version, store)
-    _, root = _checked(name, version, format, store)
+    s, version = locate(name, version, store)
+    root = _checked(s, name, version, format)
     if format == "saved_model":
         return tf.saved_model.load(str(root / name / str(version)))
     path = root / name / f"{name}.v{version}.keras"

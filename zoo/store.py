@@ -116,6 +116,7 @@ class Verifier:
 
     def __init__(self, path: Path | None = None):
         self.path = Path(path) if path else cache_root() / "verified.json"
+        self.changed = False
         try:
             self.known = read_json(self.path) if self.path.is_file() else {}
         except ValueError:  # a damaged verdict file only costs a re-hash
@@ -132,10 +133,12 @@ class Verifier:
         if found != expected:
             raise ArtifactError(f"{file} is corrupt or incomplete: its sha256 is {found}, the store's index says "
                                 f"{expected}. {fix}")
-        self.known[key] = state
+        self.known[key], self.changed = state, True
 
     def save(self):
-        """Remember the verdicts (best effort: a read-only home only costs re-hashing)."""
+        """Remember new verdicts (best effort: a read-only home only costs re-hashing)."""
+        if not self.changed:
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_json(self.path, self.known)
