@@ -37,10 +37,10 @@ import numpy as np
 import tensorflow as tf
 
 from . import data
-from .files import atomic_write_json, read_json, save_keras_atomic, save_png, sha256
+from .files import atomic_write_json, read_json, save_keras_atomic, save_png
 from .registry import get_entry
 from .serving import write_warmup
-from .store import ArtifactError, write_index
+from .store import INDEX, ArtifactError, add_index_entry, version_entries, write_index
 
 
 class Card(dict):
@@ -147,16 +147,6 @@ def write_saved_model(model, dest: Path, model_name: str | None = None):
     os.replace(tmp, dest)
 
 
-def file_checksums(folder: Path, version: int) -> dict:
-    """sha256 of every file of one version (its SavedModel folder and Keras file)."""
-    out = {}
-    for p in sorted(folder.rglob("*")):
-        rel = p.relative_to(folder).as_posix()
-        if p.is_file() and (rel.startswith(f"{version}/") or rel.endswith(f".v{version}.keras")):
-            out[rel] = sha256(p)
-    return out
-
-
 def signature_table(saved_model_dir: Path) -> dict:
     """{signature: {"inputs": {name: [shape, dtype]}, "outputs": {...}}} read from the SavedModel."""
     loaded = tf.saved_model.load(str(saved_model_dir))
@@ -238,6 +228,7 @@ def export_artifact(name: str, run_dir, version: int | None = None, verbose: boo
     stages = training_stages(run, entry)
     recipe_text = stages[-1]["recipe"]
     recipe = tomllib.loads(recipe_text)
+    entries = version_entries(folder.parent, name, version)  # hashed once: for the card and the index
     old_path = Card.path_of(folder, version)
     old = Card.read(old_path) if old_path.exists() else {}  # a re-export of a version keeps its metrics
     card = Card({
@@ -260,19 +251,22 @@ def export_artifact(name: str, run_dir, version: int | None = None, verbose: boo
         "data_checksums": data.checksums(entry.dataset) if entry.dataset in data.DATASETS else {},
         "signatures": signature_table(folder / str(version)),
         "serving_default": model.serving_default,
-        "files": file_checksums(folder, version),
+        "files": {rel.split("/", 1)[1]: entries[rel]["sha256"] for rel in sorted(entries)},
         "software": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     })
     card.write_for_version(folder, newest=version == max(entry.versions()))
-    write_index(folder.parent, names=[name])  # the store's index.json: loads check files against it
+    if (folder.parent / INDEX).is_file():  # loads check files against the store's index
+        add_index_entry(str(folder.parent), name, version, entries)
+    else:  # a folder without an index yet gets one for all of this model's versions
+        write_index(folder.parent, names=[name])
     if verbose:
         print(f"exported {name} version {version} to {folder}")
     return folder / str(version)
 
 
-__all__ = ["ArtifactError", "Card", "export_artifact", "file_checksums", "load_run_model", "save_picture",
+__all__ = ["ArtifactError", "Card", "export_artifact", "load_run_model", "save_picture",
            "signature_table", "training_stages", "update_card_metrics", "write_saved_model"]
 
 

@@ -22,7 +22,7 @@ import tensorflow as tf
 from . import models  # noqa: F401  (keras.saving.load_model finds the zoo's classes through it)
 from .artifacts import ArtifactError, Card
 from .registry import get_entry
-from .store import Store, Verifier, locate
+from .store import Store, locate
 
 __all__ = ["ArtifactError", "Card", "card", "keras_path", "load", "pull", "resolve_version"]
 
@@ -36,18 +36,9 @@ def resolve_version(name: str, version: int | None = None, store: str | None = N
 def _checked(s: Store, name: str, version: int, which: str) -> Path:
     """A local folder with the `which` files ("keras" or "saved_model") of a version held by
     store `s` (downloaded into the cache if `s` is remote), each checked against its index."""
-    files = s.files(name, version)
     wanted = [f"{name}/{name}.v{version}.keras"] if which == "keras" else [
-        rel for rel in files if rel.startswith(f"{name}/{version}/")]
-    root = s.fetch(name, version, only=set(wanted))
-    verifier = Verifier()
-    for rel in wanted:
-        if rel not in files or not (root / rel).is_file():
-            raise ArtifactError(f"missing {which} file {root / rel} of {name} version {version}; "
-                                f"re-export with `zoo export {name}` or pull it again")
-        verifier.check(root / rel, files[rel]["sha256"], s.fix_hint(rel))
-    verifier.save()
-    return root
+        rel for rel in s.files(name, version) if rel.startswith(f"{name}/{version}/")]
+    return s.checked(name, version, only=wanted)
 
 
 def keras_path(name: str, version: int | None = None, store: str | None = None) -> Path:
@@ -82,12 +73,7 @@ def pull(name: str, version: int | None = None, store: str | None = None) -> Pat
     """Download every file of a version into the cache (checked); returns the cache folder."""
     get_entry(name)
     s, version = locate(name, version, store)
-    root = s.fetch(name, version)
-    verifier = Verifier()
-    for rel, meta in s.files(name, version).items():
-        verifier.check(root / rel, meta["sha256"], s.fix_hint(rel))
-    verifier.save()
-    return root
+    return s.checked(name, version)
 
 
 def card(name: str, version: int | None = None) -> Card:

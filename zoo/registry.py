@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .files import numeric_subfolders
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS_ENV = "ZOO_ARTIFACTS_DIR"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -62,10 +64,7 @@ class ModelEntry:
 
     def versions(self) -> list[int]:
         """Numeric SavedModel versions present in the artifact folder, ascending."""
-        d = self.artifact_dir
-        if not d.is_dir():
-            return []
-        return sorted(int(p.name) for p in d.iterdir() if p.is_dir() and p.name.isdigit())
+        return numeric_subfolders(self.artifact_dir)
 
     def build(self, **config):
         """A fresh, untrained model from the builder with `config`."""

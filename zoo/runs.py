@@ -266,9 +266,10 @@ class Run:
             save_keras_atomic(model, self.out / "model.keras")
             atomic_write_text(self.out / "summary.json", json.dumps(summary, indent=1))
 
-    def result(self, model, finished: bool, steps: int, unit: str, history: list, **extra) -> dict:
-        """What a trainer returns: the model, whether training is complete, how far it got."""
-        return {"model": model, "finished": finished, "steps": steps, "unit": unit, "history": history,
+    def result(self, model, finished: bool, steps: int, history: list, **extra) -> dict:
+        """What a trainer returns: the model, whether training is complete, how far it got (in
+        the unit its registration names; `zoo.training.train` adds it as "unit")."""
+        return {"model": model, "finished": finished, "steps": steps, "history": history,
                 "elapsed_s": self.saved_elapsed_s(), "replicas": self.replicas, "global_batch": self.global_batch,
                 "chief": self.chief, "strategy": self.strategy_name, "resumed_from": self.restored_from, **extra}
 

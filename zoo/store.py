@@ -38,7 +38,7 @@ from urllib.parse import urlparse
 import keras
 import tensorflow as tf
 
-from .files import atomic_write_json, read_json, sha256
+from .files import atomic_write_json, numeric_subfolders, read_json, sha256
 from .registry import ROOT, artifacts_root
 
 INDEX = "index.json"
@@ -74,10 +74,12 @@ def version_files(root: Path, name: str, version: int) -> list[str]:
     return out
 
 
-def local_versions(root: Path, name: str) -> list[int]:
-    """Numeric version folders of `name` under a local store, ascending."""
-    d = Path(root) / name
-    return sorted(int(p.name) for p in d.iterdir() if p.is_dir() and p.name.isdigit()) if d.is_dir() else []
+def version_entries(root: Path, name: str, version: int) -> dict:
+    """{store-relative path: {"size", "sha256"}} of one version's files in a local folder: what
+    the index lists for it (and the card's checksums)."""
+    root = Path(root)
+    return {rel: {"size": (root / rel).stat().st_size, "sha256": sha256(root / rel)}
+            for rel in version_files(root, name, version)}
 
 
 def build_index(root, names=None) -> dict:
@@ -89,9 +91,8 @@ def build_index(root, names=None) -> dict:
         if names is not None and d.name not in names:
             continue
         versions = {}
-        for v in local_versions(root, d.name):
-            versions[str(v)] = {"files": {rel: {"size": (root / rel).stat().st_size, "sha256": sha256(root / rel)}
-                                          for rel in version_files(root, d.name, v)}}
+        for v in numeric_subfolders(d):
+            versions[str(v)] = {"files": version_entries(root, d.name, v)}
         if versions:
             models[d.name] = {"versions": versions}
     return {"format": INDEX_FORMAT, "models": models}
@@ -122,17 +123,37 @@ class Verifier:
         except ValueError:  # a damaged verdict file only costs a re-hash
             self.known = {}
 
+    @staticmethod
+    def _state(file: Path, expected: str) -> tuple[str, list]:
+        st = file.stat()
+        return str(file), [st.st_size, st.st_mtime_ns, expected]
+
+    def found(self, file: Path, expected: str) -> str:
+        """`expected` if `file` is known to hash to it in its present state, else its sha256
+        (remembered when it matches)."""
+        file = Path(file).resolve()
+        key, state = self._state(file, expected)
+        if self.known.get(key) == state:
+            return expected
+        digest = sha256(file)
+        if digest == expected:
+            self.known[key], self.changed = state, True
+        return digest
+
+    def matches(self, file: Path, expected: str) -> bool:
+        """Whether `file` exists and hashes to `expected` (hashing it only if its state is new)."""
+        return Path(file).is_file() and self.found(file, expected) == expected
+
     def check(self, file: Path, expected: str, fix: str):
         """Raise `ArtifactError` naming the file, both hashes and `fix` unless `file` hashes to `expected`."""
-        file = Path(file).resolve()
-        st = file.stat()
-        key, state = str(file), [st.st_size, st.st_mtime_ns, expected]
-        if self.known.get(key) == state:
-            return
-        found = sha256(file)
+        found = self.found(file, expected)
         if found != expected:
-            raise ArtifactError(f"{file} is corrupt or incomplete: its sha256 is {found}, the store's index says "
-                                f"{expected}. {fix}")
+            raise ArtifactError(f"{Path(file).resolve()} is corrupt or incomplete: its sha256 is {found}, the store's "
+                                f"index says {expected}. {fix}")
+
+    def remember(self, file: Path, expected: str):
+        """Record that `file` (just checked by its writer) hashes to `expected`."""
+        key, state = self._state(Path(file).resolve(), expected)
         self.known[key], self.changed = state, True
 
     def save(self):
@@ -199,24 +220,35 @@ class Store:
         """{store-relative path: {"size", "sha256"}} of one version."""
         return self.index()["models"][name]["versions"][str(version)]["files"]
 
-    def fetch(self, name: str, version: int, only=None, cache: Path | None = None, progress: bool = True) -> Path:
+    def fetch(self, name: str, version: int, only=None, verifier: "Verifier | None" = None) -> Path:
         """A local folder in the store layout holding `name` version `version` (or the files of
-        it listed in `only`): the store's own folder, or the cache after downloading, each file
-        checked against the index, what the cache lacks."""
+        it listed in `only`): the store's own folder, or the cache after downloading what it
+        lacks (a cached file counts only if it matches the index)."""
         files = self.files(name, version)
         if self.kind == "local":
             return self.root
-        cache = Path(cache or cache_root())
+        cache, verifier = cache_root(), verifier or Verifier()
         clean_partial_downloads(cache)
         for rel, meta in files.items():
-            if only is not None and rel not in only:
-                continue
-            dest = cache / rel
-            if dest.is_file() and dest.stat().st_size == meta["size"] and sha256(dest) == meta["sha256"]:
-                continue
-            self._download(rel, meta, dest, cache, progress)
-        write_index_entry(cache, name, version, files)
+            if (only is None or rel in only) and not verifier.matches(cache / rel, meta["sha256"]):
+                self._download(rel, meta, cache / rel, cache)
+                verifier.remember(cache / rel, meta["sha256"])
+        add_index_entry(str(cache), name, version, files)
         return cache
+
+    def checked(self, name: str, version: int, only=None) -> Path:
+        """`fetch`, then check every wanted file against the index (a verdict is kept per file
+        state, so an unchanged file is hashed once); returns the local folder."""
+        files, verifier = self.files(name, version), Verifier()
+        wanted = list(files) if only is None else list(only)
+        root = self.fetch(name, version, only=set(wanted), verifier=verifier)
+        for rel in wanted:
+            if rel not in files or not (root / rel).is_file():
+                raise ArtifactError(f"missing file {root / rel} of {name} version {version}; "
+                                    f"re-export with `zoo export {name}` or pull it again")
+            verifier.check(root / rel, files[rel]["sha256"], self.fix_hint(rel))
+        verifier.save()
+        return root
 
     def fix_hint(self, rel: str) -> str:
         """How to repair a corrupt file of this store."""
@@ -226,7 +258,7 @@ class Store:
             return f"Copy it again from the store it came from, or delete {self.root / rel} and `zoo pull` it."
         return "The store's copy is wrong: publish the version again with `zoo push NAME --to STORE`."
 
-    def _download(self, rel: str, meta: dict, dest: Path, cache: Path, progress: bool):
+    def _download(self, rel: str, meta: dict, dest: Path, cache: Path):
         """Fetch one file to a temporary name in the cache, check its sha256, then rename."""
         partial_dir = cache / ".downloads"
         partial_dir.mkdir(parents=True, exist_ok=True)
@@ -234,9 +266,8 @@ class Store:
         try:
             target = tmp / "file"
             url = f"{self.location}/{rel}"
-            if self.kind == "http":
-                keras.utils.get_file(fname="file", origin=url, cache_dir=str(tmp), cache_subdir="",
-                                     file_hash=meta["sha256"], hash_algorithm="sha256")
+            if self.kind == "http":  # its progress bar; the hash is checked once, below
+                keras.utils.get_file(fname="file", origin=url, cache_dir=str(tmp), cache_subdir="")
             else:
                 tf.io.gfile.copy(url, str(target), overwrite=True)
             found = sha256(target)
@@ -252,11 +283,15 @@ class Store:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_index_entry(root: Path, name: str, version: int, files: dict):
-    """Add one version's entry to a local store's index.json (the cache's, after a download)."""
-    index = read_json(root / INDEX) if (root / INDEX).is_file() else {"format": INDEX_FORMAT, "models": {}}
+def add_index_entry(location: str, name: str, version: int, files: dict) -> str:
+    """Add one version's entry to the index.json of a store that can be written (a folder such
+    as the cache, or a `tf.io.gfile` location), atomically; returns the index's address."""
+    url = f"{str(location).rstrip('/')}/{INDEX}"
+    index = json.loads(tf.io.gfile.GFile(url, "r").read()) if tf.io.gfile.exists(url) else {
+        "format": INDEX_FORMAT, "models": {}}
     index.setdefault("models", {}).setdefault(name, {"versions": {}})["versions"][str(version)] = {"files": files}
-    atomic_write_json(root / INDEX, index)
+    _gfile_write_atomic(url, (json.dumps(index, indent=1) + "\n").encode())
+    return url
 
 
 def _index_from_cards(root: Path) -> dict:
@@ -334,12 +369,9 @@ def push(name: str, version: int, source, destination: str) -> list[str]:
                             "serves (e.g. gs://bucket/zoo or /srv/zoo)")
     src = Store(str(source))
     files = src.files(name, version)
-    root = src.fetch(name, version)
+    root = src.checked(name, version)  # never publish a file that does not match its index
     written = []
-    for rel, meta in files.items():
-        found = sha256(root / rel)
-        if found != meta["sha256"]:
-            raise ArtifactError(f"not pushing {rel}: its sha256 is {found}, the index says {meta['sha256']}")
+    for rel in files:
         url = f"{dest.location}/{rel}"
         tf.io.gfile.makedirs(os.path.dirname(url))
         _gfile_write_atomic(url, (root / rel).read_bytes())
@@ -347,12 +379,7 @@ def push(name: str, version: int, source, destination: str) -> list[str]:
     for extra in ("card.json", f"card.v{version}.json", "samples.png"):  # what describe and people read
         if (root / name / extra).is_file():
             _gfile_write_atomic(f"{dest.location}/{name}/{extra}", (root / name / extra).read_bytes())
-    index_url = f"{dest.location}/{INDEX}"
-    index = json.loads(tf.io.gfile.GFile(index_url, "r").read()) if tf.io.gfile.exists(index_url) else {
-        "format": INDEX_FORMAT, "models": {}}
-    index.setdefault("models", {}).setdefault(name, {"versions": {}})["versions"][str(version)] = {"files": files}
-    _gfile_write_atomic(index_url, (json.dumps(index, indent=1) + "\n").encode())
-    return written + [index_url]
+    return written + [add_index_entry(dest.location, name, version, files)]
 
 
 # --- resolution -----------------------------------------------------------------------------------

@@ -52,7 +52,8 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
     if wrong:
         raise ValueError(f"{recipe['name']} is trained by the {trainer.name!r} trainer, which counts {trainer.unit}: "
                          f"its limit is {trainer.limit}, not {', '.join(sorted(wrong))}")
-    return trainer.fn(recipe, out_dir, strategy=strategy, verbose=verbose, command=command, judge=judge, **limit)
+    summary = trainer.fn(recipe, out_dir, strategy=strategy, verbose=verbose, command=command, judge=judge, **limit)
+    return {**summary, "unit": trainer.unit}
 
 
 def make_datasets(recipe: dict, model, global_batch: int, epoch: int):
@@ -225,7 +226,7 @@ class SupervisedTrainer:
             "command": command, "strategy": run.strategy_name, "replicas": run.replicas,
             "global_batch": run.global_batch, "epochs": self.epochs, "steps": self.updates_done(),
             "elapsed_s": round(run.saved_elapsed_s(), 1), "mixed_precision": self.t.get("mixed_precision") or "float32"})
-        return run.result(model, finished, self.updates_done(), "updates", self.history, epochs=self.epochs)
+        return run.result(model, finished, self.updates_done(), self.history, epochs=self.epochs)
 
 
 @register_trainer("supervised", unit="updates")

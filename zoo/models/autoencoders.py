@@ -56,6 +56,7 @@ def conv_decoder(latent_dim, filters, hidden, activation, name):
 
 class _AutoEncoderBase(ZooModel):
     prior_samples_seed = 1  # the fixed N(0, I) draw that every prior-sample score decodes
+    needs_judge = True      # the prior samples are scored by cnn-mnist
 
     def __init__(self, latent_dim=32, filters=(32, 64), hidden=256, activation="relu", **kwargs):
         super().__init__(**kwargs)
@@ -97,8 +98,6 @@ class _AutoEncoderBase(ZooModel):
         """Decode n codes drawn from N(0, I) and score them: the AE-vs-VAE question in numbers."""
         imgs = in_batches(self.decode, normal_noise(n, self.latent_dim, seed=self.prior_samples_seed))
         return {f"prior_samples_{k}": v for k, v in judge.score(imgs).items() if k != "images"}
-
-    needs_judge = True
 
     def picture(self, seed: int = 0):
         """Ten test digits, their reconstructions, three rows decoded from N(0, I) codes and

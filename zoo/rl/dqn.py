@@ -188,4 +188,4 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, command=None, 
     run.finish(q, finished, {
         "command": command, "strategy": run.strategy_name, "replicas": run.replicas, "global_batch": run.global_batch,
         "steps": step, "env_steps": step * envs.n, "elapsed_s": round(run.saved_elapsed_s(), 1)})
-    return run.result(q, finished, step, "env_steps", history)
+    return run.result(q, finished, step, history)
