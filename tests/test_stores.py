@@ -64,7 +64,7 @@ def test_ram_store_then_cache_then_offline(isolated, monkeypatch):
     net = zoo.load("alphazero-tictactoe", store="ram://zoo")
     _same_outputs(net, zoo.load("alphazero-tictactoe", store=str(local)))
     cached = isolated / "home" / "alphazero-tictactoe" / "alphazero-tictactoe.v1.keras"
-    assert cached.is_file() and not list((isolated / "home" / ".downloads").iterdir())
+    assert cached.is_file() and not list((isolated / "home" / ".downloads").glob("*.part"))
     monkeypatch.setenv("ZOO_OFFLINE", "1")  # the cache alone now: no store named, none reachable
     _same_outputs(net, zoo.load("alphazero-tictactoe"))
     with pytest.raises(zoo.hub.ArtifactError, match="offline"):
@@ -89,12 +89,41 @@ def test_a_store_file_that_does_not_match_its_index_never_reaches_the_cache(isol
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
+    """Python's static server (it ignores Range requests), silent, recording each request's
+    path and Range header in `server.seen`."""
+
     def log_message(self, *args):
         pass
+
+    def do_GET(self):
+        self.server.seen.append((self.path, self.headers.get("Range")))
+        super().do_GET()
+
+
+class _Ranged(_Quiet):
+    """A static server that honours `Range: bytes=N-`, as nginx, S3 and GCS do."""
+
+    def do_GET(self):
+        path, asked = Path(self.translate_path(self.path)), self.headers.get("Range")
+        if not asked or not path.is_file():
+            return super().do_GET()
+        self.server.seen.append((self.path, asked))
+        data, start = path.read_bytes(), int(asked.removeprefix("bytes=").rstrip("-"))
+        if start >= len(data):
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{len(data)}")
+            self.end_headers()
+            return
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        self.send_header("Content-Length", str(len(data) - start))
+        self.end_headers()
+        self.wfile.write(data[start:])
 
 
 def _serve(folder: Path, handler=_Quiet):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: handler(*a, directory=str(folder)))
+    server.seen, server.slow = [], True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
@@ -117,11 +146,11 @@ def test_http_store_pull_verify_and_load(isolated, monkeypatch):
     assert zoo.load("snake-dqn", format="saved_model").signatures["act"] is not None
 
 
-class _Slow(_Quiet):
-    """Serves .keras files slowly (the first 64 KiB, then a trickle), everything else at once."""
+class _Slow(_Ranged):
+    """While `server.slow`: serves whole .keras files slowly (the first 64 KiB, then a trickle)."""
 
     def copyfile(self, source, outputfile):
-        if not self.path.endswith(".keras"):
+        if not (self.path.endswith(".keras") and self.server.slow):
             return super().copyfile(source, outputfile)
         outputfile.write(source.read(1 << 16))
         outputfile.flush()
@@ -130,32 +159,110 @@ class _Slow(_Quiet):
             outputfile.write(chunk)
 
 
+class _Dropping(_Ranged):
+    """Drops the connection after 64 KiB of the first whole-file request for a .keras file."""
+
+    def copyfile(self, source, outputfile):
+        if not (self.path.endswith(".keras") and self.server.slow):
+            return super().copyfile(source, outputfile)
+        self.server.slow = False
+        outputfile.write(source.read(1 << 16))
+        outputfile.flush()
+        self.connection.shutdown(socket.SHUT_RDWR)
+        self.close_connection = True
+
+
 PULL = "import sys, zoo; zoo.hub.pull('alphazero-tictactoe', store=sys.argv[1])"
 
 
+KERAS = "alphazero-tictactoe/alphazero-tictactoe.v1.keras"
+
+
+def _resumed_from(server) -> list[int]:
+    """The offsets the .keras file was asked from with a Range header."""
+    return [int(r.removeprefix("bytes=").rstrip("-")) for p, r in server.seen if p.endswith(".keras") and r]
+
+
 @pytest.mark.slow
-def test_a_killed_download_leaves_nothing_in_the_cache(isolated):
+def test_a_killed_download_is_resumed_and_never_reaches_the_cache_partial(isolated):
     server, url = _serve(small_store(isolated / "served"), _Slow)
     env = {**os.environ, "ZOO_HOME": str(isolated / "home")}
+    downloads = isolated / "home" / ".downloads"
     try:
         p = subprocess.Popen([sys.executable, "-c", PULL, url], env=env, cwd=ROOT,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        downloads = isolated / "home" / ".downloads"
         deadline = time.time() + 120
-        while time.time() < deadline and not any(f.stat().st_size > 0 for f in downloads.rglob("*") if f.is_file()):
+        while time.time() < deadline and not any(f.stat().st_size > 1 << 16 for f in downloads.glob("*.part")):
             time.sleep(0.2)
-        assert any(downloads.rglob("*")), "the download never started"
         p.send_signal(signal.SIGKILL)
         p.wait()
+        parts = list(downloads.glob("*.part"))
+        assert parts, "the download never started"
+        arrived = parts[0].stat().st_size
         model_dir = isolated / "home" / "alphazero-tictactoe"
         assert not (model_dir / "alphazero-tictactoe.v1.keras").exists(), "a partial file reached the cache"
-        # the next pull removes the dead process's partial download and completes
+        # the next pull continues from the bytes that arrived, not from zero
+        server.slow = False
         subprocess.run([sys.executable, "-c", PULL, url], env=env, cwd=ROOT, check=True, capture_output=True, timeout=600)
     finally:
         server.shutdown()
-    assert not list(downloads.iterdir())
-    assert store.sha256(model_dir / "alphazero-tictactoe.v1.keras") == store.sha256(
-        ROOT / "artifacts" / "alphazero-tictactoe" / "alphazero-tictactoe.v1.keras")
+    assert _resumed_from(server) == [arrived]
+    assert not list(downloads.glob("*.part"))
+    assert store.sha256(model_dir / "alphazero-tictactoe.v1.keras") == store.sha256(ROOT / "artifacts" / KERAS)
+
+
+def test_a_dropped_connection_is_resumed_within_the_pull(isolated):
+    server, url = _serve(small_store(isolated / "served"), _Dropping)
+    try:
+        folder = zoo.hub.pull("alphazero-tictactoe", store=url)
+    finally:
+        server.shutdown()
+    assert _resumed_from(server) == [1 << 16]
+    assert store.sha256(folder / KERAS) == store.sha256(ROOT / "artifacts" / KERAS)
+
+
+def _planted_part(isolated, data: bytes) -> Path:
+    """A partial download of the .keras file as an earlier, interrupted pull would leave it."""
+    digest = store.sha256(ROOT / "artifacts" / KERAS)
+    part = isolated / "home" / ".downloads" / f"{digest}.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(data)
+    return part
+
+
+@pytest.mark.parametrize("handler", [_Quiet, _Ranged], ids=["server-ignores-range", "server-honours-range"])
+def test_a_partial_download_that_is_wrong_is_never_trusted(isolated, handler):
+    real = (ROOT / "artifacts" / KERAS).read_bytes()
+    part = _planted_part(isolated, b"x" * (len(real) // 2))  # right length so far, wrong bytes
+    server, url = _serve(small_store(isolated / "served"), handler)
+    try:
+        folder = zoo.hub.pull("alphazero-tictactoe", store=url)
+    finally:
+        server.shutdown()
+    assert (folder / KERAS).read_bytes() == real and not part.exists()
+
+
+def test_a_gfile_download_resumes_from_a_partial_file(isolated):
+    real = (ROOT / "artifacts" / KERAS).read_bytes()
+    part = _planted_part(isolated, real[:100_000])
+    local = small_store(isolated / "served")
+    for p in local.rglob("*"):
+        if p.is_file():
+            dest = f"ram://resume/{p.relative_to(local)}"
+            tf.io.gfile.makedirs(os.path.dirname(dest))
+            tf.io.gfile.copy(str(p), dest, overwrite=True)
+    part.touch()
+    folder = zoo.hub.pull("alphazero-tictactoe", store="ram://resume")
+    assert (folder / KERAS).read_bytes() == real and not part.exists()
+
+
+def test_stale_partial_downloads_are_removed(isolated):
+    part = _planted_part(isolated, b"old")
+    store.clean_partial_downloads(isolated / "home", max_age_days=7)
+    assert part.exists()  # kept: a later pull may continue it
+    os.utime(part, (time.time() - 8 * 86400,) * 2)
+    store.clean_partial_downloads(isolated / "home", max_age_days=7)
+    assert not part.exists()
 
 
 def test_the_checkout_index_matches_every_card():

@@ -11,8 +11,9 @@ It may be a local folder (the checkout's `artifacts/` is one), an `http(s)://` a
 static web server over such a folder) or any `tf.io.gfile` scheme (`gs://`, `s3://`,
 `hdfs://`, `ram://`). Files of a remote store are downloaded once into the cache (`ZOO_HOME`,
 else `$XDG_CACHE_HOME/zoo`, else `~/.cache/zoo`), which has the same layout and is itself a
-store; a download goes to a temporary name and is renamed into place only after its sha256
-matches the index, so the cache never holds a partial or wrong file.
+store; a download arrives in `.downloads/<sha256>.part` (an interrupted one is continued from
+there) and is renamed into place only after its sha256 matches the index, so the cache never
+holds a partial or wrong file.
 
 Every file a load reads is checked against the index's sha256 once per file state: the
 verdict is remembered by path, size and modification time, so a warm load does not hash again.
@@ -30,12 +31,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+import filelock
 import keras
+import requests
 import tensorflow as tf
 
 from .files import atomic_write_json, numeric_subfolders, read_json, sha256
@@ -44,6 +46,10 @@ from .registry import ROOT, artifacts_root
 INDEX = "index.json"
 STORE_ENV, HOME_ENV, OFFLINE_ENV = "ZOO_STORE", "ZOO_HOME", "ZOO_OFFLINE"
 INDEX_FORMAT = 1
+CHUNK = 1 << 16  # bytes written to the part file at a time: what a killed pull keeps
+DOWNLOAD_ATTEMPTS = 4
+PART_MAX_AGE_DAYS = 7
+HTTP_TIMEOUT = (10, 60)  # seconds to connect, seconds between bytes
 
 
 class ArtifactError(RuntimeError):
@@ -204,9 +210,9 @@ class Store:
         url = f"{self.location}/{INDEX}"
         try:
             if self.kind == "http":
-                with tempfile.TemporaryDirectory() as tmp:
-                    path = keras.utils.get_file(fname=INDEX, origin=url, cache_dir=tmp, cache_subdir="")
-                    return read_json(path)
+                response = requests.get(url, timeout=HTTP_TIMEOUT)
+                response.raise_for_status()
+                return response.json()
             with tf.io.gfile.GFile(url, "r") as f:
                 return json.loads(f.read())
         except Exception as e:  # noqa: BLE001  any transport error: the store is unavailable
@@ -259,28 +265,102 @@ class Store:
         return "The store's copy is wrong: publish the version again with `zoo push NAME --to STORE`."
 
     def _download(self, rel: str, meta: dict, dest: Path, cache: Path):
-        """Fetch one file to a temporary name in the cache, check its sha256, then rename."""
+        """Fetch one file into the cache. The bytes arrive in `.downloads/<sha256>.part`, which an
+        interrupted download leaves behind (a dropped connection, a killed process) and the next
+        attempt continues from (an HTTP Range request, a seek on a `tf.io.gfile` file); the part
+        is renamed into place only after its sha256 matches the index. One process at a time
+        downloads into a cache (its file lock); another waiting for it finds the file done."""
         partial_dir = cache / ".downloads"
         partial_dir.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=partial_dir, prefix=f"{os.getpid()}-"))
-        try:
-            target = tmp / "file"
-            url = f"{self.location}/{rel}"
-            if self.kind == "http":  # its progress bar; the hash is checked once, below
-                keras.utils.get_file(fname="file", origin=url, cache_dir=str(tmp), cache_subdir="")
+        expected, size = meta["sha256"], int(meta.get("size", -1))
+        part = partial_dir / f"{expected}.part"
+        url = f"{self.location}/{rel}"
+        with filelock.FileLock(partial_dir / "lock"):
+            if dest.is_file() and (size < 0 or dest.stat().st_size == size) and sha256(dest) == expected:
+                return
+            for fresh in (False, True):  # a part that fails the hash is never trusted: start over once
+                if fresh:
+                    part.unlink(missing_ok=True)
+                self._receive(url, part, size)
+                found = sha256(part)
+                if found == expected:
+                    break
             else:
-                tf.io.gfile.copy(url, str(target), overwrite=True)
-            found = sha256(target)
-            if found != meta["sha256"]:
-                raise ArtifactError(f"{url} does not match the store's index: sha256 {found}, expected {meta['sha256']}")
+                part.unlink(missing_ok=True)
+                raise ArtifactError(f"{url} does not match the store's index: sha256 {found}, expected {expected}")
             dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(target, dest)
-        except ArtifactError:
-            raise
-        except Exception as e:  # noqa: BLE001  transport errors of every kind
-            raise ArtifactError(f"could not download {self.location}/{rel} ({type(e).__name__}: {e})") from e
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            os.replace(part, dest)
+
+    def _receive(self, url: str, part: Path, size: int):
+        """Append the rest of `url` to `part`, retrying a dropped transfer from where it stopped."""
+        for attempt in range(DOWNLOAD_ATTEMPTS):
+            try:
+                if self.kind == "http":
+                    return _http_append(url, part, size)
+                return _gfile_append(url, part, size)
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                    tf.errors.UnavailableError, tf.errors.AbortedError) as e:
+                if attempt == DOWNLOAD_ATTEMPTS - 1:
+                    raise ArtifactError(
+                        f"could not download {url} ({type(e).__name__}: {e}); the {_bytes(part)} that arrived "
+                        f"are kept in {part} and the next pull continues from them") from e
+                time.sleep(min(2 ** attempt, 10))
+            except ArtifactError:
+                raise
+            except Exception as e:  # noqa: BLE001  anything else the transport raises: not worth a retry
+                raise ArtifactError(f"could not download {url} ({type(e).__name__}: {e})") from e
+
+
+def _bytes(path: Path) -> str:
+    return f"{path.stat().st_size:,} bytes" if path.is_file() else "0 bytes"
+
+
+def _progress(size: int, done: int):
+    """keras' progress bar (the one `keras.utils.get_file` shows), in bytes."""
+    bar = keras.utils.Progbar(size if size > 0 else None, unit_name="B")
+    if done:
+        bar.update(done)
+    return bar
+
+
+def _http_append(url: str, part: Path, size: int):
+    have = part.stat().st_size if part.is_file() else 0
+    if 0 <= size <= have:  # complete (or longer than the file): let the hash decide
+        if have == size:
+            return
+        part.unlink()
+        have = 0
+    headers = {"Range": f"bytes={have}-"} if have else {}
+    with requests.get(url, headers=headers, stream=True, timeout=HTTP_TIMEOUT) as response:
+        if response.status_code == 416:  # nothing after `have`: the part is all there is
+            return
+        response.raise_for_status()
+        resumed = response.status_code == 206 and response.headers.get("Content-Range", "").startswith(
+            f"bytes {have}-")
+        if not resumed:  # the server ignored the Range (plain static servers do): start over
+            have = 0
+        bar = _progress(size, have)
+        with open(part, "ab" if resumed else "wb") as f:
+            for chunk in response.iter_content(CHUNK):
+                f.write(chunk)
+                have += len(chunk)
+                bar.update(have)
+
+
+def _gfile_append(url: str, part: Path, size: int):
+    have = part.stat().st_size if part.is_file() else 0
+    if 0 <= size <= have:
+        if have == size:
+            return
+        part.unlink()
+        have = 0
+    bar = _progress(size, have)
+    with tf.io.gfile.GFile(url, "rb") as source, open(part, "ab") as f:
+        source.seek(have)
+        while chunk := source.read(CHUNK):
+            f.write(chunk)
+            have += len(chunk)
+            bar.update(have)
 
 
 def add_index_entry(location: str, name: str, version: int, files: dict) -> str:
@@ -308,23 +388,20 @@ def _index_from_cards(root: Path) -> dict:
     return {"format": INDEX_FORMAT, "models": models}
 
 
-def clean_partial_downloads(cache: Path | None = None):
-    """Remove the temporary folders of downloads whose process is gone."""
+def clean_partial_downloads(cache: Path | None = None, max_age_days: float = PART_MAX_AGE_DAYS):
+    """Remove partial downloads nobody resumed for `max_age_days` (a part is kept that long so
+    an interrupted pull can continue; one being written, whose lock is held, is left alone)."""
     partial_dir = Path(cache or cache_root()) / ".downloads"
-    for d in partial_dir.glob("*-*") if partial_dir.is_dir() else []:
-        pid = d.name.split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(d, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
+    cutoff = time.time() - max_age_days * 86400
+    if not partial_dir.is_dir():
+        return
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        with filelock.FileLock(partial_dir / "lock", timeout=0):
+            for part in partial_dir.glob("*.part"):
+                if part.stat().st_mtime < cutoff:
+                    part.unlink()
+    except filelock.Timeout:  # a download is running: it is the one that may need them
+        pass
 
 
 def verify_store(location: str, names=None) -> dict:
