@@ -13,7 +13,7 @@ from zoo.games.mcts import MCTS
 from zoo.models import PolicyValueNet
 
 TINY = ["model.filters=16", "model.blocks=1", "games_per_iteration=32", "train.simulations=16", "arena_games=8",
-        "eval_games=8", "reference_games=0", "batch_size=64", "checkpoint_every=0"]
+        "eval_games=8", "reference_games=0", "batch_size=64"]
 
 
 def _noisy(game, seed=0):

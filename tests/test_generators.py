@@ -69,7 +69,7 @@ def test_gan_apis_and_errors():
     z = np.zeros((2, 8), "float32")
     with pytest.raises(ValueError, match="digits 0-9"):
         gan.generate(z, [3, 10])
-    with pytest.raises(ValueError, match="2 codes"):
+    with pytest.raises(ValueError, match="1 labels for 2 images"):
         gan.generate(z, [3])
     with pytest.raises(TypeError, match="integers"):
         gan.generate(z, [0.5, 1.5])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo import artifacts, hub, recipes, training
+from zoo import artifacts, files, hub, recipes, training
 from zoo.registry import UnknownModelError, register
 
 
@@ -70,7 +70,7 @@ def test_export_versions_and_load(store, tiny_run):
     artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
     folder = store / "vae-mnist"
     assert zoo.get_entry("vae-mnist").versions() == [1, 2]
-    assert sorted(p.name for p in folder.iterdir()) == [
+    assert sorted(p.name for p in folder.iterdir() if p.name != files.LOCK) == [
         "1", "2", "card.json", "card.v1.json", "card.v2.json", "samples.png", "vae-mnist.v1.keras", "vae-mnist.v2.keras"]
     with pytest.raises(FileExistsError, match="never overwritten"):
         artifacts.export_artifact("vae-mnist", tiny_run, version=1, verbose=False)
@@ -157,5 +157,5 @@ def test_each_version_keeps_its_own_card(store, tiny_run, capsys):
     assert zoo.hub.card("vae-mnist", 1)["metrics"] == {"v1_score": 2.5} and zoo.hub.card("vae-mnist").metrics == {}
     assert cli.main(["describe", "vae-mnist@1"]) == 0
     out = capsys.readouterr().out
-    assert "version 1 (available: [1])" in out and "v1_score: 2.5" in out and "licence: code Apache-2.0" in out
+    assert "version 1 (available: [1, 2])" in out and "v1_score: 2.5" in out and "licence: code Apache-2.0" in out
     assert "CC BY-SA 3.0" in zoo.hub.card("vae-mnist")["licence"]["data"]

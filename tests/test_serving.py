@@ -118,8 +118,10 @@ def test_models_config_parses_with_the_real_proto(tmp_path, monkeypatch):
             else:
                 assert c.model_version_policy.latest.num_versions == 1
     monkeypatch.setenv("ZOO_ARTIFACTS_DIR", str(tmp_path))
-    (tmp_path / "vae-mnist" / "1").mkdir(parents=True)
-    (tmp_path / "vae-mnist" / "2").mkdir()
+    for v in (1, 2, 3):  # 3 has no card: an export that never finished, not a version
+        (tmp_path / "vae-mnist" / str(v)).mkdir(parents=True)
+        if v < 3:
+            (tmp_path / "vae-mnist" / f"card.v{v}.json").write_text(json.dumps({"version": v}))
     cfg = serving.parse_models_config(serving.models_config("/srv", labels=True))
     (c,) = cfg.model_config_list.config
     assert (c.version_labels["stable"], c.version_labels["canary"]) == (1, 2)

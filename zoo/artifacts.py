@@ -3,11 +3,13 @@
     artifacts/<name>/
         <name>.v<N>.keras      Keras file for zoo.load and fine-tuning
         <N>/                   SavedModel for TF Serving (numeric folder = version)
-        card.json              metrics, recipe, checksums, versions, signatures
-        samples.png            what the model does, at a glance
+        card.v<N>.json         version N's metrics, recipe, checksums, signatures, licences
+        card.json              a copy of the newest version's card
+        samples.png            what the newest version does, at a glance
 
 Every file is written beside its destination and renamed into place, so a crash never leaves
-a half artifact; the version folder appears last, and a version counts only once it exists.
+a half artifact; the version folder appears last, in one rename, and a version counts only
+once its folder and its card both exist (`ModelEntry.versions`).
 The model says what it serves (`serving_signatures()`, `serving_examples()`) and what it
 looks like (`picture()`); this module writes them for any model.
 
@@ -37,10 +39,10 @@ import numpy as np
 import tensorflow as tf
 
 from . import data
-from .files import atomic_write_json, read_json, save_keras_atomic, save_png
+from .files import atomic_write_json, folder_lock, numeric_subfolders, read_json, save_keras_atomic, save_png, sha256
 from .registry import get_entry
 from .serving import write_warmup
-from .store import INDEX, ArtifactError, add_index_entry, version_entries, write_index
+from .store import INDEX, ArtifactError, Store, add_index_entry, write_index
 
 
 class Card(dict):
@@ -84,6 +86,9 @@ class Card(dict):
     def of_version(cls, folder: Path, version: int | None = None) -> "Card":
         """The card of one version (default: the newest); an older export without per-version
         cards has only `card.json`, which is used when it describes that version."""
+        if version is None:  # the newest published version's own card (card.json is its copy)
+            published = [v for v in numeric_subfolders(folder) if cls.path_of(folder, v).is_file()]
+            version = published[-1] if published else None
         if version is None or cls.path_of(folder, version).is_file():
             return cls.read(cls.path_of(folder, version))
         card = cls.read(cls.path_of(folder))
@@ -108,21 +113,59 @@ class Card(dict):
         return self.get("metrics", {})
 
 
-def _strict(fn, specs):
-    """Check every input's shape at run time. A signature's declared shape is not enforced when
-    a SavedModel runs (a (n, 29, 29, 2) batch would flow through the convolutions and give
-    garbage), so each input passes `tf.ensure_shape` first and a wrong shape is an error."""
+def _strict(fn, specs, bounds: dict):
+    """The signature function with its inputs checked in the graph, as the Keras methods check
+    them: each input's shape (`tf.ensure_shape`: a SavedModel does not enforce its declared
+    shape, and a (n, 29, 29, 2) batch would flow through the convolutions and give garbage),
+    finite values and the range `bounds` gives for its name (`ZooModel.serving_input_bounds`),
+    and one batch size across inputs. A failed check is an INVALID_ARGUMENT error, which TF
+    Serving returns as HTTP 400 naming the input. A batch of 0 gives an empty batch of the
+    declared output shape (convolutions refuse an empty batch): the function then runs on one
+    row of zeros and keeps none of it."""
+
+    def check(a, spec):
+        a = tf.ensure_shape(a, spec.shape)
+        name, asserts = spec.name, []
+        if a.dtype.is_floating:
+            asserts.append(tf.debugging.assert_all_finite(a, f"{name} must hold finite numbers (no NaN or inf)"))
+        if bounds.get(name) is not None:
+            low, high = bounds[name]
+            what = "pixels in [0, 1] (divide 0-255 images by 255)" if (low, high) == (0.0, 1.0) else f"values in [{low}, {high}]"
+            asserts += [tf.debugging.assert_greater_equal(a, tf.cast(low, a.dtype), message=f"{name} must hold {what}"),
+                        tf.debugging.assert_less_equal(a, tf.cast(high, a.dtype), message=f"{name} must hold {what}")]
+        with tf.control_dependencies([op for op in asserts if op is not None]):
+            return tf.identity(a)
 
     @functools.wraps(fn)
     def strict(*args):
-        return fn(*[tf.ensure_shape(a, spec.shape) for a, spec in zip(args, specs)])
+        args = [check(a, spec) for a, spec in zip(args, specs)]
+        n = tf.shape(args[0])[0]
+        same = [tf.debugging.assert_equal(tf.shape(a)[0], n, message=f"{specs[0].name} and {spec.name} must have "
+                                          "the same number of rows") for a, spec in zip(args[1:], specs[1:])]
+        with tf.control_dependencies([op for op in same if op is not None]):
+            n = tf.identity(n)
+        ones = [tf.zeros([1] + [d if d is not None else 1 for d in spec.shape[1:]], spec.dtype) for spec in specs]
+        return tf.cond(n > 0, lambda: fn(*args), lambda: tf.nest.map_structure(lambda t: t[:0], fn(*ones)))
 
     return strict
 
 
 def write_saved_model(model, dest: Path, model_name: str | None = None):
     """SavedModel with the model's named signatures, each weight stored once, and TF Serving's
-    warm-up requests (`model.serving_examples`).
+    warm-up requests (`model.serving_examples`), written aside and renamed to `dest` whole."""
+    publish(write_saved_model_aside(model, Path(dest), model_name), Path(dest))
+
+
+def publish(aside: Path, dest: Path):
+    """Rename a SavedModel written aside into its version folder: the one atomic step that makes
+    a version visible to TF Serving (which loads the newest numeric folder) and to the zoo."""
+    if dest.exists():
+        raise FileExistsError(f"{dest} already exists; versions are never overwritten, pick another --version")
+    os.replace(aside, dest)
+
+
+def write_saved_model_aside(model, dest: Path, model_name: str | None = None) -> Path:
+    """`write_saved_model` up to the rename: returns the hidden folder beside `dest` holding it.
 
     The archive is not given `track(model)`: the endpoints capture every variable they use, and
     tracking the model as well stores each weight twice (keras-team/keras#23553).
@@ -132,7 +175,7 @@ def write_saved_model(model, dest: Path, model_name: str | None = None):
     default = model.serving_default or next(iter(sigs))
     for name in [default] + [n for n in sigs if n != default]:  # the first also becomes serving_default
         fn, spec = sigs[name]
-        archive.add_endpoint(name, _strict(fn, spec), input_signature=spec)
+        archive.add_endpoint(name, _strict(fn, spec, model.serving_input_bounds), input_signature=spec)
     dest = Path(dest)
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -142,9 +185,7 @@ def write_saved_model(model, dest: Path, model_name: str | None = None):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if dest.exists():
-        raise FileExistsError(f"{dest} already exists; versions are never overwritten, pick another --version")
-    os.replace(tmp, dest)
+    return tmp
 
 
 def signature_table(saved_model_dir: Path) -> dict:
@@ -210,31 +251,145 @@ def load_run_model(name: str, run: Path):
     return model
 
 
+def trained_steps(run: Path) -> int:
+    """How far a finished run trained (optimiser updates, environment steps or iterations, as
+    its trainer counts), from its summary.json; 0 when it has none."""
+    summary = read_json(run / "summary.json") if (run / "summary.json").is_file() else {}
+    return int(summary.get("steps", summary.get("iterations", 0)) or 0)
+
+
+def remove_unpublished(folder: Path, name: str) -> list[str]:
+    """Remove what killed exports of `name` left in its artifact folder (call holding the
+    folder's lock, so no export is running): Keras files and cards of no published version,
+    hidden temporary folders and files (a SavedModel written aside). Returns what was removed."""
+    published = {v for v in numeric_subfolders(folder) if Card.path_of(folder, v).is_file()}
+    removed = []
+    for p in sorted(folder.iterdir()):
+        card_version = p.name[len("card.v"):-len(".json")] if p.name.startswith("card.v") and p.name.endswith(".json") else ""
+        stale = ((p.is_dir() and p.name.isdigit() and int(p.name) not in published)
+                 or (card_version.isdigit() and int(card_version) not in published)
+                 or (p.name.startswith(f"{name}.v") and p.name.endswith(".keras")
+                     and p.name[len(name) + 2:-6].isdigit() and int(p.name[len(name) + 2:-6]) not in published)
+                 or (p.name.startswith(".") and (".tmp" in p.name)))
+        if stale:
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+            removed.append(p.name)
+    return removed
+
+
 def export_artifact(name: str, run_dir, version: int | None = None, verbose: bool = True) -> Path:
     """Export a finished run folder's model as version `version` (default: the next) of `name`:
-    Keras file, SavedModel, picture and card. Returns the SavedModel folder."""
+    Keras file, SavedModel, card, index entry and picture. Returns the SavedModel folder.
+
+    Everything is written beside its place first (the Keras file, the SavedModel in a hidden
+    folder, the card with the checksums); the version is published by one atomic step, the
+    rename of its SavedModel folder, and only then entered in the store's index. A killed
+    export leaves no version folder (so neither TF Serving, which loads the newest numeric
+    folder, nor any loader, `describe` or `serving-config` sees it), and the next export removes
+    its leftovers. One export of a model runs at a time (the artifact folder's lock)."""
     entry, run = get_entry(name), Path(run_dir)
     model = load_run_model(name, run)
-    folder = entry.artifact_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    versions = entry.versions()
-    version = version or (versions[-1] + 1 if versions else 1)
-    if version in versions:
-        raise FileExistsError(f"{name} version {version} exists already; versions are never overwritten")
-    save_keras_atomic(model, folder / f"{name}.v{version}.keras")
-    write_saved_model(model, folder / str(version))
-    save_picture(model, folder / "samples.png")
+    if trained_steps(run) <= 0:
+        raise ArtifactError(f"run {run} trained 0 steps: its model is untrained, not a version to publish; "
+                            "train it (zoo train ... --out RUN) and export again")
+    return _publish(name, model, version, verbose,
+                    write_keras=lambda path: save_keras_atomic(model, path),
+                    make_card=lambda version, aside: _card(name, entry, model, run, version, aside))
 
+
+def republish(name: str, from_version: int, version: int | None = None, note: str = "",
+              verbose: bool = True) -> Path:
+    """Publish the weights of version `from_version` again as a new version, with the current
+    code's SavedModel (its signatures and their input checks): the Keras file is copied byte
+    for byte, and the card keeps the old version's training record and metrics (measured on
+    these very weights), says where they came from (`republished_from`) and why (`note`)."""
+    entry = get_entry(name)
+    folder = entry.artifact_dir
+    if from_version not in entry.versions():
+        raise ArtifactError(f"{name} has no published version {from_version} to republish (versions: {entry.versions()})")
+    source = Store(str(folder.parent)).checked(name, from_version, only=[f"{name}/{name}.v{from_version}.keras"])
+    source = source / name / f"{name}.v{from_version}.keras"
+    model = keras.saving.load_model(source, compile=False)
+    old = Card.of_version(folder, from_version)
+
+    def make_card(version, aside):
+        card, entries = _card_files(name, version, aside)
+        fresh = {k: v for k, v in old.items() if k not in ("version", "versions", "signatures", "files", "software",
+                                                             "created", "republished_from")}
+        fresh.update(card, versions=sorted(set(entry.versions()) | {version}),
+                     republished_from={"version": from_version, "note": note,
+                                       "metrics": f"measured on version {from_version}'s weights, which this version "
+                                                  "holds unchanged (its Keras file is a byte copy)"})
+        return Card(fresh), entries
+
+    return _publish(name, model, version, verbose, write_keras=lambda path: _copy_atomic(source, path),
+                    make_card=make_card)
+
+
+def _copy_atomic(source: Path, dest: Path):
+    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, dest)
+
+
+def _publish(name: str, model, version: int | None, verbose: bool, write_keras, make_card) -> Path:
+    """The steps every new version takes, under the artifact folder's lock (see `export_artifact`)."""
+    entry = get_entry(name)
+    folder = entry.artifact_dir
+    with folder_lock(folder, f"zoo export {name}"):
+        removed = remove_unpublished(folder, name)
+        if removed and verbose:
+            print(f"removed what an interrupted export left in {folder}: {', '.join(removed)}")
+        versions = entry.versions()
+        version = version or (versions[-1] + 1 if versions else 1)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise ValueError(f"a version is a whole number from 1, got {version!r}")
+        if version in versions:
+            raise FileExistsError(f"{name} version {version} exists already; versions are never overwritten")
+        write_keras(folder / f"{name}.v{version}.keras")
+        aside = write_saved_model_aside(model, folder / str(version), name)
+        card, entries = make_card(version, aside)
+        newest = version >= max(versions, default=0)
+        card.write(Card.path_of(folder, version))
+        publish(aside, folder / str(version))  # the version exists from here on, complete
+        if (folder.parent / INDEX).is_file():  # loads check files against the store's index
+            add_index_entry(str(folder.parent), name, version, entries)
+        else:  # a folder without an index yet gets one for all of this model's versions
+            write_index(folder.parent, names=[name])
+        if newest:
+            card.write(Card.path_of(folder))
+            save_picture(model, folder / "samples.png")
+    if verbose:
+        print(f"exported {name} version {version} to {folder}")
+    return folder / str(version)
+
+
+def _card_files(name: str, version: int, aside: Path) -> tuple[dict, dict]:
+    """The card fields that describe a version's files (checksums, signatures, software), and
+    its index entries: each file hashed once, for both."""
+    keras_file = aside.parent / f"{name}.v{version}.keras"
+    entries = {f"{name}/{keras_file.name}": {"size": keras_file.stat().st_size, "sha256": sha256(keras_file)}}
+    for p in sorted(q for q in aside.rglob("*") if q.is_file()):
+        entries[f"{name}/{version}/{p.relative_to(aside).as_posix()}"] = {"size": p.stat().st_size, "sha256": sha256(p)}
+    fields = {"version": version, "signatures": signature_table(aside),
+              "files": {rel.split("/", 1)[1]: entries[rel]["sha256"] for rel in sorted(entries)},
+              "software": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,
+                           "python": platform.python_version()},
+              "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    return fields, entries
+
+
+def _card(name: str, entry, model, run: Path, version: int, aside: Path) -> tuple[Card, dict]:
+    """The card of a version whose Keras file is in place and whose SavedModel is still aside,
+    and the version's index entries."""
     stages = training_stages(run, entry)
     recipe_text = stages[-1]["recipe"]
     recipe = tomllib.loads(recipe_text)
-    entries = version_entries(folder.parent, name, version)  # hashed once: for the card and the index
-    old_path = Card.path_of(folder, version)
-    old = Card.read(old_path) if old_path.exists() else {}  # a re-export of a version keeps its metrics
+    files, entries = _card_files(name, version, aside)
     card = Card({
         "name": name,
         "version": version,
-        "versions": entry.versions(),
+        "versions": sorted(set(entry.versions()) | {version}),
         "task": entry.task,
         "dataset": entry.dataset,
         "description": entry.description,
@@ -243,30 +398,22 @@ def export_artifact(name: str, run_dir, version: int | None = None, verbose: boo
         "model_class": f"{type(model).__module__}.{type(model).__name__}",
         "config": {k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")},
         "parameters": model.num_params(),
-        "metrics": old.get("metrics", {}) if old.get("version") == version else {},
-        "evaluation": old.get("evaluation", {}) if old.get("version") == version else {},
+        "metrics": {},
+        "evaluation": {},
         "recipe": {"file": f"train/{entry.recipe}", "resolved": recipe_text, "seed": recipe.get("seed"),
                    **({"stages": [st["recipe"] for st in stages]} if len(stages) > 1 else {})},
         "training": _training_record(name, run, stages),
         "data_checksums": data.checksums(entry.dataset) if entry.dataset in data.DATASETS else {},
-        "signatures": signature_table(folder / str(version)),
+        "signatures": files["signatures"],
         "serving_default": model.serving_default,
-        "files": {rel.split("/", 1)[1]: entries[rel]["sha256"] for rel in sorted(entries)},
-        "software": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,
-                     "python": platform.python_version()},
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "files": files["files"],
+        "software": files["software"],
+        "created": files["created"],
     })
-    card.write_for_version(folder, newest=version == max(entry.versions()))
-    if (folder.parent / INDEX).is_file():  # loads check files against the store's index
-        add_index_entry(str(folder.parent), name, version, entries)
-    else:  # a folder without an index yet gets one for all of this model's versions
-        write_index(folder.parent, names=[name])
-    if verbose:
-        print(f"exported {name} version {version} to {folder}")
-    return folder / str(version)
+    return card, entries
 
 
-__all__ = ["ArtifactError", "Card", "export_artifact", "load_run_model", "save_picture",
+__all__ = ["ArtifactError", "Card", "export_artifact", "load_run_model", "republish", "save_picture",
            "signature_table", "training_stages", "update_card_metrics", "write_saved_model"]
 
 

@@ -2,7 +2,7 @@
 pull, verify, index.
 
     zoo list ['*gan*'] [--task T]            zoo evaluate NAME [--write-card]
-    zoo describe NAME                        zoo export NAME --run RUN [--version N]
+    zoo describe NAME                        zoo export NAME --run RUN | --from-version N
     zoo train NAME|FILE.toml [--set k=v]     zoo play NAME [--gif F | --ansi | --second]
     zoo readme                               zoo serving-config [--labels]
     zoo pull NAME[@N] [--store S]            zoo verify [NAME] [--store S]      zoo index
@@ -22,7 +22,14 @@ from .artifacts import ArtifactError
 from .data import DataError
 from .recipes import RecipeError
 from .registry import UnknownModelError
-from .runs import STRATEGIES, TrainingDiverged
+from .files import FolderBusy
+from .runs import STRATEGIES, RunFolderError, TrainingDiverged
+
+
+# What a user's input or environment causes; anything else is the zoo's bug and keeps its traceback.
+USER_ERRORS = (DataError, RecipeError, UnknownModelError, ArtifactError, TrainingDiverged, RunFolderError,
+               FolderBusy, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
+               PermissionError)
 
 
 def _cmd_list(args):
@@ -76,7 +83,7 @@ def _cmd_train(args):
     recipe = recipes.apply_overrides(recipes.load(args.recipe), args.set)
     out = args.out or f"runs/{recipe['name']}"
     trainer = runs.get_trainer(registry.get_entry(recipe["name"]).model_class.trainer)
-    limit = {trainer.limit: args.max_steps} if args.max_steps else {}
+    limit = {trainer.limit: args.max_steps} if args.max_steps is not None else {}
     summary = training.train(recipe, out, strategy=args.strategy, verbose=0 if args.quiet else 1,
                              command=" ".join(["zoo"] + sys.argv[1:]), judge=evaluate.default_judge, **limit)
     if summary["chief"]:
@@ -102,7 +109,10 @@ def _cmd_evaluate(args):
 
 
 def _cmd_export(args):
-    artifacts.export_artifact(args.name, args.run, args.version)
+    if args.from_version is not None:
+        artifacts.republish(args.name, args.from_version, args.version, note=args.note or "")
+    else:
+        artifacts.export_artifact(args.name, args.run, args.version)
 
 
 def _cmd_play(args):
@@ -183,9 +193,13 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--write-card", action="store_true", help="write the metrics into the artifact's card")
     s.set_defaults(fn=_cmd_evaluate)
 
-    s = sub.add_parser("export", help="export a run folder's model as a new artifact version")
+    s = sub.add_parser("export", help="export a run folder's model (or a version's weights again) as a new version")
     s.add_argument("name")
-    s.add_argument("--run", required=True, help="run folder with model.keras and recipe.toml")
+    source = s.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="run folder with model.keras and recipe.toml")
+    source.add_argument("--from-version", type=int, default=None,
+                        help="republish this version's weights with the current code's SavedModel (signatures)")
+    s.add_argument("--note", help="with --from-version: why, recorded in the card")
     s.add_argument("--version", type=int, default=None, help="version number (default: next free)")
     s.set_defaults(fn=_cmd_export)
 
@@ -217,10 +231,15 @@ def main(argv=None):
     args = parser().parse_args(argv)
     try:
         args.fn(args)
-    except (DataError, RecipeError, UnknownModelError, ArtifactError, TrainingDiverged, ValueError,
-            FileNotFoundError, FileExistsError) as e:
+    except USER_ERRORS as e:  # the user's to fix: the message says how; a traceback would only hide it
         print(f"zoo {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except EOFError:
+        print(f"zoo {args.command}: input ended", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"zoo {args.command}: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

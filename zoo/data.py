@@ -23,6 +23,7 @@ import struct
 from functools import lru_cache
 from pathlib import Path
 
+import keras
 import numpy as np
 
 DATA_DIR_ENV = "ZOO_DATA_DIR"
@@ -109,11 +110,15 @@ def load_arrays(name: str = "mnist", split: str = "train") -> tuple[np.ndarray, 
     _check_name(name, split)
     count = DATASETS[name][2][split]
     root = data_dir()
-    if root is None:
-        import keras  # the download fallback, for users with internet
-
+    if root is None:  # the download fallback, for users with internet
         loader = getattr(keras.datasets, DATASETS[name][1])
-        (xtr, ytr), (xte, yte) = loader.load_data()
+        try:
+            (xtr, ytr), (xte, yte) = loader.load_data()
+        except Exception as e:  # noqa: BLE001  keras raises a bare Exception for a failed fetch
+            raise DataError(f"{DATA_DIR_ENV} is not set, so {name} was to be downloaded through "
+                            f"keras.datasets.{DATASETS[name][1]}, which failed ({str(e).splitlines()[0][:200]}). "
+                            f"Set {DATA_DIR_ENV} to a folder holding {name}/ with the four IDX files "
+                            f"(*-idx?-ubyte.gz), or connect to the internet") from None
         x, y = (xtr, ytr) if split == "train" else (xte, yte)
     else:
         img_path, lbl_path = files(name, split, root)

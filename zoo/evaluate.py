@@ -18,12 +18,13 @@ import time
 
 import keras
 
-from .artifacts import ArtifactError, update_card_metrics
+from .artifacts import ArtifactError, Card, update_card_metrics
 from .hub import load
 from .metrics import Judge
 from .registry import get_entry
 
 _JUDGE = []
+FULL_SAMPLES = 1000  # importance samples per image of a full evaluation (the VAE's NLL)
 
 
 def default_judge():
@@ -45,7 +46,7 @@ def evaluate(model, samples: int = 1000, limit: int | None = None, verbose: bool
     return model.card_metrics(judge, samples=samples, limit=limit, verbose=verbose)
 
 
-def evaluation_command(name: str, samples: int = 1000, limit: int | None = None) -> str:
+def evaluation_command(name: str, samples: int = FULL_SAMPLES, limit: int | None = None) -> str:
     """The command line that reproduces an evaluation."""
     return f"zoo evaluate {name} --samples {samples}" + (f" --limit {limit}" if limit else "")
 
@@ -57,12 +58,23 @@ def evaluate_artifact(name: str, run: str | None = None, samples: int = 1000, li
     Returns (metrics, evaluation record)."""
     if write_card and run:
         raise ValueError("--write-card writes the artifact's card; evaluate the artifact, not --run")
+    for key, value in (("samples", samples), ("limit", limit)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"--{key} must be a whole number from 1, got {value!r}")
+    reduced = limit is not None or samples < FULL_SAMPLES
+    if write_card:  # the card is checked before the evaluation's minutes are spent
+        Card.of_version(get_entry(name).artifact_dir, version)
+        if reduced:
+            raise ValueError(f"a reduced evaluation (--limit {limit}, --samples {samples}) is never written into a card, "
+                             f"which holds the full one (every test image, --samples {FULL_SAMPLES}); "
+                             "drop --limit and --samples, or drop --write-card to see the estimate")
     model = keras.saving.load_model(f"{run}/model.keras", compile=False) if run else load(name, version)
     t0 = time.time()
     metrics = evaluate(model, samples=samples, limit=limit, verbose=verbose)
     entry = get_entry(name)
-    record = {"command": evaluation_command(name if version is None else f"{name}@{version}", samples, limit), "seconds": round(time.time() - t0, 1),
-              "test_set": entry.model_class.test_set(model.get_config())}
+    record = {"command": evaluation_command(name if version is None else f"{name}@{version}", samples, limit),
+              "seconds": round(time.time() - t0, 1), "test_set": entry.model_class.test_set(model.get_config()),
+              "full": not reduced}
     if write_card:
         update_card_metrics(name, metrics, record, version)
     return metrics, record

@@ -18,12 +18,58 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 
+import filelock
 import numpy as np
+
+LOCK, OWNER = ".zoo.lock", ".zoo.lock.owner"
+
+
+class FolderBusy(RuntimeError):
+    """Another process is working in a folder (it holds the folder's lock)."""
+
+
+@contextlib.contextmanager
+def folder_lock(folder, purpose: str):
+    """Hold `folder`'s lock (`.zoo.lock`, a `filelock` lock the OS releases when the holder dies)
+    while the block runs. A second process asking for it gets `FolderBusy` at once, naming the
+    holder's PID and what it does, instead of working on the same files.
+
+    Example:
+        >>> import tempfile
+        >>> with folder_lock(tempfile.mkdtemp(), "training") as owner:
+        ...     owner["purpose"], owner["pid"] == os.getpid()
+        ('training', True)
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(folder / LOCK), timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        try:
+            holder = read_json(folder / OWNER)
+        except (OSError, ValueError):
+            holder = {}
+        who = f"process {holder['pid']} ({holder.get('purpose')}, since {holder.get('started')})" if holder else "another process"
+        raise FolderBusy(f"{folder} is in use by {who}; wait for it to finish or stop it, "
+                         "or use another folder") from None
+    owner = {"pid": os.getpid(), "purpose": purpose, "command": " ".join(sys.argv),
+             "started": datetime.datetime.now().isoformat(timespec="seconds")}
+    try:
+        atomic_write_json(folder / OWNER, owner)
+        yield owner
+    finally:
+        with contextlib.suppress(OSError):
+            (folder / OWNER).unlink()
+        lock.release()
 
 
 def _temporary(path: Path, suffix: str = ".tmp") -> Path:

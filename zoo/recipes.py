@@ -3,42 +3,211 @@
 A recipe names its registry entry and holds sections `model` (the builder's kwargs), `data`,
 `optimizer` and `train`. An override key is dotted (`train.epochs=2`) or bare when the name is
 unique across sections (`epochs=2`).
+
+Every key is checked against what reads it: `model` against the model class's constructor,
+`optimizer` and the common `train` keys against `COMMON`, and the trainer's own `data` and
+`train` keys against what the trainer declared (`register_keys`, called by
+`zoo.runs.register_trainer`). An unknown key, a wrong type or a value out of range is a
+`RecipeError` naming the key, what it accepts and, for a misspelling, what was meant:
+
+    >>> r = load("vae-mnist")
+    >>> r["train"]["epochs"], r["train"]["batch_size"]
+    (80, 128)
+    >>> apply_overrides(r, ["epoch=2"])
+    Traceback (most recent call last):
+    ...
+    zoo.recipes.RecipeError: --set epoch=2: no recipe key 'epoch'; did you mean 'epochs' (train.epochs)?
+    >>> apply_overrides(r, ["batch_size=0"])
+    Traceback (most recent call last):
+    ...
+    zoo.recipes.RecipeError: recipe vae-mnist: train.batch_size = 0 is below its minimum 1 (examples per replica per step)
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
+import inspect
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 from .registry import get_entry, list_models
 
 SECTIONS = ("model", "data", "optimizer", "train")
-DEFAULTS = {
-    "seed": 0,
-    "model": {},
-    "data": {"dataset": "mnist", "binarize": "none", "labels": False},
-    "optimizer": {"name": "adam", "learning_rate": 1e-3, "scale_learning_rate": False,
-                  "schedule": "constant", "clipnorm": None},
-    "train": {"epochs": 10, "batch_size": 128, "strategy": "default", "checkpoint_every": 500,
-              "mixed_precision": "", "deterministic": False, "steps_per_epoch": None,
-              "eval_batches": None, "init_from": None},
-}
+TOP_LEVEL = ("name", "seed", "description")
+STRATEGIES = ("default", "mirrored", "multi-worker")
+PRECISIONS = ("", "float32", "mixed_bfloat16", "mixed_float16")
 
 
 class RecipeError(ValueError):
     """A recipe or an override that cannot be used; the message says what to change."""
 
 
-def _merge(base, extra):
-    out = copy.deepcopy(base)
-    for k, v in extra.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+@dataclass(frozen=True)
+class Key:
+    """What one recipe key accepts.
+
+    Args:
+        kind: `int`, `float` (an int is taken too), `bool`, `str`, `list`, or `object` (anything).
+        default: the value when the recipe leaves the key out (None: absent).
+        low, high: inclusive bounds of a number.
+        choices: the allowed values of a string.
+        optional: whether None (the key left unset) is allowed.
+        help: what the key means, shown in errors.
+    """
+
+    kind: type = object
+    default: object = None
+    low: float | None = None
+    high: float | None = None
+    choices: tuple = ()
+    optional: bool = False
+    help: str = ""
+
+    def check(self, where: str, value):
+        """`value` converted to the key's kind (an int for a float key), or a `RecipeError`."""
+        about = f" ({self.help})" if self.help else ""
+        if value is None:
+            if self.optional or self.default is None:
+                return None
+            raise RecipeError(f"{where} must be set{about}")
+        if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if self.kind is list and isinstance(value, tuple):
+            value = list(value)
+        numeric_bool = self.kind in (int, float) and isinstance(value, bool)
+        if not isinstance(value, self.kind) or numeric_bool:
+            raise RecipeError(f"{where} = {value!r} is not {_a(self.kind)}{about}")
+        if self.choices and value not in self.choices:
+            hint = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=1)
+            raise RecipeError(f"{where} = {value!r} is not one of {', '.join(repr(c) for c in self.choices)}"
+                              + (f"; did you mean {hint[0]!r}?" if hint else ""))
+        if self.low is not None and value < self.low:
+            raise RecipeError(f"{where} = {value!r} is below its minimum {_num(self.low)}{about}")
+        if self.high is not None and value > self.high:
+            raise RecipeError(f"{where} = {value!r} is above its maximum {_num(self.high)}{about}")
+        return value
+
+
+def _a(kind: type) -> str:
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+            list: "a list"}.get(kind, kind.__name__)
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+COMMON = {
+    "data": {"dataset": Key(str, help="the data the trainer reads")},
+    "optimizer": {
+        "name": Key(str, "adam", choices=("adam", "adamw", "sgd")),
+        "learning_rate": Key(float, 1e-3, low=0.0),
+        "scale_learning_rate": Key(bool, False, help="multiply the learning rate by the number of replicas"),
+        "schedule": Key(str, "constant", choices=("constant", "cosine")),
+        "alpha": Key(float, 0.0, low=0.0, high=1.0, help="the cosine schedule's final fraction of the rate"),
+        "clipnorm": Key(float, None, low=0.0, optional=True, help="clip each gradient to this norm"),
+        "beta_1": Key(float, None, low=0.0, high=0.9999, optional=True, help="Adam's first-moment decay"),
+    },
+    "train": {
+        "strategy": Key(str, "default", choices=STRATEGIES),
+        "batch_size": Key(int, 128, low=1, high=1 << 20, help="examples per replica per step"),
+        "mixed_precision": Key(str, "", choices=PRECISIONS),
+        "deterministic": Key(bool, False, help="enable TensorFlow's op determinism"),
+    },
+}
+TRAINER_KEYS: dict[str, dict[str, dict[str, Key]]] = {}
+
+
+def register_keys(trainer: str, **sections: dict):
+    """Declare the `data` and `train` keys trainer `trainer` reads beyond `COMMON` (a key it
+    redeclares takes its default and range from here)."""
+    wrong = set(sections) - {"data", "train"}
+    if wrong:
+        raise ValueError(f"a trainer declares data and train keys only, not {sorted(wrong)}")
+    TRAINER_KEYS[trainer] = {s: dict(sections.get(s, {})) for s in ("data", "train")}
+
+
+def model_keys(entry) -> dict[str, Key]:
+    """The `model` keys of a registry entry: its class's constructor arguments, typed by their
+    defaults (a tuple default takes a list)."""
+    keys = {}
+    for cls in entry.model_class.__mro__:  # a constructor passing **kwargs on takes its parent's keys too
+        if "__init__" not in vars(cls):
+            continue
+        if cls.__module__.split(".")[0] == "keras":  # keras.Model's own (name, dtype...) are not recipe keys
+            break
+        params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        for p in params:
+            if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name in keys:
+                continue
+            d = p.default
+            kind = (object if d is p.empty or d is None else list if isinstance(d, (tuple, list))
+                    else float if isinstance(d, float) else type(d))
+            keys[p.name] = Key(kind, optional=True)
+        if not any(p.kind == p.VAR_KEYWORD for p in params):
+            break
+    return keys
+
+
+def schema(name: str) -> dict[str, dict[str, Key]]:
+    """Every key a recipe of model `name` may hold, by section."""
+    entry = get_entry(name)
+    trainer = entry.model_class.trainer
+    if trainer not in TRAINER_KEYS:
+        raise RecipeError(f"no trainer {trainer!r} has declared its recipe keys; import the module that registers it")
+    own = TRAINER_KEYS[trainer]
+    return {"model": model_keys(entry), "optimizer": dict(COMMON["optimizer"]),
+            "data": {**COMMON["data"], **own["data"]}, "train": {**COMMON["train"], **own["train"]}}
+
+
+def _suggest(key: str, keys: dict[str, dict]) -> str:
+    """"; did you mean 'x' (section.x)?" for the closest known key, or the section's keys."""
+    every = {k: s for s in SECTIONS for k in keys[s]}
+    close = difflib.get_close_matches(key, list(every), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r} ({every[close[0]]}.{close[0]})?" if close else ""
+
+
+def validate(recipe: dict) -> dict:
+    """A checked copy of `recipe` with its sections' defaults filled in; `RecipeError` on an
+    unknown key (with the nearest known one), a wrong type or a value out of range."""
+    name = recipe.get("name")
+    if name not in list_models():
+        raise RecipeError(f"recipe {recipe.get('source', '')}: 'name' must be a registered model, got {name!r}")
+    keys, out = schema(name), copy.deepcopy(recipe)
+    unknown = set(recipe) - set(SECTIONS) - set(TOP_LEVEL) - {"source"}
+    if unknown:
+        raise RecipeError(f"recipe {name}: unknown top-level keys {sorted(unknown)}; allowed: "
+                          f"{', '.join(TOP_LEVEL + SECTIONS)}")
+    out["seed"] = Key(int, 0, low=0, high=2**31 - 1).check("seed", recipe.get("seed", 0))
+    for section in SECTIONS:
+        given = recipe.get(section) or {}
+        if not isinstance(given, dict):
+            raise RecipeError(f"recipe {name}: [{section}] must be a table of keys, got {given!r}")
+        for key in given:
+            if key not in keys[section]:
+                elsewhere = [s for s in SECTIONS if key in keys[s]]
+                hint = (f"; it belongs in [{elsewhere[0]}] ({elsewhere[0]}.{key})" if elsewhere
+                        else _suggest(key, keys))
+                raise RecipeError(f"recipe {name}: [{section}] has no key {key!r}{hint} "
+                                  f"(its keys: {', '.join(sorted(keys[section]))})")
+        checked = {}
+        for key, spec in keys[section].items():
+            value = given.get(key, spec.default)
+            if key in given:
+                try:
+                    checked[key] = spec.check(f"{section}.{key}", value)
+                except RecipeError as e:
+                    raise RecipeError(f"recipe {name}: {e}") from None
+            elif value is not None:
+                checked[key] = value
+        out[section] = checked
     return out
 
 
 def load(name_or_path: str | Path) -> dict:
-    """Read a recipe by registry name (`vae-mnist`) or file path, with defaults filled in."""
+    """Read a recipe by registry name (`vae-mnist`) or file path, checked, with defaults filled in."""
     p = Path(name_or_path)
     if p.suffix == ".toml" or p.exists():
         if not p.is_file():
@@ -49,12 +218,15 @@ def load(name_or_path: str | Path) -> dict:
         raw = tomllib.loads(p.read_text())
     except tomllib.TOMLDecodeError as e:
         raise RecipeError(f"recipe {p} is not valid TOML: {e}") from e
-    unknown = set(raw) - set(SECTIONS) - {"name", "seed", "description"}
+    unknown = set(raw) - set(SECTIONS) - set(TOP_LEVEL)
     if unknown:
-        raise RecipeError(f"recipe {p}: unknown top-level keys {sorted(unknown)}; allowed: name, seed, {', '.join(SECTIONS)}")
+        raise RecipeError(f"recipe {p}: unknown top-level keys {sorted(unknown)}; allowed: {', '.join(TOP_LEVEL + SECTIONS)}")
     if raw.get("name") not in list_models():
         raise RecipeError(f"recipe {p}: 'name' must be a registered model, got {raw.get('name')!r}")
-    recipe = _merge(DEFAULTS, raw)
+    try:
+        recipe = validate(raw)
+    except RecipeError as e:
+        raise RecipeError(f"{e} [in {p}]") from None
     recipe["source"] = str(p)
     return recipe
 
@@ -67,8 +239,9 @@ def _parse_value(text: str):
 
 
 def apply_overrides(recipe: dict, overrides: list[str]) -> dict:
-    """A copy of `recipe` with `key=value` overrides (`epochs=2`, `model.latent_dim=16`) applied."""
+    """A checked copy of `recipe` with `key=value` overrides (`epochs=2`, `model.latent_dim=16`) applied."""
     recipe = copy.deepcopy(recipe)
+    keys = schema(recipe["name"])
     for item in overrides or []:
         if "=" not in item:
             raise RecipeError(f"--set takes key=value, got {item!r}")
@@ -78,15 +251,23 @@ def apply_overrides(recipe: dict, overrides: list[str]) -> dict:
             section, sub = key.split(".", 1)
             if section not in SECTIONS:
                 raise RecipeError(f"--set {key}: unknown section {section!r}; use one of {', '.join(SECTIONS)}")
-            recipe[section][sub] = value
+            recipe.setdefault(section, {})[sub] = value
         elif key == "seed":
             recipe["seed"] = value
         else:
-            owners = [s for s in SECTIONS if key in recipe[s]]
-            if len(owners) != 1:
-                what = "is in several sections" if owners else "is in no section"
-                raise RecipeError(f"--set {key}: {what}; write it as section.{key} ({', '.join(SECTIONS)})")
-            recipe[owners[0]][key] = value
+            owners = [s for s in SECTIONS if key in keys[s]]
+            if not owners:
+                raise RecipeError(f"--set {item}: no recipe key {key!r}{_suggest(key, keys) or ''}"
+                                  + ("" if _suggest(key, keys) else f"; write it as section.{key} ({', '.join(SECTIONS)})"
+                                     " if the model's constructor takes it"))
+            if len(owners) > 1:
+                raise RecipeError(f"--set {key}: is in several sections; write it as one of "
+                                  f"{', '.join(f'{s}.{key}' for s in owners)}")
+            recipe.setdefault(owners[0], {})[key] = value
+    source = recipe.get("source")
+    recipe = validate(recipe)
+    if source:
+        recipe["source"] = source
     return recipe
 
 

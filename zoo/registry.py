@@ -63,8 +63,11 @@ class ModelEntry:
         return artifacts_root() / self.name
 
     def versions(self) -> list[int]:
-        """Numeric SavedModel versions present in the artifact folder, ascending."""
-        return numeric_subfolders(self.artifact_dir)
+        """The published versions, ascending: numeric SavedModel folders whose card
+        (`card.v<N>.json`, the last thing an export writes) exists. A folder a killed export
+        left without its card is not a version: loaders, `describe` and `serving-config`
+        never see it, and the next export removes it."""
+        return [v for v in numeric_subfolders(self.artifact_dir) if (self.artifact_dir / f"card.v{v}.json").is_file()]
 
     def build(self, **config):
         """A fresh, untrained model from the builder with `config`."""
@@ -105,7 +108,8 @@ def get_entry(name) -> ModelEntry:
             "To load a Keras file use keras.saving.load_model(path)."
         )
     if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.4)
+        close = [n for n in _REGISTRY if n.lower() == name.lower()] or difflib.get_close_matches(
+            name.lower(), list(_REGISTRY), n=3, cutoff=0.4)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise UnknownModelError(f"unknown model {name!r}.{hint} Known models: {', '.join(list_models())}.")
     return _REGISTRY[name]

@@ -26,6 +26,10 @@ def _signature_line(sig: str, io: dict) -> str:
     return f"{sig}({args('inputs')}) -> {args('outputs')}"
 
 
+def _count(n) -> str:
+    return f"{n:,}" if isinstance(n, int) else "?"
+
+
 def summary(name: str) -> str:
     """A few lines on a model: what it is, its version and headline numbers, its signatures."""
     entry = get_entry(name)
@@ -34,8 +38,8 @@ def summary(name: str) -> str:
         c = read_card(name)
     except ArtifactError as e:
         return "\n".join(lines + [f"  no card: {e}"])
-    lines.append(f"  version {c['version']}, {c['parameters']:,} parameters: {headline(name, c)}")
-    lines += [f"  {_signature_line(sig, io)}" for sig, io in c["signatures"].items() if sig != "serving_default"]
+    lines.append(f"  version {c.get('version', '?')}, {_count(c.get('parameters'))} parameters: {headline(name, c)}")
+    lines += [f"  {_signature_line(sig, io)}" for sig, io in (c.get("signatures") or {}).items() if sig != "serving_default"]
     return "\n".join(lines)
 
 
@@ -58,16 +62,19 @@ def describe(name: str, requests: bool = False, version: int | None = None) -> s
     except ArtifactError as e:  # describe still shows the registry entry
         lines.append(f"  no card: {e}")
         return "\n".join(lines)
-    lines.append(f"  version {c['version']} (available: {c['versions']}), {c['parameters']:,} parameters, "
-                 f"trained {c['training']['epochs']} epochs / {c['training']['steps']} steps in {c['training']['time_s']} s")
-    lines.append(f"  reproduce: {c['training']['command']}")
+    training = c.get("training") or {}
+    lines.append(f"  version {c.get('version', '?')} (available: {get_entry(name).versions()}), "
+                 f"{_count(c.get('parameters'))} parameters, trained {training.get('epochs', '?')} epochs / "
+                 f"{training.get('steps', '?')} steps in {training.get('time_s', '?')} s")
+    lines.append(f"  reproduce: {training.get('command', '(not recorded)')}")
     if c.get("licence"):
         lines.append("  licence: " + "; ".join(f"{k} {v}" for k, v in c["licence"].items()))
-    lines.append("  metrics" + (f" (from: {c['evaluation'].get('command')})" if c.get("evaluation") else "") + ":")
-    for k, v in c.get("metrics", {}).items():
+    evaluation = c.get("evaluation") or {}
+    lines.append("  metrics" + (f" (from: {evaluation.get('command')})" if evaluation else "") + ":")
+    for k, v in (c.get("metrics") or {}).items():
         lines.append(f"    {k}: {v}")
     lines.append(f"  signatures (serving_default = {c.get('serving_default')}):")
-    for sig, io in c["signatures"].items():
+    for sig, io in (c.get("signatures") or {}).items():
         lines.append(f"    signature_def['{sig}']:")
         for kind in ("inputs", "outputs"):
             for k, (shape, dtype) in io[kind].items():
@@ -78,7 +85,7 @@ def describe(name: str, requests: bool = False, version: int | None = None) -> s
                      f'{{"signature_name": ..., "instances": [...]}}; request bodies: zoo describe {name} --requests')
         return "\n".join(lines)
     lines.append("  REST predict examples (POST http://HOST:8501/v1/models/%s:predict):" % name)
-    for sig, bodies in example_bodies(c["signatures"], request_feeds(name, c["signatures"])).items():
+    for sig, bodies in example_bodies(c.get("signatures") or {}, request_feeds(name, c.get("signatures") or {})).items():
         for fmt, body in bodies.items():
             lines.append(f"    curl -d '{body}' -X POST http://localhost:8501/v1/models/{name}:predict   # {sig}, {fmt}")
     return "\n".join(lines)
@@ -88,7 +95,10 @@ def headline(name: str, card: dict) -> str:
     """The numbers a reader wants first, from a card (the model family words them)."""
     if not card.get("metrics"):
         return "not evaluated yet"
-    return get_entry(name).model_class.headline(card["metrics"], card.get("config", {}))
+    try:
+        return get_entry(name).model_class.headline(card["metrics"], card.get("config") or {})
+    except (KeyError, TypeError, ValueError) as e:  # a card edited by hand, or from an older zoo
+        return f"metrics incomplete ({type(e).__name__}: {e}); run `zoo evaluate {name} --write-card`"
 
 
 def model_table() -> str:
@@ -101,7 +111,7 @@ def model_table() -> str:
         except ArtifactError:  # a model without an artifact still gets its row
             rows.append(f"| `{name}` | {entry.description} | | no artifact yet |")
             continue
-        rows.append(f"| [`{name}`](artifacts/{name}/card.json) | {entry.description} | {c['parameters']:,} | "
+        rows.append(f"| [`{name}`](artifacts/{name}/card.json) | {entry.description} | {_count(c.get('parameters'))} | "
                     f"{headline(name, c)} |")
     return "\n".join(rows)
 

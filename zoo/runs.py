@@ -39,6 +39,7 @@ import shutil
 import sys
 import tempfile
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -50,7 +51,7 @@ from . import recipes
 from .files import atomic_write_text, save_keras_atomic
 from .registry import get_entry
 
-STRATEGIES = ("default", "mirrored", "multi-worker")
+STRATEGIES = recipes.STRATEGIES
 
 
 def make_strategy(name: str):
@@ -75,6 +76,20 @@ def is_chief(strategy) -> bool:
         return True
     return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0
                                               and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def chief_by_tf_config() -> bool:
+    """Whether this process is the chief by `TF_CONFIG` (always, without one): known before
+    TensorFlow makes the strategy, so the chief alone can lock the run folder first."""
+    try:
+        config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    except ValueError:
+        return True
+    task, cluster = config.get("task") or {}, config.get("cluster") or {}
+    if not task:
+        return True
+    return task.get("type") == "chief" or (task.get("type") == "worker" and int(task.get("index", 0)) == 0
+                                           and "chief" not in cluster)
 
 
 def make_optimizer(cfg: dict, replicas: int, steps_total: int, ema_momentum: float | None = None):
@@ -112,6 +127,35 @@ def build_model(entry, recipe: dict):
         keras.mixed_precision.set_global_policy(previous)
 
 
+class RunFolderError(RuntimeError):
+    """A run folder that cannot hold the run asked for; nothing was written to it."""
+
+
+def check_run_folder(out, recipe: dict):
+    """Refuse, before anything is written, a run folder that cannot take this run: a path that
+    passes through a file, or a folder whose checkpoints were trained with another model or
+    other model settings (resuming them would fail, or record settings the weights do not have)."""
+    out = Path(out)
+    for folder in [out, *out.parents]:
+        if folder.exists():
+            if not folder.is_dir():
+                raise RunFolderError(f"run folder {out}: {folder} is a file, not a folder; choose another --out")
+            break
+    saved = out / "recipe.toml"
+    if not (saved.is_file() and tf.train.latest_checkpoint(str(out / "checkpoints"))):
+        return
+    old = tomllib.loads(saved.read_text())
+    changes = [f"name {old.get('name')!r} -> {recipe['name']!r}"] if old.get("name") != recipe["name"] else []
+    for section in ("model", "data"):
+        before, now = old.get(section, {}), recipe.get(section, {})
+        keys = set(before) | set(now) if section == "model" else {"dataset"}
+        changes += [f"{section}.{k} {before.get(k)!r} -> {now.get(k)!r}" for k in sorted(keys)
+                    if before.get(k) != now.get(k)]
+    if changes:
+        raise RunFolderError(f"{out} holds checkpoints trained with other settings ({'; '.join(changes)}); "
+                             "resume it with its own settings (drop those --set), or train into a new --out")
+
+
 class TrainingDiverged(RuntimeError):
     """Training produced NaN/inf or the model reports a collapse; the run stops cleanly."""
 
@@ -134,13 +178,16 @@ class Trainer:
 TRAINERS: dict[str, Trainer] = {}
 
 
-def register_trainer(name: str, unit: str):
-    """Decorator: register a training loop under `name`, its step limit counted in `unit`."""
+def register_trainer(name: str, unit: str, data: dict | None = None, train: dict | None = None):
+    """Decorator: register a training loop under `name`, its step limit counted in `unit`, with
+    the recipe keys it reads beyond `zoo.recipes.COMMON` (`data`, `train`: {key: recipes.Key});
+    a recipe with any other key is refused before anything runs."""
 
     def wrap(fn):
         if name in TRAINERS:
             raise ValueError(f"trainer {name!r} is already registered")
         TRAINERS[name] = Trainer(name, fn, unit)
+        recipes.register_keys(name, data=data or {}, train=train or {})
         return fn
 
     return wrap

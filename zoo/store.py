@@ -97,8 +97,10 @@ def build_index(root, names=None) -> dict:
         if names is not None and d.name not in names:
             continue
         versions = {}
+        carded = any(d.glob("card.v*.json"))  # a folder with cards publishes a version by its card
         for v in numeric_subfolders(d):
-            versions[str(v)] = {"files": version_entries(root, d.name, v)}
+            if not carded or (d / f"card.v{v}.json").is_file():
+                versions[str(v)] = {"files": version_entries(root, d.name, v)}
         if versions:
             models[d.name] = {"versions": versions}
     return {"format": INDEX_FORMAT, "models": models}
@@ -204,9 +206,8 @@ class Store:
 
     def _read_index(self) -> dict:
         if self.kind == "local":
-            if (self.root / INDEX).is_file():
-                return read_json(self.root / INDEX)
-            return _index_from_cards(self.root)
+            index = read_json(self.root / INDEX) if (self.root / INDEX).is_file() else {"format": INDEX_FORMAT, "models": {}}
+            return _add_carded_versions(self.root, index)
         url = f"{self.location}/{INDEX}"
         try:
             if self.kind == "http":
@@ -374,18 +375,25 @@ def add_index_entry(location: str, name: str, version: int, files: dict) -> str:
     return url
 
 
-def _index_from_cards(root: Path) -> dict:
-    """An index of a local folder from its cards' `files` checksums (sizes from the files)."""
-    models = {}
-    for card_path in sorted(Path(root).glob("*/card.json")):
-        name = card_path.parent.name
-        card = read_json(card_path)
-        version = card.get("version")
-        files = {f"{name}/{rel}": {"size": (root / name / rel).stat().st_size if (root / name / rel).is_file() else -1,
+def _add_carded_versions(root: Path, index: dict) -> dict:
+    """`index` with the published versions of a local folder it lacks added from their cards'
+    checksums (sizes from the files): a folder before `zoo index`, or an export killed after
+    publishing its version but before updating the index."""
+    for card_path in sorted(Path(root).glob("*/card.v*.json")):
+        name, version = card_path.parent.name, card_path.name[len("card.v"):-len(".json")]
+        known = index.setdefault("models", {}).get(name, {}).get("versions", {})
+        if not version.isdigit() or version in known or not (card_path.parent / version).is_dir():
+            continue
+        try:
+            card = read_json(card_path)
+        except ValueError:
+            continue  # a broken card is reported where the card is read
+        folder = card_path.parent
+        files = {f"{name}/{rel}": {"size": (folder / rel).stat().st_size if (folder / rel).is_file() else -1,
                                    "sha256": digest} for rel, digest in card.get("files", {}).items()}
-        if version is not None and files:
-            models[name] = {"versions": {str(version): {"files": files}}}
-    return {"format": INDEX_FORMAT, "models": models}
+        if files:
+            index["models"].setdefault(name, {"versions": {}})["versions"][version] = {"files": files}
+    return index
 
 
 def clean_partial_downloads(cache: Path | None = None, max_age_days: float = PART_MAX_AGE_DAYS):
@@ -483,6 +491,9 @@ def default_location() -> str:
 
 def locate(name: str, version: int | None = None, store: str | None = None) -> tuple[Store, int]:
     """The first store that holds `name` (at `version`, else its newest), and the version."""
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
+        fix = f"; write version={int(version)}" if isinstance(version, str) and version.strip().isdigit() else ""
+        raise TypeError(f"version must be a whole number from 1 (or None for the newest), got {version!r}{fix}")
     tried, available = [], {}
     for s in candidate_stores(store):
         try:

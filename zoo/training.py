@@ -18,16 +18,20 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
+from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from . import data
-from .files import save_png
+from . import data, recipes
+from .files import LOCK, folder_lock, save_png
 from .registry import get_entry
-from .runs import Run, get_trainer, make_optimizer, register_trainer, warn
+from .recipes import Key
+from .runs import Run, check_run_folder, chief_by_tf_config, get_trainer, make_optimizer, register_trainer, warn
 
 
 def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, command: str | None = None,
@@ -47,12 +51,27 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
             `max_updates` (optimiser steps), `max_env_steps` (vector-environment steps) or
             `max_iterations` (self-play iterations), whichever the trainer counts.
     """
+    source, recipe = recipe.get("source"), recipes.validate(recipe)
+    if source:
+        recipe["source"] = source
     trainer = get_trainer(get_entry(recipe["name"]).model_class.trainer)
     wrong = set(limit) - {trainer.limit}
     if wrong:
         raise ValueError(f"{recipe['name']} is trained by the {trainer.name!r} trainer, which counts {trainer.unit}: "
                          f"its limit is {trainer.limit}, not {', '.join(sorted(wrong))}")
-    summary = trainer.fn(recipe, out_dir, strategy=strategy, verbose=verbose, command=command, judge=judge, **limit)
+    bad = {k: v for k, v in limit.items() if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1)}
+    if bad:
+        raise ValueError(f"{', '.join(bad)} must be a positive whole number of {trainer.unit}, got {bad}")
+    check_run_folder(out_dir, recipe)
+    fresh = not Path(out_dir).exists()
+    try:
+        with folder_lock(out_dir, f"zoo train {recipe['name']}") if chief_by_tf_config() else contextlib.nullcontext():
+            summary = trainer.fn(recipe, out_dir, strategy=strategy, verbose=verbose, command=command, judge=judge,
+                                 **limit)
+    except BaseException:
+        if fresh and Path(out_dir).is_dir() and not any(p for p in Path(out_dir).iterdir() if p.name != LOCK):
+            shutil.rmtree(out_dir, ignore_errors=True)  # failed before writing anything: leave no empty run folder
+        raise
     return {**summary, "unit": trainer.unit}
 
 
@@ -229,7 +248,20 @@ class SupervisedTrainer:
         return run.result(model, finished, self.updates_done(), self.history, epochs=self.epochs)
 
 
-@register_trainer("supervised", unit="updates")
+@register_trainer("supervised", unit="updates", data={
+    "dataset": Key(str, "mnist", help="a dataset of zoo.data"),
+    "binarize": Key(str, "none", choices=("none", "dynamic")),
+    "labels": Key(bool, False, help="batches carry the labels"),
+    "noise": Key(bool, False, help="the pipeline draws the model's noise"),
+    "augment": Key(str, "none", choices=("none", "shift")),
+}, train={
+    "epochs": Key(int, 10, low=1, help="passes over the training set"),
+    "steps_per_epoch": Key(int, None, low=1, optional=True, help="updates per epoch; default: one pass"),
+    "eval_batches": Key(int, None, low=1, optional=True, help="test batches per evaluation; default: all"),
+    "init_from": Key(str, None, optional=True, help="a model.keras to start from (fine-tuning)"),
+    "checkpoint_every": Key(int, 500, low=0, help="updates between checkpoints; 0: at each epoch's end only"),
+    "judge": Key(bool, False, help="FID and score by the dataset's judge after each epoch"),
+})
 def train_supervised(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, command: str | None = None,
                      judge=None, max_updates: int | None = None) -> dict:
     """The supervised (and GAN) trainer: see `SupervisedTrainer`. `max_updates` stops early

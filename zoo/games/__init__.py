@@ -7,7 +7,7 @@
     >>> g.winner(s)                       # None: the game goes on
 """
 
-from .core import ConnectFour, Game, IllegalMove, State, TicTacToe
+from .core import ConnectFour, Game, IllegalMove, InvalidState, State, TicTacToe
 from .mcts import MCTS, policy_from_visits
 from .players import (AlphaBeta, PerfectTicTacToe, RandomPlayer, SearchPlayer, play_game, play_match,
                       random_openings, reference_opponent)
@@ -21,6 +21,6 @@ def get_game(name: str) -> Game:
         raise ValueError(f"unknown game {name!r}; the zoo has {', '.join(GAMES)}")
     return GAMES[name]()
 
-__all__ = ["GAMES", "MCTS", "AlphaBeta", "ConnectFour", "Game", "get_game", "IllegalMove", "PerfectTicTacToe",
+__all__ = ["GAMES", "MCTS", "AlphaBeta", "ConnectFour", "Game", "get_game", "IllegalMove", "InvalidState", "PerfectTicTacToe",
            "RandomPlayer", "SearchPlayer", "State", "TicTacToe", "play_game", "play_match", "policy_from_visits",
            "random_openings", "reference_opponent"]

@@ -17,6 +17,10 @@ class IllegalMove(ValueError):
     """A move that the rules do not allow here; the message says why and what is legal."""
 
 
+class InvalidState(ValueError):
+    """A position that cannot arise in the game (a state built by hand); the message says why."""
+
+
 @dataclass(frozen=True)
 class State:
     """An immutable position: the board, who moves next, how many moves were made, the last move."""
@@ -58,8 +62,55 @@ class Game:
     def _place(self, s: State, action: int) -> tuple[int, int]:
         raise NotImplementedError
 
+    def validate(self, s) -> State:
+        """`s` if it is a position the game can reach, else `InvalidState` saying why: the board's
+        shape and values, the stone counts (the first player, +1, moves first and turns
+        alternate), the player to move, the last move's stone, stones that float (Connect
+        Four), and two winners at once. Call it where states come from outside the zoo."""
+        if not isinstance(s, State):
+            raise InvalidState(f"a {self.name} position is a zoo.games.State, got {type(s).__name__}")
+        board = np.asarray(s.board)
+        if board.shape != (self.rows, self.cols):
+            raise InvalidState(f"a {self.name} board has shape ({self.rows}, {self.cols}), got {board.shape}")
+        if not np.isin(board, (-1, 0, 1)).all():
+            raise InvalidState(f"board cells hold +1, -1 or 0, got values {sorted(set(np.unique(board).tolist()))}")
+        first, second = int((board == 1).sum()), int((board == -1).sum())
+        if first - second not in (0, 1):
+            raise InvalidState(f"{first} stones of +1 and {second} of -1 cannot arise: +1 moves first and turns "
+                               "alternate, so +1 has as many stones as -1 or one more")
+        to_move = 1 if first == second else -1
+        if s.player != to_move:
+            raise InvalidState(f"player {s.player:+d} cannot be to move with {first} stones of +1 and {second} of -1 "
+                               f"(it is {to_move:+d}'s turn)")
+        if s.moves not in (0, first + second):
+            raise InvalidState(f"moves={s.moves} but the board holds {first + second} stones")
+        if s.last is not None:
+            if not 0 <= s.last < self.n_actions:
+                raise InvalidState(f"last move {s.last} is outside 0..{self.n_actions - 1}")
+            r, c = self._last_cell(s)
+            if not (0 <= r < self.rows) or board[r, c] != -s.player:
+                raise InvalidState(f"the last move {s.last} has no stone of the player who made it")
+        self._check_shape(board)
+        wins = {int(np.sign(board.ravel()[line].sum()))
+                for line in self.lines if abs(int(board.ravel()[line].sum())) == self.connect}
+        if len(wins) > 1:
+            raise InvalidState("both players have a line: a game stops at the first")
+        return s
+
+    def _check_shape(self, board: np.ndarray):
+        """Rules on where stones may lie, beyond their counts (none for tic-tac-toe)."""
+
+    def check_playable(self, s) -> State:
+        """`validate(s)`, and refuse a finished game (`IllegalMove`): where a player is asked to move."""
+        self.validate(s)
+        if self.winner(s) is not None:
+            w = self.winner(s)
+            raise IllegalMove(f"the game is over ({'a draw' if w == 0 else f'{w:+d} has won'}); no move is allowed")
+        return s
+
     def play(self, s: State, action) -> State:
         """The state after the player to move takes `action`; refuses illegal moves clearly."""
+        self.validate(s)
         if self.winner(s) is not None:
             raise IllegalMove(f"the game is over; no move is allowed (board:\n{self.render(s)})")
         try:
@@ -90,7 +141,7 @@ class Game:
             w = self._line_through_last(s)
             if w:
                 return w
-        elif s.moves == 0:
+        elif s.moves == 0 and not s.board.any():
             return None
         else:  # a state built by hand: scan everything
             w = self._scan(s.board)
@@ -216,6 +267,12 @@ class ConnectFour(Game):
 
     def _why_illegal(self, a):
         return f"column {a} is full"
+
+    def _check_shape(self, board):
+        floating = (board[:-1] != 0) & (board[1:] == 0)
+        if floating.any():
+            r, c = map(int, np.argwhere(floating)[0])
+            raise InvalidState(f"the disc in row {r}, column {c} floats over an empty cell: discs stack from the bottom")
 
     def _place(self, s, a):
         # discs stack from the bottom: the lowest empty row is one above the column's discs

@@ -23,6 +23,7 @@ class RandomPlayer:
 
     def move(self, s: State) -> int:
         """A random legal move."""
+        self.game.check_playable(s)
         return int(self.rng.choice(np.flatnonzero(self.game.legal(s))))
 
 
@@ -42,6 +43,7 @@ class PerfectTicTacToe:
 
     def move(self, s: State) -> int:
         """One of the best moves, chosen at random among equals."""
+        self.game.check_playable(s)
         v = self.values(s)
         return int(self.rng.choice(np.flatnonzero(v == v.max())))
 
@@ -107,6 +109,7 @@ class AlphaBeta:
 
     def move(self, s: State) -> int:
         """One of the best moves, chosen at random among equals."""
+        self.game.check_playable(s)
         v = self.values(s)
         return int(self.rng.choice(np.flatnonzero(v == v.max())))
 
@@ -168,6 +171,7 @@ class SearchPlayer:
 
     def move(self, s):
         """The searched move in `s`."""
+        self.mcts.game.check_playable(s)
         return self._choose(s, self.mcts.run(s))
 
     def move_many(self, states):

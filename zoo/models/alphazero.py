@@ -24,7 +24,7 @@ from keras import layers, ops
 
 from ..games import RandomPlayer, SearchPlayer, get_game, play_game, play_match, random_openings, reference_opponent
 from ..registry import register
-from .base import ZooModel, check_images
+from .base import ZooModel, check_images, empty_batch_safe
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -111,6 +111,7 @@ class PolicyValueNet(ZooModel):
 
         return predict
 
+    @empty_batch_safe
     def predict_board(self, board):
         """(policy (n, actions), value (n,)) for boards (n, rows, cols, 2) from the mover's side."""
         board = check_images(board, "board", (self.rows, self.cols, 2))

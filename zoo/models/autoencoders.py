@@ -26,7 +26,8 @@ from keras import layers, ops
 from .. import data
 from ..files import tile
 from ..registry import register
-from .base import IMAGE_SHAPE, ZooModel, check_images, check_vectors, in_batches, normal_noise
+from .base import (IMAGE_SHAPE, ZooModel, check_images, check_vectors, empty_batch_safe, in_batches, in_chunks,
+                   normal_noise, sample_count)
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -74,11 +75,13 @@ class _AutoEncoderBase(ZooModel):
     def decode_logits(self, z, training=False):
         return self.decoder(z, training=training)
 
+    @empty_batch_safe
     def decode(self, z):
         """Images (batch, 28, 28, 1) in [0, 1] from codes (batch, latent_dim)."""
         z = check_vectors(z, self.latent_dim, "codes")
         return ops.sigmoid(self.decode_logits(z))
 
+    @empty_batch_safe
     def reconstruct(self, x):
         """Images (batch, 28, 28, 1) passed through the code (the VAE uses the posterior mean)."""
         return self.call(check_images(x))
@@ -158,6 +161,7 @@ class AutoEncoder(_AutoEncoderBase):
         """Reconstructions (batch, 28, 28, 1) of images, through the code."""
         return ops.sigmoid(self.decode_logits(self.encoder(x, training=training), training=training))
 
+    @empty_batch_safe
     def encode(self, x):
         """Codes (batch, latent_dim) of images (batch, 28, 28, 1)."""
         return self.encoder(check_images(x))
@@ -253,6 +257,7 @@ class VAE(_AutoEncoderBase):
         mean, _ = self._posterior(x, training=training)
         return ops.sigmoid(self.decode_logits(mean, training=training))
 
+    @empty_batch_safe
     def encode(self, x):
         """(mean, log_variance) of q(z | x), each (batch, latent_dim)."""
         return self._posterior(check_images(x))
@@ -308,11 +313,13 @@ class VAE(_AutoEncoderBase):
         return ops.sigmoid(self.decode_logits(noise))
 
     def sample(self, n: int, temperature: float = 1.0):
-        """`n` new images decoded from codes drawn from the prior N(0, temperature² I)."""
-        if int(n) < 1:
-            raise ValueError(f"n must be a positive number of samples, got {n}")
-        z = temperature * keras.random.normal((int(n), self.latent_dim), seed=self.seed_generator)
-        return self.decode_noise(z)
+        """`n` new images decoded from codes drawn from the prior N(0, temperature² I) (at most
+        `MAX_SAMPLES` per call; 0 gives an empty batch)."""
+        n = sample_count(n)
+        if n == 0:
+            return self.decode(np.zeros((0, self.latent_dim), "float32"))
+        return in_chunks(lambda start, rows: self.decode_noise(
+            temperature * keras.random.normal((rows, self.latent_dim), seed=self.seed_generator)), n)
 
     def _code(self, image):
         image = ops.convert_to_tensor(image)

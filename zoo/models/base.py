@@ -15,9 +15,12 @@ defaults), so adding a family is one file in `zoo/models/` plus its recipe:
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from .. import data
 
@@ -34,8 +37,66 @@ def in_batches(fn, *arrays, size: int = 1000) -> np.ndarray:
     return np.concatenate([np.asarray(fn(*(a[i : i + size] for a in arrays))) for i in range(0, len(arrays[0]), size)])
 
 
+MAX_SAMPLES = 65536  # images per `sample` call: 205 MB of float32 pixels; ask in several calls for more
+SAMPLE_CHUNK = 4096  # rows generated at a time, so a large call's activations stay bounded
+
+
+def sample_count(n) -> int:
+    """`n` as a number of samples: a whole number from 0 to `MAX_SAMPLES`, else a clear error."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) and not (
+            isinstance(n, float) and float(n).is_integer()):
+        raise TypeError(f"n must be a whole number of samples, got {n!r}")
+    n = int(n)
+    if n < 0:
+        raise ValueError(f"n must be a number of samples (0 or more), got {n}")
+    if n > MAX_SAMPLES:
+        raise ValueError(f"n={n:,} is above the {MAX_SAMPLES:,} samples one call returns ({MAX_SAMPLES * 784 * 4 >> 20} MB "
+                         "of images); draw them in several calls")
+    return n
+
+
+def in_chunks(fn, n: int, size: int = SAMPLE_CHUNK):
+    """`fn(start, rows)` for `n` rows in pieces of at most `size` rows, concatenated (a tensor)."""
+    parts = [fn(i, min(size, n - i)) for i in range(0, n, size)]
+    return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=0)
+
+
+def empty_batch_safe(method):
+    """Make a batch of 0 give an empty batch of the method's usual output shape and dtype.
+
+    Convolutions refuse an empty batch (and some return a wrong shape), so the method runs on a
+    batch of one row of zeros of each argument's shape and dtype, and keeps none of it."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        shapes = [np.shape(a) if hasattr(a, "shape") or isinstance(a, (list, tuple)) else None for a in args]
+        if args and shapes[0] and len(shapes[0]) >= 1 and shapes[0][0] == 0:
+            ones = [np.zeros((1,) + tuple(s[1:]), getattr(a, "dtype", None) or np.float32) if s else a
+                    for a, s in zip(args, shapes)]
+            ones = [o.astype(np.dtype(getattr(a.dtype, "as_numpy_dtype", a.dtype))) if hasattr(a, "dtype") else o
+                    for o, a in zip(ones, args)]
+            return tf.nest.map_structure(lambda t: t[:0], method(self, *ones, **kwargs))
+        return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _check_values(x, name: str, low=None, high=None):
+    """Refuse non-finite values, and values outside [low, high], when running eagerly."""
+    if not tf.executing_eagerly() or not x.shape.num_elements():
+        return
+    if not bool(tf.reduce_all(tf.math.is_finite(x))):
+        raise ValueError(f"{name} contain NaN or infinite values; check what produced them")
+    if low is not None and high is not None:
+        lo, hi = float(tf.reduce_min(x)), float(tf.reduce_max(x))
+        if lo < low or hi > high:
+            hint = " Pixels of 0-255 images: divide by 255 first (x / 255)." if high == 1.0 and hi <= 255.0 else ""
+            raise ValueError(f"{name} must be in [{low:g}, {high:g}]; got values from {lo:g} to {hi:g}.{hint}")
+
+
 def check_images(x, name: str = "images", shape=IMAGE_SHAPE):
-    """Convert `x` to a float32 tensor of shape (batch, *shape) or raise a clear error."""
+    """Convert `x` to a float32 tensor of shape (batch, *shape), with finite values in [0, 1],
+    or raise a clear error."""
     dtype = getattr(x, "dtype", None)
     if dtype is not None and not (np.dtype(getattr(dtype, "as_numpy_dtype", dtype)).kind == "f"):
         raise TypeError(
@@ -51,6 +112,7 @@ def check_images(x, name: str = "images", shape=IMAGE_SHAPE):
         if got == tuple(shape):
             hint = " Add a batch axis with x[None]."
         raise ValueError(f"{name} must have shape (batch, {', '.join(map(str, shape))}); got {got}.{hint}")
+    _check_values(x, name, 0.0, 1.0)
     return x
 
 
@@ -62,6 +124,7 @@ def check_vectors(z, size: int, name: str):
     z = tf.convert_to_tensor(z, dtype=tf.float32)
     if len(z.shape) != 2 or (z.shape[1] is not None and z.shape[1] != size):
         raise ValueError(f"{name} must have shape (batch, {size}); got {tuple(z.shape)}.")
+    _check_values(z, name)
     return z
 
 
@@ -94,6 +157,11 @@ class ZooModel(keras.Model):
     def loss_terms(self, batch, training: bool = False) -> dict:
         """Per-example loss terms of a batch; the trainer minimises `"loss"`, tracks the rest."""
         raise NotImplementedError
+
+    # What each serving input may hold, by its TensorSpec name: (low, high), or None for any
+    # finite value. The exported signatures check them in the graph, as the methods do.
+    serving_input_bounds = {"images": (0.0, 1.0), "board": (0.0, 1.0), "noise": None, "codes": None,
+                            "observations": None}
 
     def serving_signatures(self) -> dict:
         """name -> (function, input_signature); functions return dicts of named outputs."""

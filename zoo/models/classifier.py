@@ -22,7 +22,7 @@ from .. import data
 from ..files import tile
 from ..metrics import Judge
 from ..registry import register
-from .base import IMAGE_SHAPE, ZooModel, check_images, in_batches
+from .base import IMAGE_SHAPE, ZooModel, check_images, empty_batch_safe, in_batches
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -68,18 +68,22 @@ class DigitClassifier(ZooModel):
         """Logits (batch, 10) of images."""
         return self.head(self.body(x, training=training))
 
+    @empty_batch_safe
     def logits(self, x):
         """Logits (batch, 10) of images, checked."""
         return self.call(check_images(x))
 
+    @empty_batch_safe
     def predict_proba(self, x):
         """Class probabilities (batch, 10)."""
         return ops.softmax(self.logits(x))
 
+    @empty_batch_safe
     def classify(self, x):
         """Most likely digit per image (batch,) int32."""
         return ops.cast(ops.argmax(self.logits(x), axis=-1), "int32")
 
+    @empty_batch_safe
     def features(self, x):
         """Penultimate activations (batch, feature_dim): the space FID-MNIST is measured in."""
         return self.body(check_images(x))

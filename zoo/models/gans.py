@@ -23,7 +23,8 @@ from keras import layers, ops
 
 from ..files import tile
 from ..registry import register
-from .base import IMAGE_SHAPE, ZooModel, check_images, check_vectors, in_batches, normal_noise
+from .base import (IMAGE_SHAPE, ZooModel, check_images, check_vectors, empty_batch_safe, in_batches, in_chunks,
+                   normal_noise, sample_count)
 
 NUM_CLASSES = 10
 
@@ -204,11 +205,13 @@ class _GANBase(ZooModel):
 
     def _labels(self, labels, n):
         labels = np.asarray(labels)
+        if labels.size == 0:  # [] has no integer dtype of its own
+            labels = labels.astype(np.int32)
         if labels.dtype.kind not in "iu":
             raise TypeError(f"labels must be integers 0-9, got dtype {labels.dtype}")
         labels = labels.reshape(-1)
         if n is not None and len(labels) != n:
-            raise ValueError(f"labels has {len(labels)} entries for a batch of {n} codes")
+            raise ValueError(f"{len(labels)} labels for {n} images: give one label per image (or leave n out)")
         if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
             raise ValueError(f"labels must be digits 0-9, got values from {labels.min()} to {labels.max()}")
         return tf.constant(labels, tf.int32)
@@ -278,16 +281,20 @@ class DCGAN(_GANBase):
         """Images from noise (the generator)."""
         return self.generator(z, training=training)
 
+    @empty_batch_safe
     def generate(self, z):
         """Images (batch, 28, 28, 1) in [0, 1] from noise (batch, latent_dim)."""
         return self.generator(check_vectors(z, self.latent_dim, "noise"))
 
     def sample(self, n: int):
-        """`n` images from fresh noise."""
-        if int(n) < 1:
-            raise ValueError(f"n must be a positive number of samples, got {n}")
-        return self.generator(keras.random.normal((int(n), self.latent_dim), seed=self.seed_generator))
+        """`n` images from fresh noise (at most `MAX_SAMPLES` per call; 0 gives an empty batch)."""
+        n = sample_count(n)
+        if n == 0:
+            return self.generate(np.zeros((0, self.latent_dim), "float32"))
+        return in_chunks(lambda start, rows: self.generator(
+            keras.random.normal((rows, self.latent_dim), seed=self.seed_generator)), n)
 
+    @empty_batch_safe
     def discriminate(self, x):
         """Probability that each image is real, per the learned loss."""
         return ops.sigmoid(self._d(check_images(x), None, False))[:, 0]
@@ -334,6 +341,7 @@ class ConditionalGAN(_GANBase):
     """
 
     conditional = True
+    serving_input_bounds = {**ZooModel.serving_input_bounds, "label": (0, NUM_CLASSES - 1)}
 
     def __init__(self, latent_dim=64, g_filters=(128, 64), d_filters=(64, 128), seed=None, **kwargs):
         super().__init__(latent_dim, g_filters, d_filters, seed, **kwargs)
@@ -371,6 +379,7 @@ class ConditionalGAN(_GANBase):
         z, y = inputs
         return self._g(z, y, training)
 
+    @empty_batch_safe
     def generate(self, z, labels):
         """Images of the given digits: noise (batch, latent_dim), labels (batch,) ints 0-9."""
         z = check_vectors(z, self.latent_dim, "noise")
@@ -379,12 +388,15 @@ class ConditionalGAN(_GANBase):
     def sample(self, n: int | None = None, labels=None):
         """`labels` digits (or `n` images of digits 0-9 in turn) from fresh noise."""
         if labels is None:
-            if n is None or int(n) < 1:
-                raise ValueError("give labels=[...] or a positive n")
-            labels = np.arange(int(n)) % NUM_CLASSES
-        y = self._labels(labels, None)
+            if n is None:
+                raise ValueError("give labels=[...] (the digits to draw) or n (digits 0-9 in turn)")
+            labels = np.arange(sample_count(n)) % NUM_CLASSES
+        y = self._labels(labels, None if n is None else sample_count(n))
+        sample_count(int(y.shape[0]))
+        if int(y.shape[0]) == 0:
+            return self.generate(np.zeros((0, self.latent_dim), "float32"), np.zeros((0,), "int32"))
         z = keras.random.normal((int(y.shape[0]), self.latent_dim), seed=self.seed_generator)
-        return self._g(z, y, False)
+        return in_chunks(lambda start, rows: self._g(z[start:start + rows], y[start:start + rows], False), int(y.shape[0]))
 
     def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True,
                      per_label: int = 1000) -> dict:

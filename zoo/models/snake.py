@@ -17,7 +17,7 @@ from keras import layers, ops
 
 from ..envs import N_FEATURES, SnakeEnv, episode_frames, evaluate_policy
 from ..registry import register
-from .base import ZooModel, check_vectors
+from .base import ZooModel, check_vectors, empty_batch_safe
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -61,6 +61,7 @@ class SnakeQNetwork(ZooModel):
         a = self.advantage(h)
         return self.value(h) + a - ops.mean(a, axis=-1, keepdims=True)
 
+    @empty_batch_safe
     def q_values(self, obs):
         """Q-values (batch, n_actions) for observations (batch, obs_dim)."""
         return self.call(check_vectors(obs, self.obs_dim, "observations"))
@@ -69,6 +70,7 @@ class SnakeQNetwork(ZooModel):
         # the one Q-argmax: act(), the served `act` signature and greedy_policy() all use it
         return ops.cast(ops.argmax(self.call(obs), axis=-1), "int32")
 
+    @empty_batch_safe
     def act(self, obs):
         """Greedy actions (batch,) int32."""
         return self._greedy(check_vectors(obs, self.obs_dim, "observations"))

@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from ..files import atomic_save_npz
 from ..games import MCTS, RandomPlayer, SearchPlayer, play_match, policy_from_visits, reference_opponent
+from ..recipes import Key
 from ..runs import Run, make_optimizer, register_trainer
 
 
@@ -129,7 +130,23 @@ def judge_iteration(game, net, best, row: dict, t: dict, sims: int, it: int, eva
                                               reference_opponent(game, seed=it), games=int(t["reference_games"]))
 
 
-@register_trainer("alphazero", unit="iterations")
+@register_trainer("alphazero", unit="iterations", data={
+    "dataset": Key(str, "self-play", choices=("self-play",)),
+}, train={
+    "iterations": Key(int, 10, low=1, help="self-play, training and arena rounds"),
+    "games_per_iteration": Key(int, 64, low=1),
+    "simulations": Key(int, 50, low=1, help="searches per move in self-play"),
+    "temperature_moves": Key(int, 4, low=0, help="opening moves sampled from the visit counts"),
+    "c_puct": Key(float, 1.5, low=0.0),
+    "value_from_search": Key(float, 0.0, low=0.0, high=1.0),
+    "window": Key(int, 5, low=1, help="iterations of games trained on"),
+    "epochs_per_iteration": Key(int, 2, low=1),
+    "arena_games": Key(int, 20, low=0),
+    "accept_score": Key(float, 0.55, low=0.0, high=1.0),
+    "eval_games": Key(int, 20, low=0),
+    "eval_every": Key(int, 1, low=1),
+    "reference_games": Key(int, 0, low=0),
+})
 def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, command=None, judge=None,
           max_iterations: int | None = None) -> dict:
     """Run `train.iterations` self-play iterations; `max_iterations` stops this call early, resumably."""

@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from ..envs import SnakeVecEnv
 from ..files import atomic_save_npz
+from ..recipes import Key
 from ..runs import Run, make_optimizer, register_trainer
 
 
@@ -117,7 +118,24 @@ def _log_row(run, step, eps, loss, q_mean, recent) -> dict:
     return row
 
 
-@register_trainer("dqn", unit="env_steps")
+@register_trainer("dqn", unit="env_steps", data={
+    "dataset": Key(str, "zoo/Snake-v0", choices=("zoo/Snake-v0",)),
+    "size": Key(int, 20, low=5, high=200, help="board side"),
+    "num_envs": Key(int, 64, low=1, high=4096, help="boards stepped together"),
+    "step_cost": Key(float, 0.0, low=-1.0, high=1.0, help="reward added at every move"),
+}, train={
+    "total_steps": Key(int, 40000, low=1, help="vector-environment steps"),
+    "learning_starts": Key(int, 500, low=0, help="steps before the first update"),
+    "train_every": Key(int, 1, low=1),
+    "gamma": Key(float, 0.99, low=0.0, high=1.0, help="discount"),
+    "target_update": Key(int, 500, low=1, help="steps between target-network copies"),
+    "buffer_size": Key(int, 200000, low=1),
+    "eps_start": Key(float, 1.0, low=0.0, high=1.0),
+    "eps_end": Key(float, 0.02, low=0.0, high=1.0),
+    "exploration_fraction": Key(float, 0.3, low=0.0, high=1.0),
+    "checkpoint_every": Key(int, 5000, low=0),
+    "log_every": Key(int, 1000, low=1),
+})
 def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, command=None, judge=None,
           max_env_steps: int | None = None) -> dict:
     """Train the recipe's Q-network for `train.total_steps` vector-environment steps (each

@@ -1,0 +1,481 @@
+"""Nothing silently wrong (issue 15): what a hostile but realistic user does, and what the zoo
+answers. Each case names the exact exception type and a phrase of its message; the CLI cases
+also check the exit status (2) and that stderr holds no traceback. Cases that already behaved
+well are here too, so that they stay so."""
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from zoo import games
+from conftest import ROOT
+from zoo import artifacts, cli, evaluate, files, recipes, reporting, runs, serving, store, training
+
+# --- recipes: (recipe, overrides, exception, phrase) ------------------------------------------------
+RECIPE_CASES = [
+    ("vae-mnist", ["epoch=2"], recipes.RecipeError, "did you mean 'epochs' (train.epochs)"),
+    ("vae-mnist", ["train.epoch=2"], recipes.RecipeError, "[train] has no key 'epoch'; did you mean 'epochs'"),
+    ("vae-mnist", ["optimizer.lerning_rate=1"], recipes.RecipeError, "did you mean 'learning_rate'"),
+    ("vae-mnist", ["epochs=abc"], recipes.RecipeError, "train.epochs = 'abc' is not an integer"),
+    ("vae-mnist", ["epochs=2.5"], recipes.RecipeError, "train.epochs = 2.5 is not an integer"),
+    ("vae-mnist", ["batch_size=0"], recipes.RecipeError, "train.batch_size = 0 is below its minimum 1"),
+    ("vae-mnist", ["epochs=0"], recipes.RecipeError, "train.epochs = 0 is below its minimum 1"),
+    ("vae-mnist", ["epochs=-1"], recipes.RecipeError, "train.epochs = -1 is below its minimum 1"),
+    ("vae-mnist", ["steps_per_epoch=0"], recipes.RecipeError, "train.steps_per_epoch = 0 is below its minimum 1"),
+    ("vae-mnist", ["optimizer.learning_rate=-1"], recipes.RecipeError, "below its minimum 0"),
+    ("vae-mnist", ["optimizer.name=adamm"], recipes.RecipeError, "did you mean 'adam'"),
+    ("vae-mnist", ["deterministic=yes"], recipes.RecipeError, "train.deterministic = 'yes' is not true or false"),
+    ("vae-mnist", ["strategy=mirored"], recipes.RecipeError, "did you mean 'mirrored'"),
+    ("vae-mnist", ["model.latent=3"], recipes.RecipeError, "did you mean 'latent_dim' (model.latent_dim)"),
+    ("vae-mnist", ["model.latent_dim=big"], recipes.RecipeError, "model.latent_dim = 'big' is not an integer"),
+    ("vae-mnist", ["data.binarize=dynamik"], recipes.RecipeError, "did you mean 'dynamic'"),
+    ("vae-mnist", ["model.epochs=3"], recipes.RecipeError, "it belongs in [train] (train.epochs)"),
+    ("vae-mnist", ["seed=-3"], recipes.RecipeError, "seed = -3 is below its minimum 0"),
+    ("vae-mnist", ["epochs"], recipes.RecipeError, "key=value"),
+    ("vae-mnist", ["foo.bar=1"], recipes.RecipeError, "unknown section 'foo'"),
+    ("snake-dqn", ["epochs=2"], recipes.RecipeError, "no recipe key 'epochs'"),
+    ("snake-dqn", ["gamma=1.5"], recipes.RecipeError, "train.gamma = 1.5 is above its maximum 1"),
+    ("snake-dqn", ["data.size=3"], recipes.RecipeError, "data.size = 3 is below its minimum 5"),
+    ("alphazero-tictactoe", ["steps_per_epoch=3"], recipes.RecipeError, "no recipe key 'steps_per_epoch'"),
+    ("alphazero-tictactoe", ["checkpoint_every=3"], recipes.RecipeError, "no recipe key 'checkpoint_every'"),
+]
+
+
+@pytest.mark.parametrize("name,overrides,error,phrase", RECIPE_CASES,
+                         ids=[f"{c[0]}:{' '.join(c[1])}" for c in RECIPE_CASES])
+def test_a_bad_override_is_refused_naming_the_key(name, overrides, error, phrase):
+    with pytest.raises(error) as e:
+        recipes.apply_overrides(recipes.load(name), overrides)
+    assert phrase in str(e.value)
+
+
+FILE_CASES = [
+    ("[train]\nepoch = 1\n", "[train] has no key 'epoch'; did you mean 'epochs'"),
+    ("[optimizer]\nlerning_rate = 1.0\n", "[optimizer] has no key 'lerning_rate'; did you mean 'learning_rate'"),
+    ("[train]\nbatch_size = \"big\"\n", "train.batch_size = 'big' is not an integer"),
+    ("[data]\nlabels = 1\n", "data.labels = 1 is not true or false"),
+    ("[model]\nfilters = 8\n", "model.filters = 8 is not a list"),
+    ("model = 3\n", "[model] must be a table"),
+]
+
+
+@pytest.mark.parametrize("body,phrase", FILE_CASES, ids=[c[1][:40] for c in FILE_CASES])
+def test_a_bad_recipe_file_is_refused_naming_the_key_and_the_file(tmp_path, body, phrase):
+    path = tmp_path / "mine.toml"
+    path.write_text('name = "ae-mnist"\nseed = 0\n' + body)
+    with pytest.raises(recipes.RecipeError) as e:
+        recipes.load(path)
+    assert phrase in str(e.value) and str(path) in str(e.value)
+
+
+def test_every_shipped_recipe_passes_its_own_checks():
+    for name in zoo.list_models():
+        r = recipes.load(name)
+        assert recipes.validate(r)["train"] == r["train"]
+
+
+def test_a_library_caller_is_checked_too(tmp_path):
+    r = recipes.load("ae-mnist")
+    r["train"]["epochs"] = 0  # a dict edited by hand, never through apply_overrides
+    with pytest.raises(recipes.RecipeError, match="train.epochs = 0 is below its minimum 1"):
+        training.train(r, tmp_path / "run", verbose=0)
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(ValueError, match="max_iterations must be a positive whole number"):
+        training.train(recipes.load("alphazero-tictactoe"), tmp_path / "run", verbose=0, max_iterations=0)
+
+
+# --- run folders --------------------------------------------------------------------------------------
+def _fake_checkpointed_run(out: Path, recipe: dict):
+    """A run folder as a killed run leaves it: its recipe and a checkpoint."""
+    import tensorflow as tf
+
+    out.mkdir(parents=True)
+    (out / "recipe.toml").write_text(recipes.dumps(recipe))
+    tf.train.CheckpointManager(tf.train.Checkpoint(v=tf.Variable(1.0)), str(out / "checkpoints"), 2).save()
+
+
+def test_resuming_with_a_changed_model_setting_is_refused_before_anything_is_written(tmp_path):
+    out = tmp_path / "run"
+    _fake_checkpointed_run(out, recipes.load("vae-mnist"))
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    changed = recipes.apply_overrides(recipes.load("vae-mnist"), ["model.latent_dim=16"])
+    with pytest.raises(runs.RunFolderError, match=r"model.latent_dim 32 -> 16"):
+        training.train(changed, out, verbose=0)
+    with pytest.raises(runs.RunFolderError, match=r"name 'vae-mnist' -> 'ae-mnist'"):
+        training.train(recipes.load("ae-mnist"), out, verbose=0)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_run_folder_through_a_file_is_refused(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(runs.RunFolderError, match="afile is a file, not a folder"):
+        training.train(recipes.load("ae-mnist"), tmp_path / "afile" / "sub", verbose=0)
+
+
+HOLD = """
+import sys, time
+from zoo import files
+with files.folder_lock(sys.argv[1], "zoo train vae-mnist"):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_second_process_on_a_locked_folder_is_refused_with_the_holders_pid(tmp_path):
+    out = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(out)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(files.FolderBusy, match=rf"in use by process {holder.pid} \(zoo train vae-mnist"):
+            training.train(recipes.apply_overrides(recipes.load("alphazero-tictactoe"), ["iterations=1"]), out,
+                           verbose=0)
+        assert not (out / "recipe.toml").exists()
+        with pytest.raises(files.FolderBusy, match=f"process {holder.pid}"):
+            with files.folder_lock(out, "zoo export"):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with files.folder_lock(out, "after") as owner:  # the OS released the dead holder's lock
+        assert owner["pid"] == os.getpid()
+
+
+# --- exports --------------------------------------------------------------------------------------------
+@pytest.fixture
+def isolated_artifacts(tmp_path, monkeypatch):
+    """A private artifacts folder holding a copy of alphazero-tictactoe version 1 (small)."""
+    root = tmp_path / "artifacts"
+    shutil.copytree(ROOT / "artifacts" / "alphazero-tictactoe", root / "alphazero-tictactoe")
+    store.write_index(root)
+    monkeypatch.setenv("ZOO_ARTIFACTS_DIR", str(root))
+    monkeypatch.delenv("ZOO_STORE", raising=False)
+    return root
+
+
+def _run_folder(tmp_path: Path, steps: int) -> Path:
+    """A finished run folder of alphazero-tictactoe (its model, recipe, history, summary)."""
+    run = tmp_path / f"run-{steps}"
+    run.mkdir()
+    recipe = recipes.load("alphazero-tictactoe")
+    model = zoo.get_entry("alphazero-tictactoe").build(**recipe["model"])
+    model.build()
+    model.save(run / "model.keras")
+    (run / "recipe.toml").write_text(recipes.dumps(recipe))
+    (run / "history.json").write_text(json.dumps([{"iteration": steps, "step": steps}] if steps else []))
+    (run / "summary.json").write_text(json.dumps({"iterations": steps, "command": "zoo train alphazero-tictactoe"}))
+    return run
+
+
+def test_a_run_that_trained_zero_steps_is_not_exported(isolated_artifacts, tmp_path):
+    with pytest.raises(artifacts.ArtifactError, match="trained 0 steps"):
+        artifacts.export_artifact("alphazero-tictactoe", _run_folder(tmp_path, 0), verbose=False)
+    assert zoo.get_entry("alphazero-tictactoe").versions() == [1]
+
+
+EXPORT = "import sys, zoo; zoo.artifacts.export_artifact('alphazero-tictactoe', sys.argv[1])"
+STAGES = {  # what to wait for before the kill, in the order an export writes
+    "keras-file": lambda d: (d / "alphazero-tictactoe.v2.keras").exists(),
+    "saved-model-aside": lambda d: any(d.glob(".2.tmp-*")),
+    "card": lambda d: (d / "card.v2.json").exists(),
+    "version-folder": lambda d: (d / "2").is_dir(),
+}
+
+
+def _seen_versions(root: Path) -> dict:
+    """What every reader sees of alphazero-tictactoe."""
+    entry = zoo.get_entry("alphazero-tictactoe")
+    serving.write_configs(root, "/models", False)
+    return {"versions": entry.versions(), "index": store.Store(str(root)).versions("alphazero-tictactoe"),
+            "describe": artifacts.Card.of_version(entry.artifact_dir).version,
+            "served": _served(root)}
+
+
+def _served(root: Path) -> list[int]:
+    """The version TF Serving would load for alphazero-tictactoe under the written config's
+    `latest` policy: the newest numeric folder holding a saved_model.pb."""
+    config = (root / "models.config").read_text()
+    assert 'name: "alphazero-tictactoe"' in config and "latest { num_versions: 1 }" in config
+    folders = [int(p.name) for p in (root / "alphazero-tictactoe").iterdir()
+               if p.name.isdigit() and (p / "saved_model.pb").is_file()]
+    return sorted(folders)[-1:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", list(STAGES))
+def test_a_killed_export_is_never_half_visible_and_the_next_export_repairs_it(isolated_artifacts, tmp_path, stage):
+    run, folder = _run_folder(tmp_path, 3), isolated_artifacts / "alphazero-tictactoe"
+    env = {**os.environ, "ZOO_ARTIFACTS_DIR": str(isolated_artifacts)}
+    p = subprocess.Popen([sys.executable, "-c", EXPORT, str(run)], env=env, cwd=ROOT,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 180
+    while time.time() < deadline and p.poll() is None and not STAGES[stage](folder):
+        time.sleep(0.002)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    seen = _seen_versions(isolated_artifacts)
+    complete = (folder / "2").is_dir()
+    # old or complete new, never a partial one; and every reader agrees
+    assert seen["versions"] in ([1], [1, 2]) and seen["versions"] == ([1, 2] if complete else [1]), seen
+    if complete:
+        zoo.load("alphazero-tictactoe", version=2)
+    assert seen["describe"] == seen["versions"][-1] and seen["served"] == seen["versions"][-1:], seen
+    assert seen["index"] in ([1], seen["versions"]), seen
+    zoo.load("alphazero-tictactoe")
+    # the next export cleans the leftovers and publishes the next complete version
+    made = artifacts.export_artifact("alphazero-tictactoe", run, verbose=False)
+    versions = zoo.get_entry("alphazero-tictactoe").versions()
+    assert made.name == str(versions[-1]) and not [p.name for p in folder.iterdir() if ".tmp" in p.name]
+    assert sorted(p.name for p in folder.glob("*.keras")) == [f"alphazero-tictactoe.v{v}.keras" for v in versions]
+    assert _seen_versions(isolated_artifacts)["served"] == versions[-1:]
+    assert store.verify_store(str(isolated_artifacts)) == {f"alphazero-tictactoe@{v}": [] for v in versions}
+
+
+# --- cards and evaluation ---------------------------------------------------------------------------
+def test_a_reduced_evaluation_never_replaces_the_cards_full_one(isolated_artifacts, capsys):
+    card = isolated_artifacts / "alphazero-tictactoe" / "card.v1.json"
+    before = card.read_bytes()
+    t0 = time.time()
+    assert cli.main(["evaluate", "alphazero-tictactoe", "--limit", "10", "--write-card"]) == 2
+    assert time.time() - t0 < 30, "refused only after evaluating"
+    err = capsys.readouterr().err
+    assert "a reduced evaluation (--limit 10" in err and "Traceback" not in err
+    assert card.read_bytes() == before
+    with pytest.raises(ValueError, match="--samples must be a whole number from 1"):
+        evaluate.evaluate_artifact("alphazero-tictactoe", samples=0)
+
+
+def test_a_card_that_is_not_json_is_named_before_any_work(isolated_artifacts, capsys):
+    card = isolated_artifacts / "alphazero-tictactoe" / "card.v1.json"
+    card.write_text('{"version": 1, "metrics": ')
+    assert cli.main(["evaluate", "alphazero-tictactoe", "--write-card"]) == 2
+    err = capsys.readouterr().err
+    assert f"model card {card} is not valid JSON" in err and "Traceback" not in err
+    assert f"model card {card} is not valid JSON" in reporting.describe("alphazero-tictactoe")
+
+
+def test_describe_and_readme_survive_a_card_missing_keys(isolated_artifacts):
+    card_path = isolated_artifacts / "alphazero-tictactoe" / "card.v1.json"
+    card = json.loads(card_path.read_text())
+    for key in ("training", "parameters", "signatures", "evaluation"):
+        card.pop(key)
+    card["metrics"] = {"something_else": 1.0}
+    card_path.write_text(json.dumps(card))
+    text = reporting.describe("alphazero-tictactoe")
+    assert "version 1" in text and "metrics incomplete" in reporting.summary("alphazero-tictactoe")
+    assert "alphazero-tictactoe" in reporting.model_table()
+
+
+# --- the command line: (argv, phrase) -- exit status 2, no traceback, nothing left behind ----------
+CLI_CASES = [
+    (["train", "ae-mnist", "--set", "epoch=2"], "did you mean 'epochs'"),
+    (["train", "ae-mnist", "--set", "epochs=abc"], "train.epochs = 'abc' is not an integer"),
+    (["train", "ae-mnist", "--set", "batch_size=0"], "below its minimum 1"),
+    (["train", "snake-dqn", "--max-steps", "0"], "max_env_steps must be a positive whole number"),
+    (["train", "no-such-model"], "no-such-model"),
+    (["describe", "vae-mnist@x"], "write a version as NAME@N"),
+    (["pull", "vae-mnist@99"], "99"),
+    (["export", "vae-mnist", "--run", "/nonexistent/run"], "model.keras not found"),
+]
+
+
+@pytest.mark.parametrize("argv,phrase", CLI_CASES, ids=[" ".join(c[0]) for c in CLI_CASES])
+def test_the_cli_answers_a_users_mistake_in_one_line(argv, phrase, capsys, tmp_path):
+    out = tmp_path / "out"
+    status = cli.main(argv + (["--out", str(out)] if argv[0] == "train" else []))
+    err = capsys.readouterr().err
+    assert status == 2 and phrase in err and "Traceback" not in err, err
+    assert not out.exists()
+
+
+def test_a_run_folder_through_a_file_and_an_ended_input_are_one_line_each(tmp_path, capsys, monkeypatch):
+    (tmp_path / "afile").write_text("x")
+    assert cli.main(["train", "ae-mnist", "--out", str(tmp_path / "afile" / "sub")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    assert cli.main(["play", "alphazero-tictactoe", "--ansi"]) == 2
+    err = capsys.readouterr().err
+    assert "input ended" in err and "Traceback" not in err
+
+
+def test_no_data_folder_and_no_network_names_the_setting(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "ZOO_DATA_DIR"}
+    env.update(HOME=str(tmp_path), KERAS_HOME=str(tmp_path / "keras"), https_proxy="http://127.0.0.1:9",
+               http_proxy="http://127.0.0.1:9")
+    p = subprocess.run([sys.executable, "-m", "zoo.cli", "train", "ae-mnist", "--out", str(tmp_path / "run")],
+                       env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and "ZOO_DATA_DIR is not set" in p.stderr and "Traceback" not in p.stderr, p.stderr
+    assert not (tmp_path / "run").exists()
+
+
+# --- models' Keras methods: inputs that used to give plausible wrong answers -----------------------
+@pytest.fixture(scope="module")
+def models():
+    cache = {}
+    return lambda name: cache.setdefault(name, zoo.load(name))
+
+
+IMG0 = np.zeros((0, 28, 28, 1), "float32")
+IMG = np.full((2, 28, 28, 1), 0.5, "float32")
+BAD_INPUT_CASES = [
+    ("vae-mnist", lambda m: m.encode(IMG * 255), ValueError, "divide by 255"),
+    ("vae-mnist", lambda m: m.encode((IMG * 255).astype("int64").tolist()), ValueError, "must be in [0, 1]"),
+    ("vae-mnist", lambda m: m.encode(np.where(IMG > 0, np.nan, 0).astype("float32")), ValueError, "NaN or infinite"),
+    ("vae-mnist", lambda m: m.reconstruct(-IMG), ValueError, "must be in [0, 1]"),
+    ("vae-mnist", lambda m: m.decode(np.full((1, 32), np.inf, "float32")), ValueError, "codes contain NaN or infinite"),
+    ("vae-mnist", lambda m: m.encode(IMG.astype("uint8")), TypeError, "/ 255"),
+    ("vae-mnist", lambda m: m.sample(10**9), ValueError, "above the 65,536 samples one call returns"),
+    ("vae-mnist", lambda m: m.sample(-1), ValueError, "0 or more"),
+    ("vae-mnist", lambda m: m.sample(True), TypeError, "whole number of samples"),
+    ("vae-mnist", lambda m: m.sample(2.5), TypeError, "whole number of samples"),
+    ("ae-mnist", lambda m: m.encode(IMG * 3), ValueError, "must be in [0, 1]"),
+    ("dcgan-mnist", lambda m: m.sample(10**6), ValueError, "draw them in several calls"),
+    ("dcgan-mnist", lambda m: m.discriminate(IMG * 255), ValueError, "divide by 255"),
+    ("cgan-mnist", lambda m: m.generate(np.zeros((3, 64), "float32"), [10, -1, 1000]), ValueError, "digits 0-9"),
+    ("cgan-mnist", lambda m: m.sample(n=2, labels=[1, 2, 3]), ValueError, "3 labels for 2 images"),
+    ("cgan-mnist", lambda m: m.sample(labels=[1.5]), TypeError, "labels must be integers"),
+    ("cnn-mnist", lambda m: m.classify(IMG * 255), ValueError, "divide by 255"),
+    ("snake-dqn", lambda m: m.act(np.full((1, m.obs_dim), np.nan, "float32")), ValueError, "NaN or infinite"),
+    ("alphazero-tictactoe", lambda m: m.predict_board(np.full((1, 3, 3, 2), 2.0, "float32")), ValueError,
+     "must be in [0, 1]"),
+]
+
+
+@pytest.mark.parametrize("name,call,error,phrase", BAD_INPUT_CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_INPUT_CASES)])
+def test_a_models_method_refuses_what_would_be_a_plausible_wrong_answer(models, name, call, error, phrase):
+    with pytest.raises(error) as e:
+        call(models(name))
+    assert phrase in str(e.value)
+
+
+EMPTY_CASES = [  # (model, method on an empty batch, the same on a batch of one)
+    ("vae-mnist", lambda m, n: m.encode(IMG[:n])),
+    ("vae-mnist", lambda m, n: m.reconstruct(IMG[:n])),
+    ("vae-mnist", lambda m, n: m.decode(np.zeros((n, 32), "float32"))),
+    ("vae-mnist", lambda m, n: m.sample(n)),
+    ("ae-mnist", lambda m, n: m.encode(IMG[:n])),
+    ("ae-mnist", lambda m, n: m.decode(np.zeros((n, m.latent_dim), "float32"))),
+    ("dcgan-mnist", lambda m, n: m.generate(np.zeros((n, 64), "float32"))),
+    ("dcgan-mnist", lambda m, n: m.sample(n)),
+    ("dcgan-mnist", lambda m, n: m.discriminate(IMG[:n])),
+    ("cgan-mnist", lambda m, n: m.generate(np.zeros((n, 64), "float32"), np.zeros((n,), "int32"))),
+    ("cgan-mnist", lambda m, n: m.sample(labels=list(range(n)))),
+    ("cnn-mnist", lambda m, n: m.classify(IMG[:n])),
+    ("cnn-mnist", lambda m, n: m.predict_proba(IMG[:n])),
+    ("cnn-mnist", lambda m, n: m.features(IMG[:n])),
+    ("snake-dqn", lambda m, n: m.act(np.zeros((n, m.obs_dim), "float32"))),
+    ("snake-dqn", lambda m, n: m.q_values(np.zeros((n, m.obs_dim), "float32"))),
+    ("alphazero-tictactoe", lambda m, n: m.predict_board(np.zeros((n, 3, 3, 2), "float32"))),
+]
+
+
+@pytest.mark.parametrize("name,call", EMPTY_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(EMPTY_CASES)])
+def test_an_empty_batch_gives_an_empty_batch_of_the_usual_shape(models, name, call):
+    m = models(name)
+    empty, one = tf.nest.flatten(call(m, 0)), tf.nest.flatten(call(m, 1))
+    assert [tuple(np.shape(e)) for e in empty] == [(0,) + tuple(np.shape(o))[1:] for o in one]
+    assert [np.asarray(e).dtype for e in empty] == [np.asarray(o).dtype for o in one]
+
+
+def test_sampling_many_is_chunked_and_still_one_batch(models):
+    vae = models("vae-mnist")
+    assert tuple(vae.sample(5000).shape) == (5000, 28, 28, 1)
+    assert tuple(models("cgan-mnist").sample(n=4100).shape) == (4100, 28, 28, 1)
+
+
+# --- loading by name and version -----------------------------------------------------------------------
+HUB_CASES = [
+    (lambda: zoo.load("vae-mnist", version="1"), TypeError, "write version=1"),
+    (lambda: zoo.load("vae-mnist", version=True), TypeError, "whole number from 1"),
+    (lambda: zoo.load("vae-mnist", version=0), TypeError, "whole number from 1"),
+    (lambda: zoo.load("VAE-MNIST"), zoo.registry.UnknownModelError, "Did you mean 'vae-mnist'"),
+    (lambda: zoo.load("vae-mnist", version=99), zoo.hub.ArtifactError, "has no version 99"),
+    (lambda: zoo.load("vae-mnist", format="onnx"), ValueError, "format must be 'keras' or 'saved_model'"),
+    (lambda: zoo.load("artifacts/vae-mnist"), ValueError, "looks like a path"),
+]
+
+
+@pytest.mark.parametrize("call,error,phrase", HUB_CASES, ids=[c[2][:30] for c in HUB_CASES])
+def test_loading_a_wrong_name_or_version_says_what_to_write(call, error, phrase):
+    with pytest.raises(error) as e:
+        call()
+    assert phrase in str(e.value)
+
+
+# --- board games: states from outside ------------------------------------------------------------------
+TTT, C4 = games.TicTacToe(), games.ConnectFour()
+FULL = np.array([[1, -1, 1], [1, -1, -1], [-1, 1, 1]], np.int8)
+WON = np.array([[1, 1, 1], [-1, -1, 0], [0, 0, 0]], np.int8)
+GAME_CASES = [
+    (lambda: games.PerfectTicTacToe().move(games.State(FULL, -1)), games.IllegalMove, "the game is over (a draw)"),
+    (lambda: games.PerfectTicTacToe().move(games.State(FULL, 1)), games.InvalidState, "it is -1's turn"),
+    (lambda: games.RandomPlayer(TTT).move(games.State(WON, -1)), games.IllegalMove, "+1 has won"),
+    (lambda: TTT.play(games.State(WON, -1), 8), games.IllegalMove, "the game is over"),
+    (lambda: TTT.play(games.State(np.ones((3, 3), np.int8), 1), 0), games.InvalidState, "9 stones of +1 and 0 of -1"),
+    (lambda: TTT.play(games.State(np.zeros((3, 4), np.int8), 1), 0), games.InvalidState, "shape (3, 3)"),
+    (lambda: TTT.play(games.State(np.full((3, 3), 2, np.int8), 1), 0), games.InvalidState, "+1, -1 or 0"),
+    (lambda: TTT.play(games.State(np.zeros((3, 3), np.int8), 1, moves=4), 0), games.InvalidState, "moves=4"),
+    (lambda: C4.play(games.State(np.pad(np.ones((1, 1), np.int8), ((0, 5), (0, 6))), -1), 0), games.InvalidState,
+     "floats over an empty cell"),
+    (lambda: games.AlphaBeta(depth=1).move(games.State(np.pad(np.ones((1, 1), np.int8), ((5, 0), (0, 6))), 1)),
+     games.InvalidState, "it is -1's turn"),
+]
+
+
+@pytest.mark.parametrize("call,error,phrase", GAME_CASES, ids=[c[2][:30] for c in GAME_CASES])
+def test_a_position_that_cannot_arise_is_refused(call, error, phrase):
+    with pytest.raises(error) as e:
+        call()
+    assert phrase in str(e.value)
+
+
+def test_a_search_player_refuses_a_finished_game_and_plays_a_real_one(models):
+    player = models("alphazero-tictactoe").player(simulations=8)
+    with pytest.raises(games.IllegalMove, match="the game is over"):
+        player.move(games.State(WON, -1))
+    s = TTT.play(TTT.initial(), 4)
+    assert TTT.legal(s)[player.move(s)]
+
+
+# --- the signatures check their inputs in the graph, as the methods do -----------------------------
+def _invalid(fn, **feed) -> str:
+    import tensorflow as tf
+
+    with pytest.raises(tf.errors.InvalidArgumentError) as e:
+        fn(**{k: tf.constant(v) for k, v in feed.items()})
+    return e.value.message
+
+
+def test_republished_weights_get_checked_signatures(isolated_artifacts):
+    folder = isolated_artifacts / "alphazero-tictactoe"
+    old = json.loads((folder / "card.v1.json").read_text())
+    made = artifacts.republish("alphazero-tictactoe", 1, note="in-graph input checks", verbose=False)
+    assert made == folder / "2" and zoo.get_entry("alphazero-tictactoe").versions() == [1, 2]
+    assert (folder / "alphazero-tictactoe.v2.keras").read_bytes() == (folder / "alphazero-tictactoe.v1.keras").read_bytes()
+    new = json.loads((folder / "card.v2.json").read_text())
+    assert new["metrics"] == old["metrics"] and new["training"] == old["training"] and new["version"] == 2
+    assert new["republished_from"]["version"] == 1 and new["republished_from"]["note"] == "in-graph input checks"
+    assert json.loads((folder / "card.json").read_text()) == new
+    assert store.verify_store(str(isolated_artifacts)) == {"alphazero-tictactoe@1": [], "alphazero-tictactoe@2": []}
+    sm = zoo.load("alphazero-tictactoe", format="saved_model")
+    predict = sm.signatures["predict"]
+    assert "board must hold pixels in [0, 1]" in _invalid(predict, board=np.full((1, 3, 3, 2), 2.0, "float32"))
+    assert "board must hold finite numbers" in _invalid(predict, board=np.full((1, 3, 3, 2), np.nan, "float32"))
+    empty = predict(board=tf.zeros((0, 3, 3, 2)))
+    assert {k: tuple(v.shape) for k, v in empty.items()} == {"policy": (0, 9), "value": (0,)}
+    board = np.zeros((2, 3, 3, 2), "float32")
+    v1 = zoo.load("alphazero-tictactoe", version=1, format="saved_model").signatures["predict"](board=tf.constant(board))
+    v2 = predict(board=tf.constant(board))
+    for k in v1:
+        np.testing.assert_allclose(v1[k].numpy(), v2[k].numpy(), atol=1e-6)
