@@ -20,6 +20,8 @@ def mnist_available() -> bool:
 
 
 MNIST_FIXTURES = {"test_images", "tiny_run"}  # fixtures that read MNIST (tiny_run trains on it)
+# tests outside test_training.py that train the recipe their `name` parameter names
+TRAINS_RECIPE_NAMED = {"test_training_steps_unchanged", "test_mixed_float16_moves_the_weights_as_float32_does"}
 
 
 def needs_mnist(item) -> bool:
@@ -27,7 +29,7 @@ def needs_mnist(item) -> bool:
     if "mnist" in item.keywords or MNIST_FIXTURES & set(getattr(item, "fixturenames", ())):
         return True
     name = getattr(getattr(item, "callspec", None), "params", {}).get("name")
-    trains = item.path.name == "test_training.py" or item.originalname == "test_training_steps_unchanged"
+    trains = item.path.name == "test_training.py" or item.originalname in TRAINS_RECIPE_NAMED
     if trains and name:  # `name` is the recipe it trains
         import zoo
 
@@ -62,3 +64,17 @@ def test_images():
 
     x, y = data.load_arrays("mnist", "test")
     return (x[:64, ..., None].astype("float32") / 255.0), y[:64]
+
+
+def copy_version(dest_root: Path, name: str, version: int = 1) -> Path:
+    """A copy of one published version of a checkout artifact (its Keras file, SavedModel and
+    card; card.json is that card) into the store folder `dest_root`, as if it were the only one."""
+    import shutil
+
+    source, folder = ROOT / "artifacts" / name, Path(dest_root) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source / str(version), folder / str(version))
+    for fname in (f"{name}.v{version}.keras", f"card.v{version}.json", "samples.png"):
+        shutil.copy(source / fname, folder / fname)
+    shutil.copy(source / f"card.v{version}.json", folder / "card.json")
+    return folder

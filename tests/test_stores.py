@@ -4,7 +4,6 @@ local web server, the cache, offline use, integrity, interrupted downloads."""
 import http.server
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,7 +18,7 @@ import tensorflow as tf
 
 import zoo
 from zoo import cli
-from conftest import ROOT
+from conftest import ROOT, copy_version
 from zoo import store
 
 SMALL = ["alphazero-tictactoe", "snake-dqn"]  # the smallest artifacts: quick to copy and serve
@@ -36,9 +35,9 @@ def isolated(tmp_path, monkeypatch):
 
 
 def small_store(folder: Path) -> Path:
-    """A local store with the small models only, and its index."""
+    """A local store with version 1 of the small models only, and its index."""
     for name in SMALL:
-        shutil.copytree(ROOT / "artifacts" / name, folder / name)
+        copy_version(folder, name, 1)
     store.write_index(folder)
     return folder
 

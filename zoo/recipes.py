@@ -109,6 +109,8 @@ COMMON = {
         "alpha": Key(float, 0.0, low=0.0, high=1.0, help="the cosine schedule's final fraction of the rate"),
         "clipnorm": Key(float, None, low=0.0, optional=True, help="clip each gradient to this norm"),
         "beta_1": Key(float, None, low=0.0, high=0.9999, optional=True, help="Adam's first-moment decay"),
+        "initial_loss_scale": Key(float, None, low=1.0, optional=True,
+                                  help="mixed_float16 only: the dynamic loss scale's start (default 2^15)"),
     },
     "train": {
         "strategy": Key(str, "default", choices=STRATEGIES),

@@ -92,9 +92,12 @@ def chief_by_tf_config() -> bool:
                                            and "chief" not in cluster)
 
 
-def make_optimizer(cfg: dict, replicas: int, steps_total: int, ema_momentum: float | None = None):
+def make_optimizer(cfg: dict, replicas: int, steps_total: int, ema_momentum: float | None = None,
+                   loss_scale: bool = False):
     """The recipe's optimiser; `ema_momentum` (asked for by the model, e.g. a GAN's generator)
-    makes it keep an exponential moving average of the weights it updates."""
+    makes it keep an exponential moving average of the weights it updates; `loss_scale`
+    (recipes in `mixed_float16`) wraps it in Keras' dynamic `LossScaleOptimizer`, which the
+    models' steps use through `optimizer.scale_loss` (`zoo.models.base.minimize`)."""
     lr = float(cfg["learning_rate"]) * (replicas if cfg.get("scale_learning_rate") else 1)
     if cfg.get("schedule", "constant") == "cosine":
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, steps_total), alpha=cfg.get("alpha", 0.0))
@@ -111,7 +114,10 @@ def make_optimizer(cfg: dict, replicas: int, steps_total: int, ema_momentum: flo
     classes = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW, "sgd": keras.optimizers.SGD}
     if name not in classes:
         raise ValueError(f"optimizer.name must be one of {', '.join(classes)}, got {name!r}")
-    return classes[name](**kwargs)
+    optimizer = classes[name](**kwargs)
+    if not loss_scale:
+        return optimizer
+    return keras.optimizers.LossScaleOptimizer(optimizer, initial_scale=float(cfg.get("initial_loss_scale", 2.0 ** 15)))
 
 
 def build_model(entry, recipe: dict):
@@ -223,6 +229,11 @@ class Run:
         self.global_batch = int(recipe["train"]["batch_size"]) * self.replicas
         self.restored_from = None
         self._base_elapsed, self._t0 = 0.0, time.time()
+
+    @property
+    def loss_scale(self) -> bool:
+        """Whether the optimisers scale the loss: the recipe trains in `mixed_float16`."""
+        return self.recipe["train"].get("mixed_precision") == "mixed_float16"
 
     def build_model(self):
         """The recipe's model under its dtype policy, built (call inside `strategy.scope()`)."""

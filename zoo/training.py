@@ -129,7 +129,7 @@ class SupervisedTrainer:
         with run.strategy.scope():
             self.model = model = run.build_model()
             optimizers = model.make_optimizers(lambda **kw: make_optimizer(
-                recipe["optimizer"], run.replicas, self.epochs * self.steps_per_epoch, **kw))
+                recipe["optimizer"], run.replicas, self.epochs * self.steps_per_epoch, loss_scale=run.loss_scale, **kw))
             self.progress = tf.Variable([0, 0], dtype=tf.int64, trainable=False, name="progress")  # epoch, step
         run.open(model=model, progress=self.progress, **optimizers)
         if run.restored_from is None and self.t.get("init_from"):

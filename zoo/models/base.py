@@ -27,6 +27,15 @@ from .. import data
 IMAGE_SHAPE = (28, 28, 1)
 
 
+def minimize(optimizer, tape, scaled_loss, variables):
+    """The one gradient step every trainer takes. `scaled_loss` is `optimizer.scale_loss(loss)`
+    computed inside the tape: under `mixed_float16` the optimiser is a `LossScaleOptimizer`,
+    which multiplies the loss by its dynamic scale (so small float16 gradients do not
+    underflow), divides the gradients back in `apply_gradients`, and skips a step whose
+    gradients overflowed while lowering the scale. Any other optimiser leaves the loss as is."""
+    optimizer.apply_gradients(zip(tape.gradient(scaled_loss, variables), variables))
+
+
 def normal_noise(n: int, dim: int, seed: int = 0) -> np.ndarray:
     """(n, dim) float32 standard-normal codes from a fixed seed: the evaluations' fixed draws."""
     return np.random.default_rng(seed).standard_normal((n, dim)).astype("float32")
@@ -233,10 +242,9 @@ class ZooModel(keras.Model):
     def make_optimizers(self, make) -> dict:
         """Compile with fresh optimiser(s) from `make()` and build their slots (inside the
         strategy scope); returns them by name for the checkpoint."""
-        optimizer = make()
-        self.compile(optimizer=optimizer)
-        optimizer.build(self.trainable_variables)
-        return {"optimizer": optimizer}
+        self.compile(optimizer=make())
+        self.optimizer.build(self.trainable_variables)  # compile may have wrapped it (mixed_float16)
+        return {"optimizer": self.optimizer}
 
     def track(self, terms):
         """Update the tracked means from per-example `terms`; the current results by name."""
@@ -270,8 +278,8 @@ class ZooModel(keras.Model):
             loss = tf.nn.compute_average_loss(terms["loss"])
             if self.losses:  # weight regularisers: a per-model sum, so split it over replicas
                 loss += tf.add_n(self.losses) / tf.distribute.get_strategy().num_replicas_in_sync
-        grads = tape.gradient(loss, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+            scaled = self.optimizer.scale_loss(loss)  # see `minimize`
+        minimize(self.optimizer, tape, scaled, self.trainable_variables)
         return self.track(terms)
 
     def test_step(self, batch):

@@ -24,7 +24,7 @@ from keras import layers, ops
 from ..files import tile
 from ..registry import register
 from .base import (IMAGE_SHAPE, ZooModel, check_images, check_vectors, empty_batch_safe, in_batches, in_chunks,
-                   normal_noise, sample_count)
+                   minimize, normal_noise, sample_count)
 
 NUM_CLASSES = 10
 
@@ -139,6 +139,7 @@ class _GANBase(ZooModel):
         """Temporarily run with the averaged generator weights (and matching batch-norm
         statistics), e.g. to score or picture an epoch; restores the training state after."""
         opt = getattr(self, "g_optimizer", None)
+        opt = getattr(opt, "inner_optimizer", opt)  # under mixed_float16, inside its LossScaleOptimizer
         if not self.ema or opt is None or not getattr(opt, "use_ema", False):
             yield self
             return
@@ -183,15 +184,13 @@ class _GANBase(ZooModel):
             fake = self._g(z_d, y, training=True)
             real_logits, fake_logits = self._d(x, y, training=True), self._d(fake, y, training=True)
             d_per = _bce_real(real_logits) + _bce_fake(fake_logits)
-            d_loss = tf.nn.compute_average_loss(d_per)
-        d_vars = self.discriminator_variables()
-        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
+            d_loss = self.d_optimizer.scale_loss(tf.nn.compute_average_loss(d_per))
+        minimize(self.d_optimizer, tape, d_loss, self.discriminator_variables())
         with tf.GradientTape() as tape:
             fake_g = self._g(z_g, y, training=True)
             g_per = _bce_real(self._d(fake_g, y, training=True))  # non-saturating: G wants D(G(z)) -> 1
-            g_loss = tf.nn.compute_average_loss(g_per)
-        g_vars = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+            g_loss = self.g_optimizer.scale_loss(tf.nn.compute_average_loss(g_per))
+        minimize(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
         return self.track({"d_loss": d_per, "g_loss": g_per, "d_real": ops.reshape(ops.sigmoid(real_logits), (-1,)),
                             "d_fake": ops.reshape(ops.sigmoid(fake_logits), (-1,)), "diversity": _diversity(fake_g)})
 

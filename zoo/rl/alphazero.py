@@ -155,7 +155,8 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, command=None, 
     iterations = int(t["iterations"])
     with run.strategy.scope():
         net, best = run.build_models(2)
-        optimizers = net.make_optimizers(lambda **kw: make_optimizer(recipe["optimizer"], run.replicas, 1, **kw))
+        optimizers = net.make_optimizers(lambda **kw: make_optimizer(recipe["optimizer"], run.replicas, 1, loss_scale=run.loss_scale,
+                                                                     **kw))
         iteration = tf.Variable(0, dtype=tf.int64, trainable=False, name="iteration")
     best.set_weights(net.get_weights())
     game = net.game()

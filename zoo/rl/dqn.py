@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from ..envs import SnakeVecEnv
 from ..files import atomic_save_npz
+from ..models.base import minimize
 from ..recipes import Key
 from ..runs import Run, make_optimizer, register_trainer
 
@@ -83,8 +84,8 @@ def double_dqn_learner(run: Run, q, target, optimizer, gamma: float):
             err = y - qa
             huber = tf.where(tf.abs(err) <= 1.0, 0.5 * tf.square(err), tf.abs(err) - 0.5)
             loss = tf.nn.compute_average_loss(huber, global_batch_size=run.global_batch)
-        grads = tape.gradient(loss, q.trainable_variables)
-        optimizer.apply_gradients(zip(grads, q.trainable_variables))
+            scaled = optimizer.scale_loss(loss)
+        minimize(optimizer, tape, scaled, q.trainable_variables)
         return loss, tf.reduce_mean(qa)
 
     strat = run.strategy
@@ -147,7 +148,8 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, command=None, 
     # --- networks, optimiser, checkpoint, replay buffer ------------------------------------------
     with run.strategy.scope():
         q, target = run.build_models(2)
-        optimizer = make_optimizer(recipe["optimizer"], run.replicas, total // int(t["train_every"]))
+        optimizer = make_optimizer(recipe["optimizer"], run.replicas, total // int(t["train_every"]),
+                                   loss_scale=run.loss_scale)
         optimizer.build(q.trainable_variables)
         step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     target.set_weights(q.get_weights())
