@@ -159,3 +159,14 @@ def test_each_version_keeps_its_own_card(store, tiny_run, capsys):
     out = capsys.readouterr().out
     assert "version 1 (available: [1, 2])" in out and "v1_score: 2.5" in out and "licence: code Apache-2.0" in out
     assert "CC BY-SA 3.0" in zoo.hub.card("vae-mnist")["licence"]["data"]
+
+
+def test_the_judge_is_chosen_by_the_dataset_never_by_a_models_name():
+    from zoo import evaluate
+    from zoo.registry import judge_for
+
+    assert judge_for("mnist") == "cnn-mnist" and judge_for("no-such-data") is None
+    vae = zoo.load("vae-mnist")
+    with pytest.raises(artifacts.ArtifactError, match="no judge for dataset 'no-such-data'"):
+        evaluate.evaluate(vae, limit=10, samples=2, dataset="no-such-data")
+    assert evaluate.default_judge("no-such-data") is None

@@ -211,3 +211,18 @@ def test_mixed_bfloat16_recipes_train_and_leave_the_policy_alone(name, tmp_path)
     losses = [v for k, v in s["history"][-1].items() if k.startswith("train_") or k == "loss"]
     assert losses and all(np.isfinite(v) for v in losses)
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+@pytest.mark.slow
+def test_per_epoch_scores_come_from_the_judge_of_the_recipes_dataset(tmp_path):
+    from zoo import evaluate
+
+    asked = []
+
+    def judge(dataset):
+        asked.append(dataset)
+        return evaluate.default_judge(dataset)
+
+    r = recipes.apply_overrides(recipes.load("dcgan-mnist"), SMALL_ARCH["dcgan-mnist"][:3] + ["judge=true"] + SMALL[2:])
+    history = training.train(r, tmp_path, verbose=0, judge=judge)["history"]
+    assert asked == ["mnist"] and any("fid" in k for k in history[-1]), history[-1]

@@ -8,6 +8,13 @@ sub-folder per dataset with the four canonical IDX files::
 
 With no setting the normal Keras download is used, for users who have internet.
 
+Any 28x28 grayscale image-classification builder of TensorFlow Datasets is a dataset too:
+`tfds:fashion_mnist`, `tfds:kmnist`, `tfds:emnist/digits` (a recipe's `data.dataset`). Its
+prepared data is read from `ZOO_TFDS_DIR` (else TFDS's default folder) with `tfds.load(...,
+as_supervised=True, download=False)` into the same uint8 arrays, so the same pipeline scales it
+on the fly; a builder with other images is refused, and missing prepared data is an error
+that says how to prepare it (`tfds build` on a machine with internet).
+
 Example:
     >>> from zoo import data
     >>> x, y = data.load_arrays("mnist", "test")        # uint8 (10000, 28, 28), uint8 (10000,)
@@ -16,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 import gzip
 import hashlib
 import os
@@ -25,6 +33,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow_datasets as tfds
 
 DATA_DIR_ENV = "ZOO_DATA_DIR"
 
@@ -41,6 +50,7 @@ DATA_LICENCES = {
 }
 CODE_LICENCE = "Apache-2.0"
 _PREFIX = {"train": "train", "test": "t10k"}
+TFDS_PREFIX, TFDS_DIR_ENV = "tfds:", "ZOO_TFDS_DIR"  # data.dataset = "tfds:fashion_mnist"
 _IMAGE_MAGIC, _LABEL_MAGIC = 2051, 2049
 
 
@@ -62,9 +72,53 @@ def data_dir() -> Path | None:
     return Path(value).expanduser() if value else None
 
 
+def tfds_dir() -> str | None:
+    """The TensorFlow Datasets folder named by `ZOO_TFDS_DIR`, or None for TFDS's own default
+    (`$TFDS_DATA_DIR`, else `~/tensorflow_datasets`)."""
+    value = os.environ.get(TFDS_DIR_ENV, "").strip()
+    return str(Path(value).expanduser()) if value else None
+
+
+def _tfds_arrays(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(images N×28×28 uint8, labels N) of `tfds:<builder>` from TensorFlow Datasets, read from
+    prepared data only (nothing is downloaded: a machine without network fails clearly)."""
+    builder_name = name[len(TFDS_PREFIX):]
+    try:
+        builder = tfds.builder(builder_name, data_dir=tfds_dir())
+    except tfds.core.registered.DatasetNotFoundError:
+        close = difflib.get_close_matches(builder_name, tfds.list_builders(), n=3)
+        raise DataError(f"TensorFlow Datasets has no dataset {builder_name!r}"
+                        + (f"; did you mean {', '.join(TFDS_PREFIX + c for c in close)}?" if close else "")) from None
+    image = builder.info.features["image"] if "image" in builder.info.features else None
+    if image is None or tuple(image.shape) != (28, 28, 1) or "label" not in builder.info.features:
+        got = f"images of shape {tuple(image.shape)}" if image is not None else "no 'image' feature"
+        raise DataError(f"{name} has {got}; the zoo's image models expect 28x28 grayscale images with a label "
+                        "(shape (28, 28, 1)), as MNIST, Fashion-MNIST, KMNIST or EMNIST digits have")
+    try:
+        ds = tfds.load(builder_name, split=split, as_supervised=True, data_dir=tfds_dir(), download=False)
+    except Exception as e:  # noqa: BLE001  TFDS raises AssertionError (and others) for data never prepared
+        where = tfds_dir() or str(Path(builder.data_dir).parents[1])
+        raise DataError(
+            f"{name}: TensorFlow Datasets has no prepared data for {builder_name} in {where} "
+            f"({type(e).__name__}), and the zoo never downloads during a run. Prepare it on a machine with "
+            f"internet (`tfds build {builder_name} --data_dir DIR`), copy DIR here and set {TFDS_DIR_ENV}=DIR; "
+            f"or use local IDX files (data.dataset = \"fashion-mnist\" or \"mnist\" with {DATA_DIR_ENV})") from None
+    parts = list(tfds.as_numpy(ds.batch(8192)))
+    x = np.concatenate([p[0] for p in parts])[..., 0].astype(np.uint8)
+    y = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    if len(x) == 0:
+        raise DataError(f"{name}: the {split} split is empty")
+    return x, y
+
+
 def _check_name(name: str, split: str) -> None:
+    if name.startswith(TFDS_PREFIX):
+        if split not in _PREFIX:
+            raise DataError(f"unknown split {split!r}; use 'train' or 'test'")
+        return
     if name not in DATASETS:
-        raise DataError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
+        raise DataError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}, or "
+                        f"{TFDS_PREFIX}<name> for a TensorFlow Datasets builder (e.g. {TFDS_PREFIX}kmnist)")
     if split not in _PREFIX:
         raise DataError(f"unknown split {split!r}; use 'train' or 'test'")
 
@@ -108,6 +162,14 @@ def _read_idx(path: Path, magic: int, count: int) -> np.ndarray:
 def load_arrays(name: str = "mnist", split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """Images (uint8, N×28×28) and labels (uint8, N) of one split, validated."""
     _check_name(name, split)
+    if name.startswith(TFDS_PREFIX):
+        x, y = _tfds_arrays(name, split)
+        if y.min() < 0 or y.max() > 9:
+            raise DataError(f"{name} has labels {int(y.min())}-{int(y.max())}; the zoo's models know 10 classes (0-9)")
+        y = y.astype(np.uint8)
+        x.setflags(write=False)
+        y.setflags(write=False)
+        return x, y
     count = DATASETS[name][2][split]
     root = data_dir()
     if root is None:  # the download fallback, for users with internet
@@ -132,8 +194,8 @@ def load_arrays(name: str = "mnist", split: str = "train") -> tuple[np.ndarray, 
 
 
 def checksums(name: str = "mnist") -> dict[str, str]:
-    """sha256 of each data file used, for model cards (empty when downloading)."""
-    if data_dir() is None:
+    """sha256 of each data file used, for model cards (empty when downloading, and for TFDS)."""
+    if data_dir() is None or name.startswith(TFDS_PREFIX):
         return {}
     out = {}
     for split in ("train", "test"):

@@ -21,28 +21,38 @@ import keras
 from .artifacts import ArtifactError, Card, update_card_metrics
 from .hub import load
 from .metrics import Judge
-from .registry import get_entry
+from .registry import get_entry, judge_for
 
-_JUDGE = []
+_JUDGES: dict = {}
 FULL_SAMPLES = 1000  # importance samples per image of a full evaluation (the VAE's NLL)
 
 
-def default_judge():
-    """The `cnn-mnist` judge, loaded once per process; None if its artifact is unavailable."""
-    if not _JUDGE:
+def default_judge(dataset: str = "mnist"):
+    """The judge of `dataset` (the classifier `registry.judge_for` names, e.g. cnn-mnist for
+    MNIST), loaded once per process; None, said on stderr, when there is none or its artifact
+    is unavailable."""
+    if dataset not in _JUDGES:
+        name = judge_for(dataset)
         try:
-            _JUDGE.append(Judge(load("cnn-mnist")))
+            if name is None:
+                raise ValueError(f"no classifier is registered for dataset {dataset!r}")
+            _JUDGES[dataset] = Judge(load(name))
         except (ArtifactError, FileNotFoundError, ValueError, OSError) as err:
-            print(f"no judge for per-epoch scores: {err}", file=sys.stderr)
-            _JUDGE.append(None)
-    return _JUDGE[0]
+            print(f"no judge for {dataset}: {err}", file=sys.stderr)
+            _JUDGES[dataset] = None
+    return _JUDGES[dataset]
 
 
-def evaluate(model, samples: int = 1000, limit: int | None = None, verbose: bool = True, judge=None) -> dict:
+def evaluate(model, samples: int = 1000, limit: int | None = None, verbose: bool = True, judge=None,
+             dataset: str = "mnist") -> dict:
     """The card's metrics of `model`, measured by the model's own family; `judge` defaults to
-    `cnn-mnist` for the families that need one."""
+    the judge of `dataset` (`registry.judge_for`) for the families that need one."""
     if model.needs_judge and judge is None:
-        judge = Judge(load("cnn-mnist"))
+        name = judge_for(dataset)
+        if name is None:
+            raise ArtifactError(f"no judge for dataset {dataset!r}: register and export a classifier "
+                                "(task \"classification\") trained on it")
+        judge = Judge(load(name))
     return model.card_metrics(judge, samples=samples, limit=limit, verbose=verbose)
 
 
@@ -70,7 +80,7 @@ def evaluate_artifact(name: str, run: str | None = None, samples: int = 1000, li
                              "drop --limit and --samples, or drop --write-card to see the estimate")
     model = keras.saving.load_model(f"{run}/model.keras", compile=False) if run else load(name, version)
     t0 = time.time()
-    metrics = evaluate(model, samples=samples, limit=limit, verbose=verbose)
+    metrics = evaluate(model, samples=samples, limit=limit, verbose=verbose, dataset=get_entry(name).dataset)
     entry = get_entry(name)
     record = {"command": evaluation_command(name if version is None else f"{name}@{version}", samples, limit),
               "seconds": round(time.time() - t0, 1), "test_set": entry.model_class.test_set(model.get_config()),

@@ -6,7 +6,8 @@
   (as TF-GAN's `mnist_score`): 10 for confident predictions spread evenly over the digits.
 
 The judge is given its classifier, so this module needs no trained artifact and no model
-class: `zoo.evaluate.default_judge()` is the one that loads `cnn-mnist`.
+class: `zoo.evaluate.default_judge(dataset)` loads the classifier registered for the dataset
+(`zoo.registry.judge_for`: cnn-mnist for MNIST).
 
 Example:
     >>> import zoo

@@ -115,6 +115,19 @@ def get_entry(name) -> ModelEntry:
     return _REGISTRY[name]
 
 
+def judge_for(dataset: str) -> str | None:
+    """The classifier that judges generated images of `dataset` (FID, score, label accuracy):
+    the model registered with task "classification" on that dataset, or None. The judge is
+    chosen by the dataset, never by a model's name.
+
+    Example:
+        >>> judge_for("mnist")
+        'cnn-mnist'
+    """
+    judges = list_models(task="classification", dataset=dataset)
+    return judges[0] if judges else None
+
+
 def list_models(pattern: str = "*", task: str | None = None, dataset: str | None = None) -> list[str]:
     """Registered names matching a shell-style wildcard, and the task and dataset if given, sorted.
 

@@ -46,7 +46,8 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
         verbose: 0 for quiet.
         command: the command line, recorded in summary.json.
         judge: a `zoo.metrics.Judge`, or a function returning one, for per-epoch scores
-            (`train.judge = true`); the CLI passes `zoo.evaluate.default_judge`.
+            (`train.judge = true`), called with the recipe's dataset; the CLI passes
+            `zoo.evaluate.default_judge`, which loads that dataset's classifier.
         **limit: stop early (resumably) after this many of the trainer's steps in this call:
             `max_updates` (optimiser steps), `max_env_steps` (vector-environment steps) or
             `max_iterations` (self-play iterations), whichever the trainer counts.
@@ -99,19 +100,19 @@ def health(model, metrics: dict) -> str | None:
 class _Judge:
     """The per-epoch judge, loaded on first use (it may be a function that loads an artifact)."""
 
-    def __init__(self, judge, wanted: bool):
-        self.source, self.wanted, self.value = judge, wanted, None
+    def __init__(self, judge, wanted: bool, dataset: str):
+        self.source, self.wanted, self.value, self.dataset = judge, wanted, None, dataset
 
     def get(self):
         if not self.wanted:
             return None
         if self.source is None:
             warn("train.judge = true but no judge was given: no per-epoch scores "
-                 "(zoo train passes cnn-mnist; in Python pass judge=zoo.evaluate.default_judge)")
+                 "(zoo train passes the dataset's judge; in Python pass judge=zoo.evaluate.default_judge)")
             self.wanted = False
             return None
         if self.value is None:
-            self.value = self.source() if callable(self.source) else self.source
+            self.value = self.source(self.dataset) if callable(self.source) else self.source
             self.wanted = self.value is not None
         return self.value
 
@@ -138,7 +139,7 @@ class SupervisedTrainer:
         if run.restored_from:
             run.say(f"resuming from {run.restored_from}: epoch {self.start_epoch + 1}, step {self.start_step}", verbose)
         self.history = run.load_history(lambda h: h["epoch"] <= self.start_epoch)
-        self.judge = _Judge(judge, bool(self.t.get("judge")) and run.chief)
+        self.judge = _Judge(judge, bool(self.t.get("judge")) and run.chief, recipe["data"]["dataset"])
         self.train_step = tf.function(lambda batch: run.strategy.run(model.train_step, args=(batch,)))
         self.test_step = tf.function(lambda batch: run.strategy.run(model.test_step, args=(batch,)))
 
