@@ -2,7 +2,8 @@
 PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
-export ZOO_DATA_DIR ?= $(abspath ../shared/data)
+# a search path: MNIST from ../shared, Fashion-MNIST where Debian's dataset-fashion-mnist puts it
+export ZOO_DATA_DIR ?= $(abspath ../shared/data):/usr/share/datasets
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: install demo test test-fast bench clean

@@ -14,9 +14,9 @@ os.environ["ZOO_HOME"] = tempfile.mkdtemp(prefix="zoo-test-home-")
 
 
 def mnist_available() -> bool:
-    """Whether ZOO_DATA_DIR holds MNIST (make test and CI point it at ../shared/data)."""
-    folder = os.environ.get("ZOO_DATA_DIR", "").strip()
-    return bool(folder) and (Path(folder) / "mnist" / "t10k-images-idx3-ubyte.gz").is_file()
+    """Whether ZOO_DATA_DIR (a search path) holds MNIST (make test and CI point it at ../shared/data)."""
+    folders = [f for f in os.environ.get("ZOO_DATA_DIR", "").split(os.pathsep) if f.strip()]
+    return any((Path(f) / "mnist" / "t10k-images-idx3-ubyte.gz").is_file() for f in folders)
 
 
 MNIST_FIXTURES = {"test_images", "tiny_run"}  # fixtures that read MNIST (tiny_run trains on it)

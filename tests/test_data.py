@@ -131,3 +131,28 @@ def test_fixed_binarised_test_set_is_repeatable():
 def test_checksums_cover_the_four_files():
     sums = data.checksums("mnist")
     assert len(sums) == 4 and all(len(v) == 64 for v in sums.values())
+
+
+def test_the_data_setting_is_a_search_path(tmp_path, monkeypatch):
+    """Each dataset is read from the first folder of ZOO_DATA_DIR that has it (MNIST from one
+    place, Fashion-MNIST from Debian's /usr/share/datasets)."""
+    import os
+
+    empty, other = tmp_path / "empty", tmp_path / "other" / "fashion-mnist"
+    empty.mkdir()
+    other.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 60000), ("t10k", 10000)):
+        with gzip.open(other / f"{prefix}-images-idx3-ubyte.gz", "wb") as f:
+            f.write(struct.pack(">iiii", 2051, n, 28, 28) + rng.integers(0, 256, n * 784, dtype=np.uint8).tobytes())
+        with gzip.open(other / f"{prefix}-labels-idx1-ubyte.gz", "wb") as f:
+            f.write(struct.pack(">ii", 2049, n) + rng.integers(0, 10, n, dtype=np.uint8).tobytes())
+    monkeypatch.setenv(data.DATA_DIR_ENV, os.pathsep.join([str(empty), str(tmp_path / "other")]))
+    data.load_arrays.cache_clear()
+    try:
+        assert data.files("fashion-mnist", "test")[0].parent == other
+        assert data.load_arrays("fashion-mnist", "test")[0].shape == (10000, 28, 28)
+        with pytest.raises(data.DataError, match=str(empty / "mnist")):  # not found: names the first folder
+            data.load_arrays("mnist", "test")
+    finally:
+        data.load_arrays.cache_clear()

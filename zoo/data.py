@@ -1,7 +1,8 @@
 """Datasets in: MNIST and Fashion-MNIST as validated arrays and `tf.data` pipelines.
 
-The folder comes from the `ZOO_DATA_DIR` setting (environment variable) and holds one
-sub-folder per dataset with the four canonical IDX files::
+The folders come from the `ZOO_DATA_DIR` setting (environment variable; a search path, the
+first folder holding a dataset's sub-folder serves it) and hold one sub-folder per dataset
+with the four canonical IDX files::
 
     $ZOO_DATA_DIR/mnist/train-images-idx3-ubyte.gz ...
     $ZOO_DATA_DIR/fashion-mnist/t10k-labels-idx1-ubyte.gz ...
@@ -66,10 +67,18 @@ def licences(dataset: str) -> dict:
     return {"code": CODE_LICENCE, "data": data, "weights": weights}
 
 
-def data_dir() -> Path | None:
-    """The folder named by `ZOO_DATA_DIR`, or None when the setting is empty."""
+def data_dirs() -> list[Path]:
+    """The folders `ZOO_DATA_DIR` names, in order (a search path: `os.pathsep`-separated, e.g.
+    `../shared/data:/usr/share/datasets`, where Debian's `dataset-fashion-mnist` puts
+    `fashion-mnist/`); empty when the setting is."""
     value = os.environ.get(DATA_DIR_ENV, "").strip()
-    return Path(value).expanduser() if value else None
+    return [Path(v).expanduser() for v in value.split(os.pathsep) if v.strip()]
+
+
+def data_dir() -> Path | None:
+    """The first folder of `ZOO_DATA_DIR`, or None when the setting is empty."""
+    dirs = data_dirs()
+    return dirs[0] if dirs else None
 
 
 def tfds_dir() -> str | None:
@@ -126,10 +135,12 @@ def _check_name(name: str, split: str) -> None:
 def files(name: str, split: str, root: Path | None = None) -> tuple[Path, Path]:
     """Paths of the (images, labels) IDX files of one split under the data folder."""
     _check_name(name, split)
-    root = root or data_dir()
-    if root is None:
-        raise DataError(f"{DATA_DIR_ENV} is not set")
-    folder = root / DATASETS[name][0]
+    if root is None:  # the first folder of the search path that has the dataset's folder
+        roots = data_dirs()
+        if not roots:
+            raise DataError(f"{DATA_DIR_ENV} is not set")
+        root = next((r for r in roots if (r / DATASETS[name][0]).is_dir()), roots[0])
+    folder = Path(root) / DATASETS[name][0]
     p = _PREFIX[split]
     return folder / f"{p}-images-idx3-ubyte.gz", folder / f"{p}-labels-idx1-ubyte.gz"
 
@@ -171,8 +182,7 @@ def load_arrays(name: str = "mnist", split: str = "train") -> tuple[np.ndarray, 
         y.setflags(write=False)
         return x, y
     count = DATASETS[name][2][split]
-    root = data_dir()
-    if root is None:  # the download fallback, for users with internet
+    if not data_dirs():  # the download fallback, for users with internet
         loader = getattr(keras.datasets, DATASETS[name][1])
         try:
             (xtr, ytr), (xte, yte) = loader.load_data()
@@ -183,7 +193,7 @@ def load_arrays(name: str = "mnist", split: str = "train") -> tuple[np.ndarray, 
                             f"(*-idx?-ubyte.gz), or connect to the internet") from None
         x, y = (xtr, ytr) if split == "train" else (xte, yte)
     else:
-        img_path, lbl_path = files(name, split, root)
+        img_path, lbl_path = files(name, split)
         x = _read_idx(img_path, _IMAGE_MAGIC, count)
         y = _read_idx(lbl_path, _LABEL_MAGIC, count)
         if y.max() > 9:
