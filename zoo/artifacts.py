@@ -39,7 +39,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import data
-from .files import atomic_write_json, folder_lock, numeric_subfolders, read_json, save_keras_atomic, save_png, sha256
+from .files import atomic_write_bytes, atomic_write_json, folder_lock, numeric_subfolders, read_json, save_keras_atomic, save_png, sha256
 from .registry import get_entry
 from .serving import write_warmup
 from .store import INDEX, ArtifactError, Store, add_index_entry, write_index
@@ -328,14 +328,8 @@ def republish(name: str, from_version: int, version: int | None = None, note: st
                                                   "holds unchanged (its Keras file is a byte copy)"})
         return Card(fresh), entries
 
-    return _publish(name, model, version, verbose, write_keras=lambda path: _copy_atomic(source, path),
+    return _publish(name, model, version, verbose, write_keras=lambda path: atomic_write_bytes(path, source.read_bytes()),
                     make_card=make_card)
-
-
-def _copy_atomic(source: Path, dest: Path):
-    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, dest)
 
 
 def _publish(name: str, model, version: int | None, verbose: bool, write_keras, make_card) -> Path:

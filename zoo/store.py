@@ -324,13 +324,22 @@ def _progress(size: int, done: int):
     return bar
 
 
-def _http_append(url: str, part: Path, size: int):
+def _resume_offset(part: Path, size: int) -> int | None:
+    """Where to continue `part` of a file of `size` bytes (-1: unknown): its length, 0 for a
+    part longer than the file (dropped), None when it is complete (the hash decides)."""
     have = part.stat().st_size if part.is_file() else 0
-    if 0 <= size <= have:  # complete (or longer than the file): let the hash decide
+    if 0 <= size <= have:
         if have == size:
-            return
+            return None
         part.unlink()
-        have = 0
+        return 0
+    return have
+
+
+def _http_append(url: str, part: Path, size: int):
+    have = _resume_offset(part, size)
+    if have is None:
+        return
     headers = {"Range": f"bytes={have}-"} if have else {}
     with requests.get(url, headers=headers, stream=True, timeout=HTTP_TIMEOUT) as response:
         if response.status_code == 416:  # nothing after `have`: the part is all there is
@@ -349,12 +358,9 @@ def _http_append(url: str, part: Path, size: int):
 
 
 def _gfile_append(url: str, part: Path, size: int):
-    have = part.stat().st_size if part.is_file() else 0
-    if 0 <= size <= have:
-        if have == size:
-            return
-        part.unlink()
-        have = 0
+    have = _resume_offset(part, size)
+    if have is None:
+        return
     bar = _progress(size, have)
     with tf.io.gfile.GFile(url, "rb") as source, open(part, "ab") as f:
         source.seek(have)
