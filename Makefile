@@ -6,7 +6,9 @@ BIN     := $(VENV)/bin
 export ZOO_DATA_DIR ?= $(abspath ../shared/data):/usr/share/datasets
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install demo test test-fast bench clean
+FASHION := /usr/share/datasets/fashion-mnist
+
+.PHONY: install data demo test test-fast bench clean
 
 $(BIN)/zoo: setup.cfg pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -16,13 +18,18 @@ $(BIN)/zoo: setup.cfg pyproject.toml
 
 install: $(BIN)/zoo
 
-demo: install    ## load every artifact, print its card, write sample pictures to out/
+data:    ## Fashion-MNIST from Debian when it is missing (MNIST comes from ../shared/data)
+	@test -d $(FASHION) || apt-get install -y -qq dataset-fashion-mnist >/dev/null \
+	  || { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null; } \
+	  || echo "make: could not install dataset-fashion-mnist (needs root): Fashion-MNIST tests are skipped, its models still load" >&2
+
+demo: install data   ## load every artifact, print its card, write sample pictures to out/
 	$(BIN)/python -m zoo.demo out
 
-test: install    ## the whole test suite
+test: install data   ## the whole test suite
 	$(BIN)/python -m pytest -q tests
 
-test-fast: install
+test-fast: install data
 	$(BIN)/python -m pytest -q -m "not slow" tests
 
 bench: install   ## benchmark suite (minutes of CPU): prints the table, writes BENCHMARKS.md

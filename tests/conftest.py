@@ -13,39 +13,57 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["ZOO_HOME"] = tempfile.mkdtemp(prefix="zoo-test-home-")
 
 
-def mnist_available() -> bool:
-    """Whether ZOO_DATA_DIR (a search path) holds MNIST (make test and CI point it at ../shared/data)."""
+def dataset_available(dataset: str) -> bool:
+    """Whether ZOO_DATA_DIR (a search path) holds a local dataset: make test and CI point it at
+    ../shared/data (MNIST) and /usr/share/datasets (Fashion-MNIST, Debian's dataset-fashion-mnist)."""
+    from zoo import data
+
     folders = [f for f in os.environ.get("ZOO_DATA_DIR", "").split(os.pathsep) if f.strip()]
-    return any((Path(f) / "mnist" / "t10k-images-idx3-ubyte.gz").is_file() for f in folders)
+    return any((Path(f) / data.DATASETS[dataset][0] / "t10k-images-idx3-ubyte.gz").is_file() for f in folders)
+
+
+def mnist_available() -> bool:
+    return dataset_available("mnist")
 
 
 MNIST_FIXTURES = {"test_images", "tiny_run"}  # fixtures that read MNIST (tiny_run trains on it)
 # tests outside test_training.py that train the recipe their `name` parameter names
 TRAINS_RECIPE_NAMED = {"test_training_steps_unchanged", "test_mixed_float16_moves_the_weights_as_float32_does"}
+# tests that read the data of the model their `name` parameter (or `artifact` fixture) names
+READS_MODEL_DATA = {"test_loaded_model_works"}
 
 
-def needs_mnist(item) -> bool:
-    """Marked `mnist`, using an MNIST fixture, or training a recipe whose dataset is MNIST."""
+def needed_datasets(item) -> set[str]:
+    """The local datasets a test reads: MNIST when marked `mnist` or using an MNIST fixture,
+    those named by `@pytest.mark.dataset(...)`, and the dataset of a recipe it trains or of a
+    model whose data it reads."""
+    need = {d for m in item.iter_markers("dataset") for d in m.args}
     if "mnist" in item.keywords or MNIST_FIXTURES & set(getattr(item, "fixturenames", ())):
-        return True
-    name = getattr(getattr(item, "callspec", None), "params", {}).get("name")
+        need.add("mnist")
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    name = params.get("name") or params.get("artifact")
     trains = item.path.name == "test_training.py" or item.originalname in TRAINS_RECIPE_NAMED
-    if trains and name:  # `name` is the recipe it trains
+    if name and (trains or item.originalname in READS_MODEL_DATA):
         import zoo
 
-        return zoo.get_entry(name).dataset == "mnist"
-    return False
+        dataset = zoo.get_entry(name).dataset
+        if not dataset.startswith("tfds:") and dataset in zoo.data.DATASETS:
+            need.add(dataset)
+    return need
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests that need MNIST are skipped without it (saying why); every other test (games,
-    Snake, registry, layers...) still runs."""
-    if mnist_available():
-        return
-    skip = pytest.mark.skip(reason="needs MNIST: set ZOO_DATA_DIR to a folder with mnist/ (make test uses ../shared/data)")
+    """Tests that need a local dataset that is not there are skipped, saying which and how to
+    get it; every other test (games, Snake, registry, layers...) still runs."""
+    how = {"mnist": "set ZOO_DATA_DIR to a folder with mnist/ (make test uses ../shared/data)",
+           "fashion-mnist": "apt-get install dataset-fashion-mnist (make test and CI do; it lands in "
+                            "/usr/share/datasets, which ZOO_DATA_DIR's default includes)"}
+    missing = {}
     for item in items:
-        if needs_mnist(item):
-            item.add_marker(skip)
+        for dataset in sorted(needed_datasets(item)):
+            if missing.setdefault(dataset, not dataset_available(dataset)):
+                item.add_marker(pytest.mark.skip(reason=f"needs {dataset}: {how.get(dataset, 'see zoo.data')}"))
+                break
 
 
 def run_python(code: str, *args, env=None, timeout=300) -> str:

@@ -16,7 +16,7 @@ from conftest import run_python
 
 # Registered models whose recipes exist but whose trained artifact is not published yet. Every
 # other model must have one; this list shrinks to nothing (see the README's model table).
-PENDING = set()
+PENDING = {"vaegan-mnist"}
 NAMES = [n for n in zoo.list_models() if n not in PENDING]
 
 
@@ -126,11 +126,17 @@ def test_quality_floors(artifact):
         assert m["test_mse_per_pixel"] < 0.01 and m["test_bce_per_pixel"] < 0.1
     elif name == "cnn-mnist":
         assert m["test_accuracy"] >= 0.993
+    elif name == "cnn-fashion-mnist":  # issue 16: the judge of Fashion-MNIST
+        assert m["test_accuracy"] >= 0.93 and m["real_floor_fid_fashion_mnist"] > 0
     elif name == "dcgan-mnist":
         floor = json.loads((zoo.get_entry("cnn-mnist").artifact_dir / "card.json").read_text())["metrics"]
         assert m["fid_mnist"] <= 5 * floor["real_floor_fid_mnist"] and m["mnist_score"] >= 9.0
     elif name == "cgan-mnist":
         assert m["label_accuracy"] >= 0.98 and min(m["per_label_accuracy"].values()) >= 0.9
+    elif name == "cgan-fashion-mnist":  # judged by cnn-fashion-mnist; its FID beside the real-data floor
+        floor = json.loads((zoo.get_entry("cnn-fashion-mnist").artifact_dir / "card.json").read_text())["metrics"]
+        assert m["label_accuracy"] >= 0.90 and "fid_mnist" not in m
+        assert m["fid_fashion_mnist"] >= floor["real_floor_fid_fashion_mnist"]
     elif name == "alphazero-tictactoe":  # the issue's floor: never loses to perfect play, beats random
         assert m["games_each"] >= 100 and m["vs_perfect_losses"] == 0 and m["vs_random_win_rate"] >= 0.95
     elif name == "alphazero-connect4":
@@ -163,7 +169,7 @@ def test_each_weight_stored_once(artifact):
     # more: keras#23553's double storage would list every variable twice, about 2x the weights.
     assert listed_bytes <= weights, (listed_bytes, weights)
     assert listed_bytes <= stored < 1.02 * listed_bytes + 4096, (stored, listed_bytes)
-    assert listed_bytes > 0.5 * weights or name == "cgan-mnist" or name == "dcgan-mnist"
+    assert listed_bytes > 0.5 * weights or isinstance(model, (zoo.models.DCGAN, zoo.models.ConditionalGAN))
 
 
 def test_signatures_in_fresh_process_match_keras(artifact, test_images, tmp_path):
@@ -216,9 +222,9 @@ def test_signatures_reject_wrong_dtype_and_shape(artifact, test_images):
                     sig(**{**good, spec.name: bad})
 
 
-def test_loaded_model_works(artifact, test_images):
+def test_loaded_model_works(artifact):
     name, entry, model = artifact
-    x, y = test_images[0][:16], test_images[1][:16]
+    x, y = zoo.data.float_images(entry.dataset, limit=16), zoo.data.load_arrays(entry.dataset, "test")[1][:16]
     if isinstance(model, zoo.models.DigitClassifier):
         assert (np.asarray(model.classify(x)) == y).mean() >= 0.9
         return
@@ -238,8 +244,8 @@ def test_loaded_model_works(artifact, test_images):
     if isinstance(model, zoo.models.ConditionalGAN):
         labels = np.repeat(np.arange(10), 10)
         s = np.asarray(model.sample(labels=labels))
-        drawn = np.asarray(zoo.load("cnn-mnist").classify(s))
-        assert (drawn == labels).mean() >= 0.9, "the conditional GAN does not draw the digits asked for"
+        drawn = np.asarray(zoo.load(zoo.registry.judge_for(entry.dataset)).classify(s))
+        assert (drawn == labels).mean() >= 0.9, "the conditional GAN does not draw the classes asked for"
     elif isinstance(model, zoo.models.DCGAN):
         s = np.asarray(model.sample(8))
     else:
@@ -247,4 +253,5 @@ def test_loaded_model_works(artifact, test_images):
         assert float(np.mean((rec - x) ** 2)) < 0.03
         s = np.asarray(model.sample(8)) if hasattr(model, "sample") else None
     if s is not None:
-        assert s.shape[1:] == (28, 28, 1) and 0.05 < s.mean() < 0.25  # digits: mostly dark, some ink
+        ink = zoo.data.float_images(entry.dataset, "train", limit=1000).mean()  # MNIST 0.13, Fashion 0.29
+        assert s.shape[1:] == (28, 28, 1) and 0.5 * ink < s.mean() < 2 * ink, (s.mean(), ink)

@@ -25,7 +25,7 @@ LAYERS = [
     ["zoo.models"],                                                      # 3 model families
     ["zoo.recipes", "zoo.runs", "zoo.training", "zoo.rl"],               # 4 training
     ["zoo.serving", "zoo.store", "zoo.artifacts", "zoo.hub", "zoo.evaluate", "zoo.reporting"],  # 5 stores, artifacts, loading, reports
-    ["zoo.cli", "zoo.play", "zoo.demo", "zoo"],                          # 6 entry points
+    ["zoo.sweep", "zoo.cli", "zoo.play", "zoo.demo", "zoo"],             # 6 entry points
 ]
 
 

@@ -2,7 +2,7 @@
 
     >>> import zoo
     >>> zoo.list_models()
-    ['ae-mnist', 'alphazero-connect4', 'alphazero-tictactoe', 'cgan-mnist', 'cnn-mnist', 'dcgan-mnist', 'snake-dqn', 'vae-mnist']
+    ['ae-mnist', 'alphazero-connect4', 'alphazero-tictactoe', 'cgan-fashion-mnist', 'cgan-mnist', 'cnn-fashion-mnist', 'cnn-mnist', 'dcgan-mnist', 'snake-dqn', 'vae-mnist', 'vaegan-mnist']
     >>> vae = zoo.load("vae-mnist")
     >>> vae.sample(16).shape
     TensorShape([16, 28, 28, 1])
@@ -16,7 +16,8 @@ The package is layered; a module imports only from its own layer or below (tests
 4. `recipes`, `runs`, `training`, `rl`: recipes, the training run, the trainers.
 5. `serving`, `artifacts`, `hub`, `evaluate`, `reporting`: SavedModels and cards, loading,
    evaluation, describe and the README table.
-6. `cli`, `play`, `demo`, and this package's `__init__`: the user's entry points.
+6. `sweep`, `cli`, `play`, `demo`, and this package's `__init__`: the user's entry points
+   (`sweep` trains and evaluates a recipe at several values of one key).
 """
 
 import os as _os

@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 
-from . import artifacts, evaluate, hub, play, recipes, registry, reporting, runs, serving, store, training
+from . import artifacts, evaluate, hub, play, recipes, registry, reporting, runs, serving, store, sweep, training
 from .artifacts import ArtifactError
 from .data import DataError
 from .recipes import RecipeError
@@ -94,6 +94,19 @@ def _cmd_train(args):
               f"global batch {summary['global_batch']}, {summary['elapsed_s']:.0f} s; run folder {out}")
 
 
+def _cmd_sweep(args):
+    key, _, text = args.setting.partition("=")
+    if not text:
+        raise ValueError(f"sweep takes KEY=V1,V2,... (e.g. model.adversarial_weight=0,1,10), got {args.setting!r}")
+    rows = sweep.run(args.recipe, key, sweep.parse_values(text), args.out, args.set, verbose=0 if args.quiet else 1)
+    columns = args.columns.split(",") if args.columns else sweep.scalar_columns(rows)
+    label = key.split(".")[-1]
+    print(sweep.write(rows, args.out, label, columns, " ".join(["zoo"] + sys.argv[1:])))
+    if args.plot:
+        left, _, right = (args.plot_y or f"{columns[0]}:").partition(":")
+        print(f"wrote {sweep.plot(rows, label, left.split(','), [c for c in right.split(',') if c], args.plot)}")
+
+
 def _cmd_describe(args):
     name, version = _name_version(args.name)
     print(reporting.describe(name, requests=args.requests, version=version))
@@ -131,6 +144,21 @@ def _cmd_serving_config(args):
     if args.labels:
         print(f"version labels: start tensorflow_model_server with {serving.LABELS_FLAG} "
               "(it refuses a label on a version that is not loaded yet)")
+
+
+def _add_sweep_command(sub):
+    """`zoo sweep`: one recipe trained and measured at several values of one key."""
+    s = sub.add_parser("sweep", help="train a recipe at several values of one key (same seed, same budget) and "
+                                      "tabulate each run's card metrics")
+    s.add_argument("recipe")
+    s.add_argument("setting", metavar="KEY=V1,V2,...", help="e.g. model.adversarial_weight=0,1,10,100")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override for every run")
+    s.add_argument("--out", required=True, help="folder of the runs (one per value) and sweep.json / sweep.md")
+    s.add_argument("--columns", help="metrics to tabulate, comma-separated (default: every scalar metric)")
+    s.add_argument("--plot", help="write a PNG plot (needs matplotlib: pip install 'zoo[plot]')")
+    s.add_argument("--plot-y", help="LEFT1,LEFT2:RIGHT1 metrics on the plot's two y axes (default: the first column)")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(fn=_cmd_sweep)
 
 
 def _add_store_commands(sub):
@@ -179,6 +207,8 @@ def parser() -> argparse.ArgumentParser:
                         "self-play iterations; the summary names which); resumable")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(fn=_cmd_train)
+
+    _add_sweep_command(sub)
 
     s = sub.add_parser("describe", help="print a model's card (NAME or NAME@N) and signatures (--requests: REST bodies)")
     s.add_argument("name")

@@ -51,6 +51,7 @@ DATA_LICENCES = {
 }
 CODE_LICENCE = "Apache-2.0"
 _PREFIX = {"train": "train", "test": "t10k"}
+AUGMENTS = ("none", "shift", "shift-flip")  # make_dataset's augment choices
 TFDS_PREFIX, TFDS_DIR_ENV = "tfds:", "ZOO_TFDS_DIR"  # data.dataset = "tfds:fashion_mnist"
 _IMAGE_MAGIC, _LABEL_MAGIC = 2051, 2049
 
@@ -120,7 +121,14 @@ def _tfds_arrays(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def check_dataset_name(name: str) -> None:
+    """Raise DataError unless `name` is a local dataset or a `tfds:<builder>` name (nothing is read)."""
+    _check_name(name, "test")
+
+
 def _check_name(name: str, split: str) -> None:
+    if not isinstance(name, str):
+        raise DataError(f"a dataset name is a string, got {type(name).__name__} {name!r}")
     if name.startswith(TFDS_PREFIX):
         if split not in _PREFIX:
             raise DataError(f"unknown split {split!r}; use 'train' or 'test'")
@@ -243,7 +251,8 @@ def make_dataset(
     """A `tf.data` pipeline of float32 images in [0, 1], shaped (batch, 28, 28, 1).
 
     Images stay uint8 in memory and are scaled on the fly (4× less to cache).
-    `augment="shift"` moves each image by up to 2 pixels; `binarize="dynamic"` draws fresh Bernoulli pixels each time an image is seen (the VAE's
+    `augment="shift"` moves each image by up to 2 pixels, `"shift-flip"` also mirrors half of
+    them left to right (right for clothes, wrong for digits); `binarize="dynamic"` draws fresh Bernoulli pixels each time an image is seen (the VAE's
     likelihood); `labels=True` yields `(image, label)`; `noise_dim` adds a per-example
     standard-normal vector, so stochastic models get their noise from the input pipeline and
     a distributed step splits it across replicas exactly as it splits the images.
@@ -251,8 +260,8 @@ def make_dataset(
     """
     import tensorflow as tf
 
-    if augment not in ("none", "shift"):
-        raise ValueError(f"augment must be 'none' or 'shift', got {augment!r}")
+    if augment not in AUGMENTS:
+        raise ValueError(f"augment must be one of {', '.join(AUGMENTS)}, got {augment!r}")
     if binarize not in ("none", "dynamic"):
         raise ValueError(f"binarize must be 'none' or 'dynamic', got {binarize!r}")
     train = split == "train"
@@ -269,8 +278,10 @@ def make_dataset(
         img, lab = xy
         img = tf.cast(img, tf.float32)[..., None] / 255.0
         key = tf.stack([s, tf.cast(seed, tf.int64)])
-        if augment == "shift":  # up to 2 pixels each way, per example
+        if augment in ("shift", "shift-flip"):  # up to 2 pixels each way, per example
             img = tf.image.stateless_random_crop(tf.pad(img, [[2, 2], [2, 2], [0, 0]]), [28, 28, 1], seed=key + 2)
+        if augment == "shift-flip":
+            img = tf.image.stateless_random_flip_left_right(img, seed=key + 3)
         if binarize == "dynamic":
             img = tf.cast(tf.random.stateless_uniform(tf.shape(img), seed=key) < img, tf.float32)
         out = (img,)

@@ -17,10 +17,11 @@ def main(out="out"):
     """Describe and use every registered model that has an artifact; pictures go to `out`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    x = data.float_images(limit=4)
     pending, loaded = [], {}
     for name in registry.list_models():
         print("=" * 100)
+        dataset = registry.get_entry(name).dataset
+        x = data.float_images(dataset if dataset in data.DATASETS else "mnist", limit=4)  # four test images of its data
         if not registry.get_entry(name).versions():
             print(f"{name}: registered with its recipe, no trained artifact published yet")
             pending.append(name)

@@ -1,8 +1,9 @@
 """Evaluation: the numbers in model cards come from here (`zoo evaluate NAME --write-card`).
 
 Each model family measures itself (`ZooModel.card_metrics`; what it measures on:
-`ZooModel.test_set`); this module loads the model, hands it the zoo's judge (`cnn-mnist`, for
-the families with `needs_judge`) and records the result with the command that reproduces it.
+`ZooModel.test_set`); this module loads the model, hands it the judge of its dataset (`cnn-mnist`
+for MNIST, `cnn-fashion-mnist` for Fashion-MNIST: `registry.judge_for`) when its family
+`needs_judge`, and records the result with the command that reproduces it.
 
 Example:
     >>> from zoo import evaluate
@@ -27,16 +28,22 @@ _JUDGES: dict = {}
 FULL_SAMPLES = 1000  # importance samples per image of a full evaluation (the VAE's NLL)
 
 
+def load_judge(dataset: str = "mnist") -> Judge:
+    """The judge of `dataset`: a `Judge` of the classifier `registry.judge_for` names (cnn-mnist
+    for MNIST, cnn-fashion-mnist for Fashion-MNIST), loaded from its artifact."""
+    name = judge_for(dataset)
+    if name is None:
+        raise ArtifactError(f"no judge for dataset {dataset!r}: register and export a classifier "
+                            "(task \"classification\") trained on it")
+    return Judge(load(name))
+
+
 def default_judge(dataset: str = "mnist"):
-    """The judge of `dataset` (the classifier `registry.judge_for` names, e.g. cnn-mnist for
-    MNIST), loaded once per process; None, said on stderr, when there is none or its artifact
-    is unavailable."""
+    """`load_judge(dataset)` once per process; None, said on stderr, when there is no judge
+    or its artifact is unavailable (training then logs no per-epoch scores)."""
     if dataset not in _JUDGES:
-        name = judge_for(dataset)
         try:
-            if name is None:
-                raise ValueError(f"no classifier is registered for dataset {dataset!r}")
-            _JUDGES[dataset] = Judge(load(name))
+            _JUDGES[dataset] = load_judge(dataset)
         except (ArtifactError, FileNotFoundError, ValueError, OSError) as err:
             print(f"no judge for {dataset}: {err}", file=sys.stderr)
             _JUDGES[dataset] = None
@@ -48,11 +55,7 @@ def evaluate(model, samples: int = 1000, limit: int | None = None, verbose: bool
     """The card's metrics of `model`, measured by the model's own family; `judge` defaults to
     the judge of `dataset` (`registry.judge_for`) for the families that need one."""
     if model.needs_judge and judge is None:
-        name = judge_for(dataset)
-        if name is None:
-            raise ArtifactError(f"no judge for dataset {dataset!r}: register and export a classifier "
-                                "(task \"classification\") trained on it")
-        judge = Judge(load(name))
+        judge = load_judge(dataset)
     return model.card_metrics(judge, samples=samples, limit=limit, verbose=verbose)
 
 
@@ -90,4 +93,4 @@ def evaluate_artifact(name: str, run: str | None = None, samples: int = 1000, li
     return metrics, record
 
 
-__all__ = ["default_judge", "evaluate", "evaluate_artifact", "evaluation_command"]
+__all__ = ["default_judge", "evaluate", "load_judge", "evaluate_artifact", "evaluation_command"]

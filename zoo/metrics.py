@@ -1,13 +1,19 @@
-"""Scores for generators, measured with the zoo's own classifier (`cnn-mnist`).
+"""Scores for generators, measured with the zoo's own classifier of their dataset
+(`cnn-mnist` for MNIST, `cnn-fashion-mnist` for Fashion-MNIST).
 
 - FID-MNIST: the Fréchet distance between Gaussians fitted to the classifier's penultimate
   features of two image sets (Heusel et al. 2017, with `cnn-mnist` in place of Inception).
 - MNIST score: exp(E_x KL(p(y|x) || p(y))), the Inception-score formula with `cnn-mnist`
-  (as TF-GAN's `mnist_score`): 10 for confident predictions spread evenly over the digits.
+  (as TF-GAN's `mnist_score`): 10 for confident predictions spread evenly over the classes.
+
+Scores are named after the judge's dataset (`score_names`): `fid_mnist` and `mnist_score`
+for MNIST, `fid_fashion_mnist` and `fashion_mnist_score` for Fashion-MNIST, so numbers
+measured against different test sets never share a name.
 
 The judge is given its classifier, so this module needs no trained artifact and no model
 class: `zoo.evaluate.default_judge(dataset)` loads the classifier registered for the dataset
-(`zoo.registry.judge_for`: cnn-mnist for MNIST).
+(`zoo.registry.judge_for`). The classifier says what it was trained on (its `dataset`), and
+that dataset's test set is what the judge compares against.
 
 Example:
     >>> import zoo
@@ -57,17 +63,53 @@ def mnist_score(probs) -> float:
     return float(np.exp(np.mean(np.sum(p * (np.log(p) - np.log(marginal)), axis=1))))
 
 
+_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+
+
+def dataset_title(dataset: str) -> str:
+    """How a dataset is named in prose and headlines: "MNIST", "Fashion-MNIST", "tfds:kmnist"."""
+    return _TITLES.get(dataset, dataset)
+
+
+def score_names(dataset: str) -> tuple[str, str]:
+    """The metric names of (FID, classifier score) against `dataset`'s test set.
+
+        >>> score_names("mnist"), score_names("fashion-mnist")
+        (('fid_mnist', 'mnist_score'), ('fid_fashion_mnist', 'fashion_mnist_score'))
+    """
+    slug = dataset.split(":", 1)[-1].replace("-", "_").replace("/", "_")
+    return f"fid_{slug}", f"{slug}_score"
+
+
+def judged(metrics: dict, prefix: str = "") -> tuple[str, float, float]:
+    """(dataset title, FID, score) from a card's metrics, whichever dataset judged them
+    (`prefix` as in "prior_samples_"), for headlines.
+
+        >>> judged({"fid_fashion_mnist": 3.1, "fashion_mnist_score": 8.2})
+        ('Fashion-MNIST', 3.1, 8.2)
+    """
+    for key in sorted(metrics):
+        slug = key[len(prefix) + 4:]
+        if key.startswith(prefix + "fid_") and f"{prefix}{slug}_score" in metrics:
+            title = next((t for d, t in _TITLES.items() if score_names(d)[0] == f"fid_{slug}"), slug)
+            return title, metrics[key], metrics[f"{prefix}{slug}_score"]
+    raise KeyError(f"no {prefix}fid_<dataset> with its score among the metrics ({', '.join(sorted(metrics))})")
+
+
 class Judge:
     """Scores image sets with a classifier that has `body` (features) and `head` (logits)
-    layers, such as `zoo.models.DigitClassifier` (the trained one: `zoo.load("cnn-mnist")`)."""
+    layers, such as `zoo.models.DigitClassifier` (the trained ones: `zoo.load("cnn-mnist")`,
+    `zoo.load("cnn-fashion-mnist")`), against the test set of the classifier's `dataset`."""
 
     def __init__(self, classifier, batch_size: int = 1000):
         if classifier is None or not (hasattr(classifier, "body") and hasattr(classifier, "head")):
             raise TypeError("Judge needs a classifier with `body` and `head` layers, e.g. zoo.load('cnn-mnist'); "
                             f"got {type(classifier).__name__}")
         self.clf = classifier
+        self.dataset = getattr(classifier, "dataset", "mnist")
+        self.fid_name, self.score_name = score_names(self.dataset)
         self.batch_size = batch_size
-        self._test = None
+        self._test, self._floors = None, {}
 
     def _run(self, images):
         import tensorflow as tf
@@ -86,10 +128,9 @@ class Judge:
         return np.concatenate(feats), np.concatenate(probs)
 
     def test_features(self):
-        """Features of the 10,000 test images (computed once)."""
+        """Features of the dataset's test images (computed once)."""
         if self._test is None:
-            x = data.load_arrays("mnist", "test")[0][..., None].astype(np.float32) / 255.0
-            self._test = self._run(x)[0]
+            self._test = self._run(data.float_images(self.dataset, "test"))[0]
         return self._test
 
     def features(self, images):
@@ -101,14 +142,22 @@ class Judge:
         return self._run(images)[1]
 
     def score(self, images) -> dict:
-        """FID-MNIST against the test set, MNIST score, and mean top-class confidence."""
+        """FID against the dataset's test set, the classifier score (`score_names`), and mean
+        top-class confidence."""
         feats, probs = self._run(images)
-        return {"fid_mnist": round(fid_from_features(feats, self.test_features()), 4),
-                "mnist_score": round(mnist_score(probs), 4),
+        return {self.fid_name: round(fid_from_features(feats, self.test_features()), 4),
+                self.score_name: round(mnist_score(probs), 4),
                 "mean_confidence": round(float(probs.max(axis=1).mean()), 4),
                 "images": int(len(feats))}
 
     def real_floor(self, n: int = 10000) -> dict:
-        """The same scores for n real training images: the best a generator can hope for."""
-        x = data.load_arrays("mnist", "train")[0][:n, ..., None].astype(np.float32) / 255.0
-        return self.score(x)
+        """The same scores for the first n real training images: the best a generator can hope
+        for (computed once per judge)."""
+        if n not in self._floors:
+            self._floors[n] = self.score(data.float_images(self.dataset, "train", limit=n))
+        return dict(self._floors[n])
+
+    def with_floor(self, scores: dict) -> dict:
+        """`scores` plus the real-data floor of its FID as `real_floor_<fid name>`, so a card
+        shows a generator's FID beside the best possible one on the same test set."""
+        return {**scores, f"real_floor_{self.fid_name}": self.real_floor()[self.fid_name]}

@@ -142,8 +142,8 @@ def model_keys(entry) -> dict[str, Key]:
             break
         params = list(inspect.signature(cls.__init__).parameters.values())[1:]
         for p in params:
-            if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name in keys:
-                continue
+            if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name in keys or p.name == "dataset":
+                continue  # a model's dataset comes from [data] (zoo.runs.build_model)
             d = p.default
             kind = (object if d is p.empty or d is None else list if isinstance(d, (tuple, list))
                     else float if isinstance(d, float) else type(d))
@@ -233,7 +233,8 @@ def load(name_or_path: str | Path) -> dict:
     return recipe
 
 
-def _parse_value(text: str):
+def parse_value(text: str):
+    """A recipe value from its TOML text (`2`, `3e-4`, `[8, 16]`, `true`, `"mnist"`); bare words are strings."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
@@ -248,7 +249,7 @@ def apply_overrides(recipe: dict, overrides: list[str]) -> dict:
         if "=" not in item:
             raise RecipeError(f"--set takes key=value, got {item!r}")
         key, text = (s.strip() for s in item.split("=", 1))
-        value = _parse_value(text)
+        value = parse_value(text)
         if "." in key:
             section, sub = key.split(".", 1)
             if section not in SECTIONS:

@@ -2,8 +2,8 @@
 
 Example:
     >>> import zoo
-    >>> zoo.list_models("*vae*")
-    ['vae-mnist']
+    >>> zoo.list_models("vae*")
+    ['vae-mnist', 'vaegan-mnist']
     >>> zoo.get_entry("vae-mnist").recipe_path.name
     'vae-mnist.toml'
 """
@@ -133,7 +133,7 @@ def list_models(pattern: str = "*", task: str | None = None, dataset: str | None
 
     Example:
         >>> zoo.list_models(task="generation")
-        ['dcgan-mnist', 'vae-mnist']
+        ['dcgan-mnist', 'vae-mnist', 'vaegan-mnist']
     """
     return sorted(n for n, e in _REGISTRY.items() if fnmatch.fnmatchcase(n, pattern)
                   and (task is None or e.task == task) and (dataset is None or e.dataset == dataset))

@@ -33,6 +33,7 @@ Example (a trainer's skeleton: its algorithm goes where the step is counted):
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shutil
@@ -127,8 +128,13 @@ def build_model(entry, recipe: dict):
     recipe does not change models built later in the same process."""
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(recipe["train"].get("mixed_precision") or "float32")
+    config = dict(recipe["model"])
+    if "dataset" in inspect.signature(entry.model_class.__init__).parameters:
+        # a model that knows its data (a classifier, for its test set and as a judge) learns it
+        # from the recipe's [data], the one place that says what is trained on
+        config["dataset"] = recipe["data"]["dataset"]
     try:
-        return entry.build(**recipe["model"])
+        return entry.build(**config)
     finally:
         keras.mixed_precision.set_global_policy(previous)
 

@@ -254,7 +254,7 @@ class SupervisedTrainer:
     "binarize": Key(str, "none", choices=("none", "dynamic")),
     "labels": Key(bool, False, help="batches carry the labels"),
     "noise": Key(bool, False, help="the pipeline draws the model's noise"),
-    "augment": Key(str, "none", choices=("none", "shift")),
+    "augment": Key(str, "none", choices=data.AUGMENTS),
 }, train={
     "epochs": Key(int, 10, low=1, help="passes over the training set"),
     "steps_per_epoch": Key(int, None, low=1, optional=True, help="updates per epoch; default: one pass"),

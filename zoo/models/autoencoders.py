@@ -25,6 +25,7 @@ from keras import layers, ops
 
 from .. import data
 from ..files import tile
+from ..metrics import judged
 from ..registry import register
 from .base import (IMAGE_SHAPE, ZooModel, check_images, check_vectors, empty_batch_safe, in_batches, in_chunks,
                    normal_noise, sample_count)
@@ -119,8 +120,8 @@ class _AutoEncoderBase(ZooModel):
 
     @staticmethod
     def _prior_headline(m: dict) -> str:
-        return (f"FID-MNIST {m['prior_samples_fid_mnist']}, MNIST score {m['prior_samples_mnist_score']}, "
-                f"confidence {m['prior_samples_mean_confidence']}")
+        title, fid, score = judged(m, "prior_samples_")
+        return f"FID-{title} {fid}, {title} score {score}, confidence {m['prior_samples_mean_confidence']}"
 
 
 def ae_vs_vae_grid(ae, vae, seed: int = 0) -> np.ndarray:

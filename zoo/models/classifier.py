@@ -1,5 +1,7 @@
-"""The zoo's yardstick: an MNIST digit classifier whose features and probabilities score every
-generator (FID-MNIST and the MNIST score, see `zoo.metrics`).
+"""The zoo's yardsticks: a classifier per dataset (`cnn-mnist`, `cnn-fashion-mnist`) whose
+features and probabilities score the generators of that dataset (FID and classifier score,
+see `zoo.metrics`). A classifier knows its `dataset`, which the trainer takes from the
+recipe's `[data]`.
 
 Example:
     >>> clf = zoo.load("cnn-mnist")
@@ -20,7 +22,7 @@ from keras import layers, ops
 
 from .. import data
 from ..files import tile
-from ..metrics import Judge
+from ..metrics import Judge, dataset_title, judged
 from ..registry import register
 from .base import IMAGE_SHAPE, ZooModel, check_images, empty_batch_safe, in_batches
 
@@ -37,8 +39,10 @@ class DigitClassifier(ZooModel):
 
     serving_default = "classify"
 
-    def __init__(self, filters=(32, 64), feature_dim=128, num_classes=10, **kwargs):
+    def __init__(self, filters=(32, 64), feature_dim=128, num_classes=10, dataset="mnist", **kwargs):
         super().__init__(**kwargs)
+        data.check_dataset_name(dataset)
+        self.dataset = str(dataset)  # what it was trained on: its test set, and what it judges (zoo.metrics.Judge)
         self.filters = tuple(int(f) for f in filters)
         self.feature_dim = int(feature_dim)
         self.num_classes = int(num_classes)
@@ -56,7 +60,7 @@ class DigitClassifier(ZooModel):
 
     def get_config(self):
         return {**super().get_config(), "filters": list(self.filters), "feature_dim": self.feature_dim,
-                "num_classes": self.num_classes}
+                "num_classes": self.num_classes, "dataset": self.dataset}
 
     def build(self, input_shape=None):
         """Create the body's and head's weights."""
@@ -97,28 +101,31 @@ class DigitClassifier(ZooModel):
         return {"loss": ce, "accuracy": correct}
 
     def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True) -> dict:
-        """Test accuracy (overall and per digit), and the real-data floor of FID-MNIST and the
-        MNIST score with this classifier as the judge (the best a generator can hope for)."""
-        _, y = data.load_arrays("mnist", "test")
-        pred = in_batches(self.classify, data.float_images())
-        per = {str(d): round(float((pred[y == d] == d).mean()), 4) for d in range(10)}
-        floor = Judge(self).real_floor()
+        """Test accuracy (overall and per class) on its dataset's test set, and the real-data
+        floor of the FID and classifier score with this classifier as the judge (the best a
+        generator of that dataset can hope for)."""
+        _, y = data.load_arrays(self.dataset, "test")
+        pred = in_batches(self.classify, data.float_images(self.dataset))
+        per = {str(d): round(float((pred[y == d] == d).mean()), 4) for d in range(self.num_classes)}
+        judge = Judge(self)
+        floor = judge.real_floor()
         return {"test_accuracy": round(float((pred == y).mean()), 5), "test_errors": int((pred != y).sum()),
-                "per_class_accuracy": per, "real_floor_fid_mnist": floor["fid_mnist"],
-                "real_floor_mnist_score": floor["mnist_score"], "test_images": int(len(y))}
+                "per_class_accuracy": per, **{f"real_floor_{k}": floor[k] for k in (judge.fid_name, judge.score_name)},
+                "test_images": int(len(y))}
 
     @classmethod
     def test_set(cls, config):
-        return "MNIST test (10,000); real floor: first 10,000 training images against the test set"
+        title = dataset_title(config.get("dataset", "mnist"))
+        return f"{title} test (10,000); real floor: first 10,000 training images against the test set"
 
     @classmethod
     def headline(cls, m, config):
-        return (f"test accuracy **{m['test_accuracy'] * 100:.2f}%**; real-data floor: FID-MNIST "
-                f"{m['real_floor_fid_mnist']}, MNIST score {m['real_floor_mnist_score']}")
+        title, fid, score = judged(m, "real_floor_")
+        return f"test accuracy **{m['test_accuracy'] * 100:.2f}%**; real-data floor: FID-{title} {fid}, {title} score {score}"
 
     def picture(self, seed: int = 0):
-        """The first 30 test digits it gets wrong."""
-        x, y = data.float_images(), data.load_arrays("mnist", "test")[1]
+        """The first 30 test images it gets wrong."""
+        x, y = data.float_images(self.dataset), data.load_arrays(self.dataset, "test")[1]
         wrong = np.flatnonzero(np.asarray(self.classify(x)) != y)[:30]
         pad = np.zeros((30 - len(wrong), 28, 28, 1), "float32")
         return tile(np.concatenate([x[wrong], pad]).reshape(3, 10, 28, 28, 1))
@@ -144,4 +151,12 @@ class DigitClassifier(ZooModel):
           paper="LeCun et al. 1998; FID: Heusel et al. 2017, https://arxiv.org/abs/1706.08500")
 def cnn_mnist(**config):
     """The registered `cnn-mnist` builder."""
+    return DigitClassifier(**config)
+
+
+@register("cnn-fashion-mnist", model_class=DigitClassifier, task="classification", dataset="fashion-mnist",
+          description="The same Conv-BN classifier on Fashion-MNIST clothes; it judges the zoo's Fashion-MNIST generators.",
+          paper="Xiao et al. 2017, https://arxiv.org/abs/1708.07747; FID: Heusel et al. 2017")
+def cnn_fashion_mnist(**config):
+    """The registered `cnn-fashion-mnist` builder."""
     return DigitClassifier(**config)

@@ -22,6 +22,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from ..files import tile
+from ..metrics import judged
 from ..registry import register
 from .base import (IMAGE_SHAPE, ZooModel, check_images, check_vectors, empty_batch_safe, in_batches, in_chunks,
                    minimize, normal_noise, sample_count)
@@ -42,7 +43,9 @@ def _generator(inputs_dim, filters, name, dense=0):
     ], name=name)
 
 
-def _disc_body(channels, filters, name, dense=0, batchnorm=False):
+def discriminator_body(channels, filters, name, dense=0, batchnorm=False):
+    """A discriminator's body: two strided 4x4 convolutions with leaky ReLUs and an optional
+    hidden dense layer; its output features go to a one-logit head."""
     # A hidden dense layer (InfoGAN's MNIST discriminator) makes D a much sharper critic: with
     # two conv layers alone D(x) hovered at 0.5 for real and fake alike and samples stayed blurry.
     f0, f1 = filters
@@ -59,15 +62,22 @@ def _disc_body(channels, filters, name, dense=0, batchnorm=False):
     ], name=name)
 
 
-def _bce_real(logits):  # -log sigmoid(l), per example
+def bce_real(logits):
+    """-log sigmoid(logits) per example: the loss of calling an image real."""
     return ops.reshape(ops.softplus(-logits), (-1,))
 
 
-def _bce_fake(logits):  # -log(1 - sigmoid(l))
+def bce_fake(logits):
+    """-log(1 - sigmoid(logits)) per example: the loss of calling an image fake."""
     return ops.reshape(ops.softplus(logits), (-1,))
 
 
-def _diversity(images):
+def _floor_note(m: dict) -> str:
+    floor = [v for k, v in m.items() if k.startswith("real_floor_fid_")]
+    return f" (real data: {floor[0]})" if floor else ""
+
+
+def diversity(images):
     """Mean over pixels of the per-pixel std across the batch: ~0 when every output is the same."""
     return ops.mean(ops.std(ops.reshape(images, (ops.shape(images)[0], -1)), axis=0)) * ops.ones((ops.shape(images)[0],))
 
@@ -183,24 +193,24 @@ class _GANBase(ZooModel):
         with tf.GradientTape() as tape:
             fake = self._g(z_d, y, training=True)
             real_logits, fake_logits = self._d(x, y, training=True), self._d(fake, y, training=True)
-            d_per = _bce_real(real_logits) + _bce_fake(fake_logits)
+            d_per = bce_real(real_logits) + bce_fake(fake_logits)
             d_loss = self.d_optimizer.scale_loss(tf.nn.compute_average_loss(d_per))
         minimize(self.d_optimizer, tape, d_loss, self.discriminator_variables())
         with tf.GradientTape() as tape:
             fake_g = self._g(z_g, y, training=True)
-            g_per = _bce_real(self._d(fake_g, y, training=True))  # non-saturating: G wants D(G(z)) -> 1
+            g_per = bce_real(self._d(fake_g, y, training=True))  # non-saturating: G wants D(G(z)) -> 1
             g_loss = self.g_optimizer.scale_loss(tf.nn.compute_average_loss(g_per))
         minimize(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
         return self.track({"d_loss": d_per, "g_loss": g_per, "d_real": ops.reshape(ops.sigmoid(real_logits), (-1,)),
-                            "d_fake": ops.reshape(ops.sigmoid(fake_logits), (-1,)), "diversity": _diversity(fake_g)})
+                            "d_fake": ops.reshape(ops.sigmoid(fake_logits), (-1,)), "diversity": diversity(fake_g)})
 
     def loss_terms(self, batch, training=False):
         x, y, noise = self._unpack(batch)
         fake = self._g(noise[:, : self.latent_dim], y, training=False)
         real_logits, fake_logits = self._d(x, y, training=False), self._d(fake, y, training=False)
-        return {"d_loss": _bce_real(real_logits) + _bce_fake(fake_logits), "g_loss": _bce_real(fake_logits),
+        return {"d_loss": bce_real(real_logits) + bce_fake(fake_logits), "g_loss": bce_real(fake_logits),
                 "d_real": ops.reshape(ops.sigmoid(real_logits), (-1,)),
-                "d_fake": ops.reshape(ops.sigmoid(fake_logits), (-1,)), "diversity": _diversity(fake)}
+                "d_fake": ops.reshape(ops.sigmoid(fake_logits), (-1,)), "diversity": diversity(fake)}
 
     def _labels(self, labels, n):
         labels = np.asarray(labels)
@@ -256,7 +266,7 @@ class DCGAN(_GANBase):
     def __init__(self, latent_dim=64, g_filters=(128, 64), d_filters=(64, 128), seed=None, **kwargs):
         super().__init__(latent_dim, g_filters, d_filters, seed, **kwargs)
         self.generator = _generator(self.latent_dim, self.g_filters, "generator", self.g_dense)
-        self.disc_body = _disc_body(1, self.d_filters, "discriminator", self.d_dense, self.d_batchnorm)
+        self.disc_body = discriminator_body(1, self.d_filters, "discriminator", self.d_dense, self.d_batchnorm)
         self.disc_head = layers.Dense(1, dtype="float32", name="disc_logit")
 
     def build(self, input_shape=None):
@@ -300,17 +310,19 @@ class DCGAN(_GANBase):
 
     def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True) -> dict:
         """FID-MNIST, MNIST score and mean confidence of 10,000 samples (noise seed 2)."""
-        out = judge.score(in_batches(self.generate, normal_noise(10000, self.latent_dim, seed=2)))
+        out = judge.with_floor(judge.score(in_batches(self.generate, normal_noise(10000, self.latent_dim, seed=2))))
         out["samples"] = out.pop("images")
         return out
 
     @classmethod
     def test_set(cls, config):
-        return "10,000 samples from N(0, I) noise (seed 2) scored by cnn-mnist against the 10,000 test images"
+        return ("10,000 samples from N(0, I) noise (seed 2) scored by the dataset's judge "
+                "(cnn-mnist for MNIST) against its 10,000 test images")
 
     @classmethod
     def headline(cls, m, config):
-        return f"FID-MNIST **{m['fid_mnist']}**, MNIST score **{m['mnist_score']}**"
+        title, fid, score = judged(m)
+        return f"FID-{title} **{fid}**{_floor_note(m)}, {title} score **{score}**"
 
     def demo(self, x) -> str:
         return f"sample(16) -> {tuple(self.sample(16).shape)}"
@@ -345,7 +357,7 @@ class ConditionalGAN(_GANBase):
     def __init__(self, latent_dim=64, g_filters=(128, 64), d_filters=(64, 128), seed=None, **kwargs):
         super().__init__(latent_dim, g_filters, d_filters, seed, **kwargs)
         self.generator = _generator(self.latent_dim + NUM_CLASSES, self.g_filters, "generator", self.g_dense)
-        self.disc_body = _disc_body(1 + NUM_CLASSES, self.d_filters, "discriminator", self.d_dense,
+        self.disc_body = discriminator_body(1 + NUM_CLASSES, self.d_filters, "discriminator", self.d_dense,
                                     self.d_batchnorm)
         self.disc_head = layers.Dense(1, dtype="float32", name="disc_logit")
         self.disc_embed = layers.Embedding(NUM_CLASSES, self._d_features(), name="disc_projection",
@@ -405,7 +417,7 @@ class ConditionalGAN(_GANBase):
         imgs = in_batches(self.generate, normal_noise(len(labels), self.latent_dim, seed=3), labels)
         probs = judge.probabilities(imgs)
         hit = probs.argmax(axis=1) == labels
-        out = judge.score(imgs)
+        out = judge.with_floor(judge.score(imgs))
         out.pop("images")
         return {"label_accuracy": round(float(hit.mean()), 5),
                 "per_label_accuracy": {str(d): round(float(hit[labels == d].mean()), 4) for d in range(10)},
@@ -413,12 +425,14 @@ class ConditionalGAN(_GANBase):
 
     @classmethod
     def test_set(cls, config):
-        return "1,000 samples per digit (noise seed 3) scored by cnn-mnist against the 10,000 test images"
+        return ("1,000 samples per class (noise seed 3) scored by the dataset's judge "
+                "(cnn-mnist for MNIST) against its 10,000 test images")
 
     @classmethod
     def headline(cls, m, config):
-        return (f"label accuracy **{m['label_accuracy'] * 100:.2f}%**, FID-MNIST {m['fid_mnist']}, "
-                f"MNIST score {m['mnist_score']}")
+        title, fid, score = judged(m)
+        return (f"label accuracy **{m['label_accuracy'] * 100:.2f}%**, FID-{title} {fid}{_floor_note(m)}, "
+                f"{title} score {score}")
 
     def demo(self, x) -> str:
         return f"sample(labels=[0..9]) -> {tuple(self.sample(labels=np.arange(10)).shape)}"
@@ -446,4 +460,12 @@ def dcgan_mnist(**config):
           paper="Mirza & Osindero 2014, https://arxiv.org/abs/1411.1784")
 def cgan_mnist(**config):
     """The registered `cgan-mnist` builder."""
+    return ConditionalGAN(**config)
+
+
+@register("cgan-fashion-mnist", model_class=ConditionalGAN, task="conditional-generation", dataset="fashion-mnist",
+          description="Conditional GAN on Fashion-MNIST: draws the garment class you ask for (0 T-shirt ... 9 ankle boot).",
+          paper="Mirza & Osindero 2014, https://arxiv.org/abs/1411.1784; data: Xiao et al. 2017")
+def cgan_fashion_mnist(**config):
+    """The registered `cgan-fashion-mnist` builder."""
     return ConditionalGAN(**config)

@@ -1,0 +1,115 @@
+"""Issue 16, part 1: the VAE-GAN. λ = 0 is the plain VAE exactly; λ > 0 teaches the decoder
+through the discriminator and leaves the encoder to the ELBO."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo.models import VAE
+from zoo.models.vaegan import VAEGAN
+
+ARCH = dict(latent_dim=8, filters=(8, 16), hidden=32)
+
+
+def _pair(adversarial_weight):
+    """A VAE-GAN and a VAE holding the same encoder and decoder weights, each with fresh Adam."""
+    keras.utils.set_random_seed(0)
+    vg = VAEGAN(**ARCH, d_filters=(8, 16), d_dense=16, adversarial_weight=adversarial_weight, seed=0)
+    vg.build()
+    vae = VAE(**ARCH, seed=0)
+    vae.build()
+    vae.encoder.set_weights(vg.encoder.get_weights())
+    vae.decoder.set_weights(vg.decoder.get_weights())
+    for m in (vg, vae):
+        m.make_optimizers(lambda **kw: keras.optimizers.Adam(1e-3, **kw))
+    return vg, vae
+
+
+def _batch(n=16, latent=ARCH["latent_dim"]):
+    rng = np.random.default_rng(1)
+    x = rng.random((n, 28, 28, 1)).astype("float32")
+    return tf.constant(x), tf.constant(rng.standard_normal((n, 2 * latent)).astype("float32"))
+
+
+def test_lambda_zero_is_the_plain_vae_loss_and_update_exactly():
+    vg, vae = _pair(0.0)
+    batch = _batch()
+    for training in (False, True):
+        a, b = vg.loss_terms(batch, training=training), vae.loss_terms(batch, training=training)
+        np.testing.assert_array_equal(a["loss"].numpy(), b["loss"].numpy())
+        assert float(tf.reduce_mean(a["adversarial"])) > 0  # the term is there, weighted by 0
+    vg.train_step(batch)
+    vae.train_step(batch)
+    for mine, plain in ((vg.encoder, vae.encoder), (vg.decoder, vae.decoder)):
+        for u, v in zip(mine.get_weights(), plain.get_weights()):
+            np.testing.assert_array_equal(u, v)
+
+
+def test_lambda_teaches_the_decoder_only():
+    (plain, _), (adv, _) = _pair(0.0), _pair(5.0)
+    batch = _batch()
+    d_before = [w.copy() for w in adv.disc_body.get_weights()]
+    plain.train_step(batch)
+    adv.train_step(batch)
+    for u, v in zip(plain.encoder.get_weights(), adv.encoder.get_weights()):
+        np.testing.assert_array_equal(u, v)  # the encoder answers to the ELBO alone
+    moved = max(float(np.abs(u - v).max()) for u, v in zip(plain.decoder.get_weights(), adv.decoder.get_weights()))
+    assert moved > 1e-6, "λ > 0 must change the decoder's update"
+    assert any(not np.array_equal(a, b) for a, b in zip(d_before, adv.disc_body.get_weights())), "D did not train"
+
+
+def test_loss_is_the_elbo_plus_lambda_times_the_adversarial_term():
+    (plain, _), (adv, _) = _pair(0.0), _pair(5.0)
+    batch = _batch()
+    a, b = plain.loss_terms(batch), adv.loss_terms(batch)
+    np.testing.assert_allclose(b["loss"].numpy(), a["loss"].numpy() + 5.0 * b["adversarial"].numpy(), rtol=1e-5)
+
+
+def test_config_round_trip_and_bad_lambda():
+    vg = VAEGAN(**ARCH, adversarial_weight=3.0, d_filters=(8, 16), d_dense=0)
+    again = VAEGAN.from_config(vg.get_config())
+    assert again.adversarial_weight == 3.0 and again.d_dense == 0 and "iw_samples" not in vg.get_config()
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="adversarial_weight"):
+            VAEGAN(**ARCH, adversarial_weight=bad)
+    with pytest.raises(ValueError, match="iw_samples = 1"):
+        VAEGAN(**ARCH, iw_samples=5)
+
+
+def test_serves_the_vaes_signatures_plus_discriminate():
+    vg = VAEGAN(**ARCH, d_filters=(8, 16), d_dense=16)
+    vg.build()
+    sigs = vg.serving_signatures()
+    assert set(sigs) == set(VAE(**ARCH).serving_signatures()) | {"discriminate"}
+    fn, specs = sigs["discriminate"]
+    p = fn(tf.zeros((3, 28, 28, 1)))["real_probability"].numpy()
+    assert p.shape == (3,) and ((0 < p) & (p < 1)).all()
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_the_lambda_sweep_trains_measures_tabulates_plots_and_resumes(tmp_path, capsys):
+    from zoo import cli
+
+    small = ["model.filters=[8, 16]", "model.hidden=32", "model.d_filters=[8, 16]", "model.d_dense=32",
+             "judge=false", "epochs=1", "steps_per_epoch=3", "checkpoint_every=0"]
+    argv = ["sweep", "vaegan-mnist", "model.adversarial_weight=0,5", "--out", str(tmp_path / "sweep"), "--quiet",
+            "--columns", "test_neg_elbo_nats,prior_samples_fid_mnist,reconstructions_label_kept",
+            "--plot", str(tmp_path / "lambda.png"), "--plot-y", "prior_samples_fid_mnist:test_mse_per_pixel"]
+    for s in small:
+        argv += ["--set", s]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "| adversarial_weight | test_neg_elbo_nats | prior_samples_fid_mnist | reconstructions_label_kept |" in printed
+    rows = json.loads((tmp_path / "sweep" / "sweep.json").read_text())["rows"]
+    assert [r["value"] for r in rows] == [0, 5] and all(r["prior_samples_fid_mnist"] > 0 for r in rows)
+    assert (tmp_path / "lambda.png").read_bytes()[:4] == b"\x89PNG"
+    # a second call finds every value measured: nothing is trained or measured again
+    stamp = [(tmp_path / "sweep" / f"adversarial_weight={v}" / "sweep_metrics.json").stat().st_mtime_ns for v in (0, 5)]
+    assert cli.main(argv) == 0
+    assert stamp == [(tmp_path / "sweep" / f"adversarial_weight={v}" / "sweep_metrics.json").stat().st_mtime_ns
+                     for v in (0, 5)]
+    assert cli.main(["sweep", "vaegan-mnist", "model.adversarial_weight=3", "--out", str(tmp_path / "x")]) == 2

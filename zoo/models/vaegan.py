@@ -1,0 +1,229 @@
+"""VAE-GAN: a VAE whose decoder also answers to a discriminator, the course's "discriminator
+as an addition to the loss function, penalising (with λ) an ability to see differences
+between real and fake" (Larsen et al. 2016, https://arxiv.org/abs/1512.09300).
+
+The encoder and decoder minimise the VAE's negative ELBO (Bernoulli reconstruction + KL, in
+nats per image) plus λ (`adversarial_weight`) times the non-saturating adversarial term on
+the decoder's reconstructions and on its samples from the prior. The adversarial term reaches
+the decoder only (as in Larsen et al., the encoder answers to the ELBO alone). The
+discriminator learns to tell real images from both kinds of decoded ones. λ = 0 is exactly
+the plain VAE (same loss, same update), with a discriminator that watches without teaching.
+
+Example:
+    >>> vg = VAEGAN(latent_dim=16, filters=(8, 16), hidden=32, d_filters=(8, 16), d_dense=32,
+    ...             adversarial_weight=10.0, seed=0)
+    >>> vg.build()
+    >>> x = np.random.rand(4, 28, 28, 1).astype("float32")
+    >>> vg.reconstruct(x).shape, vg.sample(3).shape, vg.discriminate(x).shape
+    (TensorShape([4, 28, 28, 1]), TensorShape([3, 28, 28, 1]), TensorShape([4]))
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers, ops
+
+from .. import data
+from ..registry import register
+from .autoencoders import VAE
+from .base import IMAGE_SHAPE, check_images, empty_batch_safe, in_batches, minimize, normal_noise
+from .gans import bce_fake, bce_real, discriminator_body, diversity
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class VAEGAN(VAE):
+    """A VAE (grey-level Bernoulli likelihood, N(0, I) prior) plus a discriminator whose verdict
+    on decoded images is a learned loss weighted by `adversarial_weight` (λ).
+
+    Args:
+        latent_dim, filters, hidden, activation, kl_warmup_steps, seed: as `VAE`.
+        adversarial_weight: λ, the weight of the adversarial term in the decoder's loss, in
+            nats per image per unit of discriminator cross-entropy; 0 trains a plain VAE.
+        d_filters: the discriminator's two strided convolutions.
+        d_dense: its hidden dense layer (0: none).
+
+    Training batches are `(images, noise)` with noise (batch, 2 × latent_dim): the first half
+    is the posterior's reparameterisation noise, the second the prior codes whose decodings
+    the discriminator judges, so a distributed step draws exactly what one device draws.
+    """
+
+    serving_default = "sample"
+
+    def __init__(self, latent_dim=32, filters=(32, 64), hidden=256, activation="relu", kl_warmup_steps=0,
+                 adversarial_weight=1.0, d_filters=(64, 128), d_dense=1024, seed=None, **kwargs):
+        if int(kwargs.pop("iw_samples", 1)) != 1:
+            raise ValueError("a VAE-GAN trains on the ELBO (iw_samples = 1); the importance-weighted bound is the VAE's")
+        super().__init__(latent_dim, filters, hidden, activation, kl_warmup_steps=kl_warmup_steps, iw_samples=1,
+                         seed=seed, **kwargs)
+        self.adversarial_weight = float(adversarial_weight)
+        if not (self.adversarial_weight >= 0 and np.isfinite(self.adversarial_weight)):
+            raise ValueError(f"adversarial_weight (λ) must be a finite number >= 0, got {adversarial_weight}")
+        self.d_filters = tuple(int(f) for f in d_filters)
+        self.d_dense = int(d_dense)
+        self.disc_body = discriminator_body(1, self.d_filters, "discriminator", self.d_dense)
+        self.disc_head = layers.Dense(1, dtype="float32", name="disc_logit")
+        self.make_trackers(["loss", "reconstruction", "kl", "adversarial", "d_loss", "d_real", "d_fake", "diversity"])
+
+    def get_config(self):
+        config = {**super().get_config(), "adversarial_weight": self.adversarial_weight,
+                  "d_filters": list(self.d_filters), "d_dense": self.d_dense}
+        config.pop("iw_samples")
+        return config
+
+    def build(self, input_shape=None):
+        """Create the encoder's, decoder's and discriminator's weights."""
+        super().build(input_shape)
+        self.disc_body.build((None,) + IMAGE_SHAPE)
+        self.disc_head.build((None, self.d_dense or 7 * 7 * self.d_filters[1]))
+        self.built = True
+
+    def noise_dim(self):
+        return 2 * self.latent_dim  # posterior noise, then prior codes
+
+    def vae_variables(self):
+        """The encoder's and decoder's trainable variables (the VAE optimiser's)."""
+        return self.encoder.trainable_variables + self.decoder.trainable_variables
+
+    def discriminator_variables(self):
+        """The discriminator's trainable variables (its optimiser's)."""
+        return self.disc_body.trainable_variables + self.disc_head.trainable_variables
+
+    def make_optimizers(self, make):
+        self.compile(optimizer=make())
+        self.d_optimizer = make()
+        self.optimizer.build(self.vae_variables())
+        self.d_optimizer.build(self.discriminator_variables())
+        return {"optimizer": self.optimizer, "d_optimizer": self.d_optimizer}
+
+    def _d(self, images, training=False):
+        return self.disc_head(self.disc_body(images, training=training))
+
+    def _split(self, batch):
+        x, noise = self.unwrap(batch)
+        return x, noise[:, : self.latent_dim], noise[:, self.latent_dim :]
+
+    def _decoded(self, x, eps, z_prior, training):
+        """Reconstructions (through a posterior sample, no gradient to the encoder) and prior samples."""
+        mean, log_var = self._posterior(x, training=training)
+        z = tf.stop_gradient(self.reparameterize(mean, log_var, eps))
+        return (ops.sigmoid(self.decode_logits(z, training=training)),
+                ops.sigmoid(self.decode_logits(z_prior, training=training)))
+
+    def loss_terms(self, batch, training=False):
+        """The VAE's terms on `(images, noise)` plus the adversarial term; `loss` is the -ELBO
+        plus λ × adversarial (exactly the VAE's loss when λ = 0)."""
+        x, eps, z_prior = self._split(batch)
+        terms = super().loss_terms((x, eps), training=training)
+        rec, prior = self._decoded(x, eps, z_prior, training)
+        adversarial = 0.5 * (bce_real(self._d(rec)) + bce_real(self._d(prior)))  # non-saturating
+        if self.adversarial_weight:  # λ = 0 adds nothing at all, not 0 × (a possibly inf) term
+            terms["loss"] = terms["loss"] + self.adversarial_weight * adversarial
+        return {**terms, "adversarial": adversarial}
+
+    def _d_terms(self, x, rec, prior, training):
+        real, fake_rec, fake_prior = self._d(x, training), self._d(rec, training), self._d(prior, training)
+        d_per = bce_real(real) + 0.5 * (bce_fake(fake_rec) + bce_fake(fake_prior))
+        fake = ops.concatenate([ops.sigmoid(fake_rec), ops.sigmoid(fake_prior)], axis=0)
+        return d_per, {"d_loss": d_per, "d_real": ops.reshape(ops.sigmoid(real), (-1,)),
+                       "d_fake": ops.reshape(fake, (-1,)), "diversity": diversity(prior)}
+
+    def train_step(self, batch):
+        """A discriminator step on real images against this batch's decodings, then a VAE step."""
+        x, eps, z_prior = self._split(batch)
+        rec, prior = self._decoded(x, eps, z_prior, training=True)
+        rec, prior = tf.stop_gradient(rec), tf.stop_gradient(prior)
+        with tf.GradientTape() as tape:
+            d_per, d_terms = self._d_terms(x, rec, prior, training=True)
+            d_loss = self.d_optimizer.scale_loss(tf.nn.compute_average_loss(d_per))
+        minimize(self.d_optimizer, tape, d_loss, self.discriminator_variables())
+        with tf.GradientTape() as tape:
+            terms = self.loss_terms(batch, training=True)
+            loss = self.optimizer.scale_loss(tf.nn.compute_average_loss(terms["loss"]))
+        minimize(self.optimizer, tape, loss, self.vae_variables())
+        return self.track({**terms, **d_terms})
+
+    def test_step(self, batch):
+        x, eps, z_prior = self._split(batch)
+        terms = self.loss_terms(batch, training=False)
+        return self.track({**terms, **self._d_terms(x, *self._decoded(x, eps, z_prior, False), False)[1]})
+
+    def health_check(self, metrics):
+        # An untrained decoder maps every code to the same mean image: diversity starts near 0
+        # and is a collapse only once the decoder has had time to use its code.
+        steps = int(self.optimizer.iterations.numpy()) if getattr(self, "optimizer", None) is not None else 0
+        if steps >= max(self.kl_warmup_steps, 500) and metrics.get("diversity", 1.0) < 0.02:
+            return f"mode collapse: prior samples barely differ (diversity {metrics['diversity']:.4f})"
+        if self.adversarial_weight and metrics.get("d_loss", 1.0) < 1e-3:
+            return f"the discriminator wins outright (d_loss {metrics['d_loss']:.2e}): the decoder gets no gradient from it"
+        return None
+
+    @empty_batch_safe
+    def discriminate(self, x):
+        """Probability that each image is real, per the learned loss."""
+        return ops.sigmoid(self._d(check_images(x)))[:, 0]
+
+    # --- evaluation ---------------------------------------------------------------------------
+    def elbo_metrics(self, images, seed: int = 0) -> dict:
+        """-ELBO and its parts in nats per image on grey-level `images` (one posterior sample
+        per image from a fixed seed), and the per-pixel squared error of the posterior-mean
+        reconstructions."""
+        eps = normal_noise(len(images), self.latent_dim, seed=seed)
+        parts = {"elbo": [], "rec": [], "kl": [], "mse": []}
+        for i in range(0, len(images), 1000):
+            x = tf.constant(images[i : i + 1000])
+            t = VAE.loss_terms(self, (x, tf.constant(eps[i : i + 1000])), training=False)
+            for key, value in (("elbo", t["loss"]), ("rec", t["reconstruction"]), ("kl", t["kl"])):
+                parts[key].append(np.asarray(value))
+            parts["mse"].append(np.mean((np.asarray(self.call(x)) - images[i : i + 1000]) ** 2, axis=(1, 2, 3)))
+        p = {k: np.concatenate(v) for k, v in parts.items()}
+        return {"test_neg_elbo_nats": round(float(p["elbo"].mean()), 3),
+                "test_reconstruction_nats": round(float(p["rec"].mean()), 3),
+                "test_kl_nats": round(float(p["kl"].mean()), 3),
+                "test_mse_per_pixel": round(float(p["mse"].mean()), 6), "test_images": int(len(images))}
+
+    def reconstruction_scores(self, judge, images) -> dict:
+        """The judge's scores of the reconstructions of `images`, and how often the judge reads
+        the same class in a reconstruction as in its input (the label kept)."""
+        rec = in_batches(self.reconstruct, images)
+        kept = judge.probabilities(rec).argmax(axis=1) == judge.probabilities(images).argmax(axis=1)
+        scores = {f"reconstructions_{k}": v for k, v in judge.score(rec).items() if k != "images"}
+        return {**scores, "reconstructions_label_kept": round(float(kept.mean()), 5)}
+
+    def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True) -> dict:
+        """-ELBO, reconstruction error, the judge's scores of reconstructions (with the label
+        kept) on the grey-level test set, and of 10,000 decoded N(0, I) codes (seed 1)."""
+        x = data.float_images(judge.dataset, limit=limit)
+        return {**self.elbo_metrics(x), **self.reconstruction_scores(judge, x), **self.prior_sample_scores(judge)}
+
+    def epoch_scores(self, judge):
+        """The card's judge scores after each epoch, for the training history."""
+        out = self.card_metrics(judge)
+        return {k: v for k, v in out.items() if isinstance(v, float)}
+
+    @classmethod
+    def test_set(cls, config):
+        return ("-ELBO, MSE and reconstructions: the dataset's 10,000 test images, grey levels in [0, 1] (one "
+                "posterior sample per image, seed 0); prior samples: 10,000 decoded N(0, I) codes (seed 1); "
+                "all scored by the dataset's judge (cnn-mnist for MNIST)")
+
+    @classmethod
+    def headline(cls, m, config):
+        return (f"λ = {config.get('adversarial_weight')}: N(0, I) samples: {cls._prior_headline(m)}; "
+                f"reconstructions keep the label **{m['reconstructions_label_kept'] * 100:.2f}%**, "
+                f"MSE {m['test_mse_per_pixel']}; -ELBO {m['test_neg_elbo_nats']} nats (grey levels)")
+
+    def serving_signatures(self):
+        sigs = super().serving_signatures()
+        sigs["discriminate"] = (lambda images: {"real_probability": ops.sigmoid(self._d(images))[:, 0]},
+                                self._image_spec())
+        return sigs
+
+
+@register("vaegan-mnist", model_class=VAEGAN, task="generation", dataset="mnist",
+          description="VAE-GAN on MNIST: a VAE whose decoder also answers to a discriminator, weighted by λ.",
+          paper="Larsen et al. 2016, https://arxiv.org/abs/1512.09300")
+def vaegan_mnist(**config):
+    """The registered `vaegan-mnist` builder."""
+    return VAEGAN(**config)

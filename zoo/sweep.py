@@ -1,0 +1,134 @@
+"""Sweeps: train one recipe at several values of one key (same seed, same budget) and measure
+each run with its family's card metrics, judged by the judge of the recipe's dataset. This is
+how the README's λ table for the VAE-GAN is made:
+
+    zoo sweep vaegan-mnist model.adversarial_weight=0,1,10,100 --set epochs=4 \\
+        --out runs/lambda --plot docs/images/lambda.png
+
+Each value trains into its own run folder under `--out` (so a killed sweep resumes where it
+stopped: finished runs are not trained again, measured runs not measured again) and the rows
+are written to `<out>/sweep.json` and `<out>/sweep.md`.
+
+Example:
+    >>> rows = [{"value": 0.0, "fid": 9.0, "mse": 0.01}, {"value": 10.0, "fid": 2.0, "mse": 0.02}]
+    >>> print(table(rows, "λ", ["fid", "mse"]))
+    | λ | fid | mse |
+    |---|---|---|
+    | 0.0 | 9.0 | 0.01 |
+    | 10.0 | 2.0 | 0.02 |
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import keras
+
+from . import recipes, training
+from .evaluate import evaluate, load_judge
+from .files import atomic_write_json, atomic_write_text
+
+METRICS_FILE = "sweep_metrics.json"  # in each value's run folder, once it is measured
+
+
+def parse_values(text: str) -> list:
+    """`"0,1,10"` -> [0, 1, 10] (each parsed as a recipe value)."""
+    values = [recipes.parse_value(v.strip()) for v in text.split(",") if v.strip()]
+    if len(values) < 2:
+        raise ValueError(f"a sweep needs at least two values, comma-separated, got {text!r}")
+    return values
+
+
+def run(recipe_name: str, key: str, values: list, out, overrides=(), verbose: int = 1) -> list[dict]:
+    """Train and measure `recipe_name` with `key` set to each of `values`; one row per value:
+    {"value", "run", "train_s", "eval_s", **metrics}. Every recipe is checked before any trains."""
+    out = Path(out)
+    runs = [(v, recipes.apply_overrides(recipes.load(recipe_name), [*overrides, f"{key}={v}"])) for v in values]
+    rows = []
+    for value, recipe in runs:
+        folder = out / f"{key.split('.')[-1]}={value}"
+        measured = folder / METRICS_FILE
+        if measured.is_file():
+            rows.append(json.loads(measured.read_text()))
+            continue
+        t0 = time.time()
+        if (folder / "model.keras").is_file():  # trained, not yet measured
+            model = keras.saving.load_model(folder / "model.keras", compile=False)
+        else:
+            summary = training.train(recipe, folder, verbose=verbose, command=f"zoo sweep {recipe_name} {key}={value}")
+            if not summary["finished"]:
+                raise RuntimeError(f"the run for {key}={value} stopped before its end; run the sweep again to resume it")
+            model = summary["model"]
+        t1 = time.time()
+        if verbose:
+            print(f"{key}={value}: trained, measuring", file=sys.stderr, flush=True)
+        metrics = evaluate(model, verbose=False, judge=load_judge(recipe["data"]["dataset"]) if model.needs_judge else None)
+        row = {"value": value, "run": str(folder), "train_s": round(t1 - t0, 1), "eval_s": round(time.time() - t1, 1),
+               **metrics}
+        atomic_write_json(measured, row)
+        rows.append(row)
+    return rows
+
+
+def scalar_columns(rows: list[dict]) -> list[str]:
+    """The metrics every row has as a single number (not per-class dicts, not bookkeeping)."""
+    skip = {"value", "run", "train_s", "eval_s", "test_images", "samples"}
+    return [k for k, v in rows[0].items() if k not in skip and isinstance(v, (int, float)) and not isinstance(v, bool)
+            and all(isinstance(r.get(k), (int, float)) for r in rows)]
+
+
+def table(rows: list[dict], label: str, columns: list[str]) -> str:
+    """A Markdown table: one row per swept value."""
+    lines = [f"| {label} | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    lines += [f"| {r['value']} | " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict], label: str, left: list[str], right: list[str], path) -> Path:
+    """The swept value on x (symmetric-log scale, so 0 has its place), `left` metrics on the
+    left axis, `right` metrics on the right one; written as a PNG."""
+    import matplotlib  # the plot's own dependency (extra "plot"); the sweep runs without it
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs = [float(r["value"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=110)
+    twin = ax.twinx() if right else None
+    for axis, keys, style in ((ax, left, "o-"), (twin, right, "s--")):
+        for i, key in enumerate(keys):
+            axis.plot(xs, [r[key] for r in rows], style, color=f"C{i + (len(left) if axis is twin else 0)}", label=key)
+        if keys:
+            axis.set_ylabel(", ".join(keys))
+    positive = [x for x in xs if x > 0]
+    ax.set_xscale("symlog", linthresh=min(positive) if positive else 1.0)
+    ax.set_xticks(xs, [f"{x:g}" for x in xs])
+    ax.set_xlabel(label)
+    handles = ax.get_legend_handles_labels()
+    if twin:
+        handles = [a + b for a, b in zip(handles, twin.get_legend_handles_labels())]
+    ax.legend(*handles, fontsize=8, loc="upper center")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
+def write(rows: list[dict], out, label: str, columns: list[str], command: str) -> str:
+    """`<out>/sweep.json` (every row, with the command) and `<out>/sweep.md` (the table)."""
+    out = Path(out)
+    md = table(rows, label, columns) + f"\n\nReproduce: `{command}`\n"
+    atomic_write_json(out / "sweep.json", {"command": command, "rows": rows})
+    atomic_write_text(out / "sweep.md", md)
+    return md
+
+
+__all__ = ["parse_values", "plot", "run", "scalar_columns", "table", "write"]
