@@ -52,12 +52,19 @@ def test_lambda_teaches_the_decoder_only():
     (plain, _), (adv, _) = _pair(0.0), _pair(5.0)
     batch = _batch()
     d_before = [w.copy() for w in adv.disc_body.get_weights()]
+    e_before = [w.copy() for w in adv.encoder.get_weights()]
     plain.train_step(batch)
     adv.train_step(batch)
-    for u, v in zip(plain.encoder.get_weights(), adv.encoder.get_weights()):
-        np.testing.assert_array_equal(u, v)  # the encoder answers to the ELBO alone
-    moved = max(float(np.abs(u - v).max()) for u, v in zip(plain.decoder.get_weights(), adv.decoder.get_weights()))
-    assert moved > 1e-6, "λ > 0 must change the decoder's update"
+
+    def gap(a, b):
+        return max(float(np.abs(u - v).max()) for u, v in zip(a, b))
+
+    # the encoder answers to the ELBO alone: its update is the plain VAE's (to float rounding:
+    # with λ > 0 the decoder runs once on a larger batch), far smaller than the update itself
+    encoder_moved = gap(e_before, adv.encoder.get_weights())
+    assert gap(plain.encoder.get_weights(), adv.encoder.get_weights()) < 1e-3 * encoder_moved
+    decoder_gap = gap(plain.decoder.get_weights(), adv.decoder.get_weights())
+    assert decoder_gap > 0.05 * encoder_moved, "λ > 0 must change the decoder's update"
     assert any(not np.array_equal(a, b) for a, b in zip(d_before, adv.disc_body.get_weights())), "D did not train"
 
 

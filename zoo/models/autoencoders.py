@@ -283,7 +283,12 @@ class VAE(_AutoEncoderBase):
         if eps is not None:
             eps = eps[:, : self.latent_dim]
         z = self.reparameterize(mean, log_var, eps)
-        rec = _pixel_bce(x, self.decode_logits(z, training=training))
+        return self.elbo_terms(x, mean, log_var, self.decode_logits(z, training=training), training)
+
+    def elbo_terms(self, x, mean, log_var, logits, training=False):
+        """Per-example -ELBO (`loss`, with the KL warm-up weight when training) and its
+        `reconstruction` and `kl` parts, from q(z | x)'s parameters and the decoded logits."""
+        rec = _pixel_bce(x, logits)
         kl = 0.5 * ops.sum(ops.square(mean) + ops.exp(log_var) - 1.0 - log_var, axis=1)
         loss = rec + (self.kl_weight() * kl if training else kl)
         return {"loss": loss, "reconstruction": rec, "kl": kl}
