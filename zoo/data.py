@@ -252,10 +252,11 @@ def make_dataset(
 
     Images stay uint8 in memory and are scaled on the fly (4× less to cache).
     `augment="shift"` moves each image by up to 2 pixels, `"shift-flip"` also mirrors half of
-    them left to right (right for clothes, wrong for digits); `binarize="dynamic"` draws fresh Bernoulli pixels each time an image is seen (the VAE's
-    likelihood); `labels=True` yields `(image, label)`; `noise_dim` adds a per-example
-    standard-normal vector, so stochastic models get their noise from the input pipeline and
-    a distributed step splits it across replicas exactly as it splits the images.
+    them left to right (right for clothes, wrong for digits); `binarize="dynamic"` draws fresh
+    Bernoulli pixels each time an image is seen (the VAE's likelihood); `labels=True` yields
+    `(image, label)`; `noise_dim` adds a per-example standard-normal vector, so stochastic
+    models get their noise from the input pipeline and a distributed step splits it across
+    replicas exactly as it splits the images.
     Every random choice derives from `seed`: the same seed gives the same stream.
     """
     import tensorflow as tf

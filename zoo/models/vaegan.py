@@ -20,6 +20,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -43,6 +45,8 @@ class VAEGAN(VAE):
             nats per image per unit of discriminator cross-entropy; 0 trains a plain VAE.
         d_filters: the discriminator's two strided convolutions.
         d_dense: its hidden dense layer (0: none).
+        ema: decay of the moving average of the encoder's and decoder's weights that is
+            exported and scored (0: off, e.g. 0.999), as the GANs' generators.
 
     Training batches are `(images, noise)` with noise (batch, 2 × latent_dim): the first half
     is the posterior's reparameterisation noise, the second the prior codes whose decodings
@@ -52,7 +56,7 @@ class VAEGAN(VAE):
     serving_default = "sample"
 
     def __init__(self, latent_dim=32, filters=(32, 64), hidden=256, activation="relu", kl_warmup_steps=0,
-                 adversarial_weight=1.0, d_filters=(64, 128), d_dense=1024, seed=None, **kwargs):
+                 adversarial_weight=1.0, d_filters=(64, 128), d_dense=1024, ema=0.0, seed=None, **kwargs):
         if int(kwargs.pop("iw_samples", 1)) != 1:
             raise ValueError("a VAE-GAN trains on the ELBO (iw_samples = 1); the importance-weighted bound is the VAE's")
         super().__init__(latent_dim, filters, hidden, activation, kl_warmup_steps=kl_warmup_steps, iw_samples=1,
@@ -62,13 +66,16 @@ class VAEGAN(VAE):
             raise ValueError(f"adversarial_weight (λ) must be a finite number >= 0, got {adversarial_weight}")
         self.d_filters = tuple(int(f) for f in d_filters)
         self.d_dense = int(d_dense)
+        if not 0.0 <= float(ema) < 1.0:
+            raise ValueError(f"ema is a decay in [0, 1) (0 = off, e.g. 0.999), got {ema}")
+        self.ema = float(ema)
         self.disc_body = discriminator_body(1, self.d_filters, "discriminator", self.d_dense)
         self.disc_head = layers.Dense(1, dtype="float32", name="disc_logit")
         self.make_trackers(["loss", "reconstruction", "kl", "adversarial", "d_loss", "d_real", "d_fake", "diversity"])
 
     def get_config(self):
         config = {**super().get_config(), "adversarial_weight": self.adversarial_weight,
-                  "d_filters": list(self.d_filters), "d_dense": self.d_dense}
+                  "d_filters": list(self.d_filters), "d_dense": self.d_dense, "ema": self.ema}
         config.pop("iw_samples")
         return config
 
@@ -91,7 +98,7 @@ class VAEGAN(VAE):
         return self.disc_body.trainable_variables + self.disc_head.trainable_variables
 
     def make_optimizers(self, make):
-        self.compile(optimizer=make())
+        self.compile(optimizer=make(ema_momentum=self.ema or None))
         self.d_optimizer = make()
         self.optimizer.build(self.vae_variables())
         self.d_optimizer.build(self.discriminator_variables())
@@ -175,6 +182,27 @@ class VAEGAN(VAE):
             return f"the discriminator wins outright (d_loss {metrics['d_loss']:.2e}): the decoder gets no gradient from it"
         return None
 
+    def finalize_training(self):
+        """Once training is complete the averaged weights become the model's (saved, exported)."""
+        if self.ema:
+            self.optimizer.finalize_variable_values(self.vae_variables())
+
+    @contextlib.contextmanager
+    def averaged_weights(self):
+        """Temporarily run with the averaged encoder and decoder (to score an epoch); the
+        training weights come back after."""
+        opt = getattr(self, "optimizer", None)
+        if not self.ema or not getattr(getattr(opt, "inner_optimizer", opt), "use_ema", False):
+            yield self
+            return
+        saved = [v.numpy() for v in self.vae_variables()]
+        try:
+            opt.finalize_variable_values(self.vae_variables())
+            yield self
+        finally:
+            for v, value in zip(self.vae_variables(), saved):
+                v.assign(value)
+
     @empty_batch_safe
     def discriminate(self, x):
         """Probability that each image is real, per the learned loss."""
@@ -214,8 +242,9 @@ class VAEGAN(VAE):
         return {**self.elbo_metrics(x), **self.reconstruction_scores(judge, x), **self.prior_sample_scores(judge)}
 
     def epoch_scores(self, judge):
-        """The card's judge scores after each epoch, for the training history."""
-        out = self.card_metrics(judge)
+        """The card's judge scores of the averaged weights after each epoch, for the history."""
+        with self.averaged_weights():
+            out = self.card_metrics(judge)
         return {k: v for k, v in out.items() if isinstance(v, float)}
 
     @classmethod
