@@ -16,7 +16,7 @@ from conftest import run_python
 
 # Registered models whose recipes exist but whose trained artifact is not published yet. Every
 # other model must have one; this list shrinks to nothing (see the README's model table).
-PENDING = {"vaegan-mnist"}
+PENDING = {"vaegan-mnist", "cgan-fashion-mnist"}
 NAMES = [n for n in zoo.list_models() if n not in PENDING]
 
 
