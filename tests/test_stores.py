@@ -273,7 +273,7 @@ def test_the_checkout_index_matches_every_card():
 
 
 def test_list_by_metadata(capsys):
-    assert zoo.list_models(task="generation") == ["dcgan-mnist", "vae-mnist"]
+    assert zoo.list_models(task="generation") == ["dcgan-mnist", "vae-mnist", "vaegan-mnist"]
     assert zoo.list_models(dataset="self-play") == ["alphazero-connect4", "alphazero-tictactoe"]
     assert cli.main(["list", "--task", "game-playing"]) == 0
     out = capsys.readouterr().out
