@@ -20,13 +20,13 @@ def main(out="out"):
     pending, loaded = [], {}
     for name in registry.list_models():
         print("=" * 100)
-        dataset = registry.get_entry(name).dataset
-        if not registry.get_entry(name).versions():
+        entry = registry.get_entry(name)
+        if not entry.versions():
             print(f"{name}: registered with its recipe, no trained artifact published yet")
             pending.append(name)
             continue
         try:  # four test images of its own data (MNIST for the models that use none)
-            x = data.float_images(dataset if dataset in data.DATASETS else "mnist", limit=4)
+            x = data.float_images(entry.dataset if entry.dataset in data.DATASETS else "mnist", limit=4)
         except data.DataError as e:
             print(f"{name}: skipped, its data is not here ({e})")
             pending.append(name)

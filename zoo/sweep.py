@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import time
@@ -28,8 +29,8 @@ from pathlib import Path
 import keras
 
 from . import recipes, training
-from .evaluate import evaluate, load_judge
-from .files import atomic_write_json, atomic_write_text
+from .evaluate import evaluate
+from .files import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 METRICS_FILE = "sweep_metrics.json"  # in each value's run folder, once it is measured
 
@@ -65,7 +66,7 @@ def run(recipe_name: str, key: str, values: list, out, overrides=(), verbose: in
         t1 = time.time()
         if verbose:
             print(f"{key}={value}: trained, measuring", file=sys.stderr, flush=True)
-        metrics = evaluate(model, verbose=False, judge=load_judge(recipe["data"]["dataset"]) if model.needs_judge else None)
+        metrics = evaluate(model, verbose=False, dataset=recipe["data"]["dataset"])
         row = {"value": value, "run": str(folder), "train_s": round(t1 - t0, 1), "eval_s": round(time.time() - t1, 1),
                **metrics}
         atomic_write_json(measured, row)
@@ -113,13 +114,12 @@ def plot(rows: list[dict], label: str, left: list[str], right: list[str], path) 
     ax.legend(*handles, fontsize=8, loc="upper center")
     ax.grid(alpha=0.3)
     fig.tight_layout()
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
+    plt.close(fig)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return atomic_write_bytes(path, png.getvalue())
 
 
 def write(rows: list[dict], out, label: str, columns: list[str], command: str) -> str:
