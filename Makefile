@@ -27,7 +27,7 @@ demo: install data   ## load every artifact, print its card, write sample pictur
 	$(BIN)/python -m zoo.demo out
 
 test: install data   ## the whole test suite
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --durations=30 tests
 
 test-fast: install data
 	$(BIN)/python -m pytest -q -m "not slow" tests

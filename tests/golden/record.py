@@ -1,6 +1,11 @@
 """Record what every published artifact computes, so a refactor can prove it changed nothing.
 
-    python tests/golden/record.py tests/golden/outputs.npz      # run on the code *before* a change
+    python tests/golden/record.py        # on the code *before* a change: writes outputs-<cpu family>.npz
+
+Floating-point results depend on the CPU's instruction set, because oneDNN picks its kernels
+by it: the same code gives outputs 4e-6 apart on an Intel with AMX and on an AMD EPYC with
+AVX2 only, and weights 0.7% apart after a few training steps. So goldens are kept per CPU
+family (`cpu_family()`), each recorded by the same old code on a machine of that family.
 
 For every artifact: each serving signature's outputs, run through the live Keras model's
 `serving_signatures()` (the code a refactor touches, not the frozen SavedModel), and the
@@ -10,11 +15,29 @@ it and compares. Keys are "<model>|<what>"; inputs are stored beside the outputs
 """
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
 import zoo
+
+
+def cpu_family() -> str:
+    """The instruction-set family oneDNN's kernels are chosen by: "avx512-amx", "avx512" or
+    "avx2" (also for any CPU whose flags cannot be read)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "avx2"
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    if "amx_tile" in flags:
+        return "avx512-amx"
+    return "avx512" if "avx512f" in flags else "avx2"
+
+
+def golden_path(family: str) -> Path:
+    return Path(__file__).parent / f"outputs-{family}.npz"
 
 
 def positions(game, n: int = 4) -> list:
@@ -164,4 +187,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1] if len(sys.argv) > 1 else golden_path(cpu_family()))
