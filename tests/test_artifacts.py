@@ -16,7 +16,7 @@ from conftest import run_python
 
 # Registered models whose recipes exist but whose trained artifact is not published yet. Every
 # other model must have one; this list shrinks to nothing (see the README's model table).
-PENDING = {"vaegan-mnist", "cgan-fashion-mnist"}
+PENDING = {"vaegan-mnist"}
 NAMES = [n for n in zoo.list_models() if n not in PENDING]
 
 
@@ -243,10 +243,14 @@ def test_loaded_model_works(artifact):
         assert acts.shape == (5,) and acts.dtype == np.int32 and set(acts) <= {0, 1, 2}
         return
     if isinstance(model, zoo.models.ConditionalGAN):
-        labels = np.repeat(np.arange(10), 10)
+        labels = np.repeat(np.arange(10), 50)
         s = np.asarray(model.sample(labels=labels))
         drawn = np.asarray(zoo.load(zoo.registry.judge_for(entry.dataset)).classify(s))
-        assert (drawn == labels).mean() >= 0.9, "the conditional GAN does not draw the classes asked for"
+        # the card's accuracy (10,000 samples) less 4 standard errors of a 500-sample estimate:
+        # 0.97 for cgan-mnist (99.07%), 0.86 for cgan-fashion-mnist (91.16%)
+        p = json.loads((entry.artifact_dir / "card.json").read_text())["metrics"]["label_accuracy"]
+        assert (drawn == labels).mean() >= p - 4 * np.sqrt(p * (1 - p) / labels.size), \
+            "the conditional GAN does not draw the classes asked for as often as its card says"
     elif isinstance(model, zoo.models.DCGAN):
         s = np.asarray(model.sample(8))
     else:
