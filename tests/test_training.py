@@ -55,6 +55,10 @@ SMALL_ARCH = {"ae-mnist": SMALL, "vae-mnist": SMALL,
                             "checkpoint_every=40", "data.num_envs=4", "target_update=10", "buffer_size=1000"]}
 for _family in ("cnn", "cgan"):  # the Fashion-MNIST recipes shrink as their MNIST twins do
     SMALL_ARCH[f"{_family}-fashion-mnist"] = SMALL_ARCH[f"{_family}-mnist"]
+# The Fashion-MNIST twins train their MNIST recipe's model class through the same trainer; only
+# the data differs, which the mirrored test (issue 16 asks it of each new recipe) and
+# test_fashion cover. Precision tests take one recipe per family, to keep CI under 30 minutes.
+ONE_PER_FAMILY = sorted(n for n in SMALL_ARCH if not n.endswith("-fashion-mnist"))
 BATCH_NORM = {"cnn-mnist", "dcgan-mnist", "cgan-mnist", "cnn-fashion-mnist", "cgan-fashion-mnist"}
 
 
@@ -206,7 +210,7 @@ def test_seeded_deterministic_runs_are_bit_identical(name, tmp_path):
     assert out["n"] > 0 and out["identical"]
 
 
-@pytest.mark.parametrize("name", sorted(SMALL_ARCH))
+@pytest.mark.parametrize("name", ONE_PER_FAMILY)
 def test_mixed_bfloat16_recipes_train_and_leave_the_policy_alone(name, tmp_path):
     import keras
 

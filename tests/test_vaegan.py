@@ -121,6 +121,7 @@ def test_the_lambda_sweep_trains_measures_tabulates_plots_and_resumes(tmp_path, 
     small = ["model.filters=[8, 16]", "model.hidden=32", "model.d_filters=[8, 16]", "model.d_dense=32",
              "judge=false", "epochs=1", "steps_per_epoch=3", "checkpoint_every=0"]
     argv = ["sweep", "vaegan-mnist", "model.adversarial_weight=0,5", "--out", str(tmp_path / "sweep"), "--quiet",
+            "--limit", "300",
             "--columns", "test_neg_elbo_nats,prior_samples_fid_mnist,reconstructions_label_kept",
             "--plot", str(tmp_path / "lambda.png"), "--plot-y", "prior_samples_fid_mnist:test_mse_per_pixel"]
     for s in small:
@@ -130,6 +131,7 @@ def test_the_lambda_sweep_trains_measures_tabulates_plots_and_resumes(tmp_path, 
     assert "| adversarial_weight | test_neg_elbo_nats | prior_samples_fid_mnist | reconstructions_label_kept |" in printed
     rows = json.loads((tmp_path / "sweep" / "sweep.json").read_text())["rows"]
     assert [r["value"] for r in rows] == [0, 5] and all(r["prior_samples_fid_mnist"] > 0 for r in rows)
+    assert all(r["limit"] == 300 and r["test_images"] == 300 for r in rows)
     assert (tmp_path / "lambda.png").read_bytes()[:4] == b"\x89PNG"
     # a second call finds every value measured: nothing is trained or measured again
     stamp = [(tmp_path / "sweep" / f"adversarial_weight={v}" / "sweep_metrics.json").stat().st_mtime_ns for v in (0, 5)]

@@ -98,7 +98,8 @@ def _cmd_sweep(args):
     key, _, text = args.setting.partition("=")
     if not text:
         raise ValueError(f"sweep takes KEY=V1,V2,... (e.g. model.adversarial_weight=0,1,10), got {args.setting!r}")
-    rows = sweep.run(args.recipe, key, sweep.parse_values(text), args.out, args.set, verbose=0 if args.quiet else 1)
+    rows = sweep.run(args.recipe, key, sweep.parse_values(text), args.out, args.set, verbose=0 if args.quiet else 1,
+                     limit=args.limit)
     columns = args.columns.split(",") if args.columns else sweep.scalar_columns(rows)
     label = key.split(".")[-1]
     print(sweep.write(rows, args.out, label, columns, " ".join(["zoo"] + sys.argv[1:])))
@@ -154,6 +155,7 @@ def _add_sweep_command(sub):
     s.add_argument("setting", metavar="KEY=V1,V2,...", help="e.g. model.adversarial_weight=0,1,10,100")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override for every run")
     s.add_argument("--out", required=True, help="folder of the runs (one per value) and sweep.json / sweep.md")
+    s.add_argument("--limit", type=int, help="measure on the first N test images only (a quick look; default: all)")
     s.add_argument("--columns", help="metrics to tabulate, comma-separated (default: every scalar metric)")
     s.add_argument("--plot", help="write a PNG plot (needs matplotlib: pip install 'zoo[plot]')")
     s.add_argument("--plot-y", help="LEFT1,LEFT2:RIGHT1 metrics on the plot's two y axes (default: the first column)")

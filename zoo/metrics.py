@@ -109,7 +109,7 @@ class Judge:
         self.dataset = getattr(classifier, "dataset", "mnist")
         self.fid_name, self.score_name = score_names(self.dataset)
         self.batch_size = batch_size
-        self._test, self._floors = None, {}
+        self._test, self._floors, self._forward = None, {}, None
 
     def _run(self, images):
         import tensorflow as tf
@@ -119,12 +119,19 @@ class Judge:
             raise ValueError(f"images must have shape (n, 28, 28, 1), got {images.shape}")
         if images.min() < 0 or images.max() > 1:
             raise ValueError("images must be in [0, 1]")
+        if self._forward is None:
+            # one traced graph instead of op-by-op eager calls: the same values (checked equal on
+            # 10,000 test digits) in half the time, and every evaluation is mostly this
+            def forward(x):
+                h = self.clf.body(x, training=False)
+                return h, tf.nn.softmax(self.clf.head(h))
+
+            self._forward = tf.function(forward, reduce_retracing=True)
         feats, probs = [], []
         for i in range(0, len(images), self.batch_size):
-            x = tf.constant(images[i : i + self.batch_size])
-            h = self.clf.body(x, training=False)
+            h, p = self._forward(tf.constant(images[i : i + self.batch_size]))
             feats.append(np.asarray(h))
-            probs.append(np.asarray(tf.nn.softmax(self.clf.head(h))))
+            probs.append(np.asarray(p))
         return np.concatenate(feats), np.concatenate(probs)
 
     def test_features(self):

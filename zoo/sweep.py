@@ -43,16 +43,20 @@ def parse_values(text: str) -> list:
     return values
 
 
-def run(recipe_name: str, key: str, values: list, out, overrides=(), verbose: int = 1) -> list[dict]:
+def run(recipe_name: str, key: str, values: list, out, overrides=(), verbose: int = 1,
+        limit: int | None = None) -> list[dict]:
     """Train and measure `recipe_name` with `key` set to each of `values`; one row per value:
-    {"value", "run", "train_s", "eval_s", **metrics}. Every recipe is checked before any trains."""
+    {"value", "run", "train_s", "eval_s", "limit", **metrics}. Every recipe is checked before
+    any trains. `limit`: measure on the first `limit` test images only (a quick look; None: all)."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValueError(f"--limit must be a whole number from 1, got {limit!r}")
     out = Path(out)
     runs = [(v, recipes.apply_overrides(recipes.load(recipe_name), [*overrides, f"{key}={v}"])) for v in values]
     rows = []
     for value, recipe in runs:
         folder = out / f"{key.split('.')[-1]}={value}"
         measured = folder / METRICS_FILE
-        if measured.is_file():
+        if measured.is_file() and json.loads(measured.read_text()).get("limit") == limit:
             rows.append(json.loads(measured.read_text()))
             continue
         t0 = time.time()
@@ -66,9 +70,9 @@ def run(recipe_name: str, key: str, values: list, out, overrides=(), verbose: in
         t1 = time.time()
         if verbose:
             print(f"{key}={value}: trained, measuring", file=sys.stderr, flush=True)
-        metrics = evaluate(model, verbose=False, dataset=recipe["data"]["dataset"])
+        metrics = evaluate(model, limit=limit, verbose=False, dataset=recipe["data"]["dataset"])
         row = {"value": value, "run": str(folder), "train_s": round(t1 - t0, 1), "eval_s": round(time.time() - t1, 1),
-               **metrics}
+               "limit": limit, **metrics}
         atomic_write_json(measured, row)
         rows.append(row)
     return rows
@@ -76,7 +80,7 @@ def run(recipe_name: str, key: str, values: list, out, overrides=(), verbose: in
 
 def scalar_columns(rows: list[dict]) -> list[str]:
     """The metrics every row has as a single number (not per-class dicts, not bookkeeping)."""
-    skip = {"value", "run", "train_s", "eval_s", "test_images", "samples"}
+    skip = {"value", "run", "train_s", "eval_s", "limit", "test_images", "samples"}
     return [k for k, v in rows[0].items() if k not in skip and isinstance(v, (int, float)) and not isinstance(v, bool)
             and all(isinstance(r.get(k), (int, float)) for r in rows)]
 
