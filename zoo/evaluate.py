@@ -59,6 +59,14 @@ def evaluate(model, samples: int = 1000, limit: int | None = None, verbose: bool
     return model.card_metrics(judge, samples=samples, limit=limit, verbose=verbose)
 
 
+def check_counts(**counts):
+    """Refuse an evaluation size (`samples`, `limit`) that is not a whole number from 1; None
+    means "all"."""
+    for key, value in counts.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"--{key} must be a whole number from 1, got {value!r}")
+
+
 def evaluation_command(name: str, samples: int = FULL_SAMPLES, limit: int | None = None) -> str:
     """The command line that reproduces an evaluation."""
     return f"zoo evaluate {name} --samples {samples}" + (f" --limit {limit}" if limit else "")
@@ -71,9 +79,7 @@ def evaluate_artifact(name: str, run: str | None = None, samples: int = 1000, li
     Returns (metrics, evaluation record)."""
     if write_card and run:
         raise ValueError("--write-card writes the artifact's card; evaluate the artifact, not --run")
-    for key, value in (("samples", samples), ("limit", limit)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f"--{key} must be a whole number from 1, got {value!r}")
+    check_counts(samples=samples, limit=limit)
     reduced = limit is not None or samples < FULL_SAMPLES
     if write_card:  # the card is checked before the evaluation's minutes are spent
         Card.of_version(get_entry(name).artifact_dir, version)
@@ -93,4 +99,4 @@ def evaluate_artifact(name: str, run: str | None = None, samples: int = 1000, li
     return metrics, record
 
 
-__all__ = ["default_judge", "evaluate", "load_judge", "evaluate_artifact", "evaluation_command"]
+__all__ = ["check_counts", "default_judge", "evaluate", "load_judge", "evaluate_artifact", "evaluation_command"]

@@ -29,7 +29,7 @@ from pathlib import Path
 import keras
 
 from . import recipes, training
-from .evaluate import evaluate
+from .evaluate import check_counts, evaluate
 from .files import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 METRICS_FILE = "sweep_metrics.json"  # in each value's run folder, once it is measured
@@ -48,16 +48,16 @@ def run(recipe_name: str, key: str, values: list, out, overrides=(), verbose: in
     """Train and measure `recipe_name` with `key` set to each of `values`; one row per value:
     {"value", "run", "train_s", "eval_s", "limit", **metrics}. Every recipe is checked before
     any trains. `limit`: measure on the first `limit` test images only (a quick look; None: all)."""
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise ValueError(f"--limit must be a whole number from 1, got {limit!r}")
+    check_counts(limit=limit)
     out = Path(out)
     runs = [(v, recipes.apply_overrides(recipes.load(recipe_name), [*overrides, f"{key}={v}"])) for v in values]
     rows = []
     for value, recipe in runs:
         folder = out / f"{key.split('.')[-1]}={value}"
         measured = folder / METRICS_FILE
-        if measured.is_file() and json.loads(measured.read_text()).get("limit") == limit:
-            rows.append(json.loads(measured.read_text()))
+        row = json.loads(measured.read_text()) if measured.is_file() else None
+        if row is not None and row.get("limit") == limit:
+            rows.append(row)
             continue
         t0 = time.time()
         if (folder / "model.keras").is_file():  # trained, not yet measured
