@@ -138,4 +138,25 @@ def test_the_lambda_sweep_trains_measures_tabulates_plots_and_resumes(tmp_path, 
     assert cli.main(argv) == 0
     assert stamp == [(tmp_path / "sweep" / f"adversarial_weight={v}" / "sweep_metrics.json").stat().st_mtime_ns
                      for v in (0, 5)]
+    # other settings: refused before anything is trained or measured, naming what changed
+    assert cli.main(argv + ["--set", "epochs=2"]) == 2
+    assert "train.epochs 1 -> 2" in capsys.readouterr().err
+    assert stamp == [(tmp_path / "sweep" / f"adversarial_weight={v}" / "sweep_metrics.json").stat().st_mtime_ns
+                     for v in (0, 5)]
     assert cli.main(["sweep", "vaegan-mnist", "model.adversarial_weight=3", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_a_sweep_gives_training_the_datasets_judge(tmp_path, monkeypatch):
+    """`train.judge = true` in a swept recipe gets per-epoch scores, as under `zoo train`."""
+    from zoo import evaluate, sweep, training
+
+    given = {}
+
+    def train(recipe, out, **kwargs):
+        given.update(kwargs)
+        raise KeyboardInterrupt  # stop before any training
+
+    monkeypatch.setattr(training, "train", train)
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run("vaegan-mnist", "model.adversarial_weight", [0, 1], tmp_path, verbose=0)
+    assert given["judge"] is evaluate.default_judge

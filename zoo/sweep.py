@@ -2,12 +2,14 @@
 each run with its family's card metrics, judged by the judge of the recipe's dataset. This is
 how the README's λ table for the VAE-GAN is made:
 
-    zoo sweep vaegan-mnist model.adversarial_weight=0,1,10,100 --set epochs=4 \\
-        --out runs/lambda --plot docs/images/lambda.png
+    zoo sweep vaegan-mnist model.adversarial_weight=0,1,10,100 --set epochs=2 --set model.ema=0.99 \\
+        --set model.kl_warmup_steps=500 --set judge=false --out runs/lambda --plot docs/images/lambda.png \\
+        --plot-y prior_samples_fid_mnist:test_mse_per_pixel
 
 Each value trains into its own run folder under `--out` (so a killed sweep resumes where it
-stopped: finished runs are not trained again, measured runs not measured again) and the rows
-are written to `<out>/sweep.json` and `<out>/sweep.md`.
+stopped: finished runs are not trained again, measured runs not measured again; a folder
+trained with other settings is refused, naming them) and the rows are written to
+`<out>/sweep.json` and `<out>/sweep.md`.
 
 Example:
     >>> rows = [{"value": 0.0, "fid": 9.0, "mse": 0.01}, {"value": 10.0, "fid": 2.0, "mse": 0.02}]
@@ -24,15 +26,19 @@ import io
 import json
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import keras
 
 from . import recipes, training
-from .evaluate import check_counts, evaluate
+from .evaluate import check_counts, default_judge, evaluate
 from .files import atomic_write_bytes, atomic_write_json, atomic_write_text
+from .runs import RunFolderError
 
 METRICS_FILE = "sweep_metrics.json"  # in each value's run folder, once it is measured
+# Settings that do not change what a run learns: a folder trained with other values of these is reused.
+NOT_LEARNED = {"train.judge", "train.checkpoint_every"}
 
 
 def parse_values(text: str) -> list:
@@ -43,17 +49,44 @@ def parse_values(text: str) -> list:
     return values
 
 
+def _flat(recipe: dict) -> dict:
+    """`{"model": {"ema": 0.99}}` -> `{"model.ema": 0.99}`, as the recipe file holds it."""
+    flat = {}
+    for top, value in tomllib.loads(recipes.dumps(recipe)).items():
+        flat.update({f"{top}.{k}": v for k, v in value.items()} if isinstance(value, dict) else {top: value})
+    return flat
+
+
+def check_folder(folder: Path, recipe: dict):
+    """Refuse a value's folder that holds a run with other settings: its model (and any
+    measured row) would be reused under this sweep's settings, which it was not trained with."""
+    saved = folder / "recipe.toml"
+    if not saved.is_file():
+        return
+    old, new = _flat(tomllib.loads(saved.read_text())), _flat(recipe)
+    changes = [f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
+               if old.get(k) != new.get(k) and k not in NOT_LEARNED]
+    if changes:
+        raise RunFolderError(f"{folder} holds a run trained with other settings ({'; '.join(changes)}); "
+                             "run the sweep with its own settings again, or sweep into a new --out")
+
+
 def run(recipe_name: str, key: str, values: list, out, overrides=(), verbose: int = 1,
         limit: int | None = None) -> list[dict]:
     """Train and measure `recipe_name` with `key` set to each of `values`; one row per value:
     {"value", "run", "train_s", "eval_s", "limit", **metrics}. Every recipe is checked before
-    any trains. `limit`: measure on the first `limit` test images only (a quick look; None: all)."""
+    any trains, and so is every value's folder (`check_folder`). `limit`: measure on the first
+    `limit` test images only (a quick look; None: all). A recipe with `train.judge = true` is
+    scored after every epoch by its dataset's judge, as `zoo train` does."""
     check_counts(limit=limit)
     out = Path(out)
-    runs = [(v, recipes.apply_overrides(recipes.load(recipe_name), [*overrides, f"{key}={v}"])) for v in values]
+    runs = [(v, out / f"{key.split('.')[-1]}={v}", recipes.apply_overrides(recipes.load(recipe_name),
+                                                                           [*overrides, f"{key}={v}"]))
+            for v in values]
+    for _, folder, recipe in runs:
+        check_folder(folder, recipe)
     rows = []
-    for value, recipe in runs:
-        folder = out / f"{key.split('.')[-1]}={value}"
+    for value, folder, recipe in runs:
         measured = folder / METRICS_FILE
         row = json.loads(measured.read_text()) if measured.is_file() else None
         if row is not None and row.get("limit") == limit:
@@ -63,7 +96,8 @@ def run(recipe_name: str, key: str, values: list, out, overrides=(), verbose: in
         if (folder / "model.keras").is_file():  # trained, not yet measured
             model = keras.saving.load_model(folder / "model.keras", compile=False)
         else:
-            summary = training.train(recipe, folder, verbose=verbose, command=f"zoo sweep {recipe_name} {key}={value}")
+            summary = training.train(recipe, folder, verbose=verbose, command=f"zoo sweep {recipe_name} {key}={value}",
+                                     judge=default_judge)
             if not summary["finished"]:
                 raise RuntimeError(f"the run for {key}={value} stopped before its end; run the sweep again to resume it")
             model = summary["model"]
@@ -106,8 +140,8 @@ def plot(rows: list[dict], label: str, left: list[str], right: list[str], path) 
     for axis, keys, style in ((ax, left, "o-"), (twin, right, "s--")):
         for i, key in enumerate(keys):
             axis.plot(xs, [r[key] for r in rows], style, color=f"C{i + (len(left) if axis is twin else 0)}", label=key)
-        if keys:
-            axis.set_ylabel(", ".join(keys))
+        if len(keys) == 1:  # several: the legend names them (a joined label runs off the figure)
+            axis.set_ylabel(keys[0])
     positive = [x for x in xs if x > 0]
     ax.set_xscale("symlog", linthresh=min(positive) if positive else 1.0)
     ax.set_xticks(xs, [f"{x:g}" for x in xs])

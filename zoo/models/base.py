@@ -15,6 +15,7 @@ defaults), so adding a family is one file in `zoo/models/` plus its recipe:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import keras
@@ -34,6 +35,28 @@ def minimize(optimizer, tape, scaled_loss, variables):
     underflow), divides the gradients back in `apply_gradients`, and skips a step whose
     gradients overflowed while lowering the scale. Any other optimiser leaves the loss as is."""
     optimizer.apply_gradients(zip(tape.gradient(scaled_loss, variables), variables))
+
+
+@contextlib.contextmanager
+def ema_weights(optimizer, variables, restore=None, then=None):
+    """Temporarily give `variables` the moving averages that `optimizer` (Keras's `use_ema`,
+    possibly inside a LossScaleOptimizer) keeps of them, call `then()` (e.g. to recompute
+    batch-norm statistics), and on exit give every variable of `restore` (default:
+    `variables`) its training value back. Without averages it changes nothing."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    if optimizer is None or not getattr(inner, "use_ema", False):
+        yield
+        return
+    restore = list(variables if restore is None else restore)
+    saved = [v.numpy() for v in restore]
+    try:
+        optimizer.finalize_variable_values(variables)
+        if then is not None:
+            then()
+        yield
+    finally:
+        for v, value in zip(restore, saved):
+            v.assign(value)
 
 
 def normal_noise(n: int, dim: int, seed: int = 0) -> np.ndarray:

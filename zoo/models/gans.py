@@ -24,8 +24,8 @@ from keras import layers, ops
 from ..files import tile
 from ..metrics import judged
 from ..registry import register
-from .base import (IMAGE_SHAPE, ZooModel, check_images, check_vectors, empty_batch_safe, in_batches, in_chunks,
-                   minimize, normal_noise, sample_count)
+from .base import (IMAGE_SHAPE, ZooModel, check_images, check_vectors, ema_weights, empty_batch_safe, in_batches,
+                   in_chunks, minimize, normal_noise, sample_count)
 
 NUM_CLASSES = 10
 
@@ -148,19 +148,12 @@ class _GANBase(ZooModel):
     def averaged_generator(self):
         """Temporarily run with the averaged generator weights (and matching batch-norm
         statistics), e.g. to score or picture an epoch; restores the training state after."""
-        opt = getattr(self, "g_optimizer", None)
-        opt = getattr(opt, "inner_optimizer", opt)  # under mixed_float16, inside its LossScaleOptimizer
-        if not self.ema or opt is None or not getattr(opt, "use_ema", False):
+        if not self.ema:
             yield self
             return
-        saved = [v.numpy() for v in self.generator.weights]
-        try:
-            self.g_optimizer.finalize_variable_values(self.generator.trainable_variables)
-            self._standing_statistics()
+        with ema_weights(getattr(self, "g_optimizer", None), self.generator.trainable_variables,
+                         restore=self.generator.weights, then=self._standing_statistics):
             yield self
-        finally:
-            for v, val in zip(self.generator.weights, saved):
-                v.assign(val)
 
     def health_check(self, metrics):
         if metrics.get("diversity", 1.0) < 0.02:

@@ -30,7 +30,7 @@ from keras import layers, ops
 from .. import data
 from ..registry import register
 from .autoencoders import VAE
-from .base import IMAGE_SHAPE, check_images, empty_batch_safe, in_batches, minimize, normal_noise
+from .base import IMAGE_SHAPE, check_images, ema_weights, empty_batch_safe, in_batches, minimize, normal_noise
 from .gans import bce_fake, bce_real, discriminator_body, diversity
 
 
@@ -191,17 +191,11 @@ class VAEGAN(VAE):
     def averaged_weights(self):
         """Temporarily run with the averaged encoder and decoder (to score an epoch); the
         training weights come back after."""
-        opt = getattr(self, "optimizer", None)
-        if not self.ema or not getattr(getattr(opt, "inner_optimizer", opt), "use_ema", False):
+        if not self.ema:
             yield self
             return
-        saved = [v.numpy() for v in self.vae_variables()]
-        try:
-            opt.finalize_variable_values(self.vae_variables())
+        with ema_weights(getattr(self, "optimizer", None), self.vae_variables()):
             yield self
-        finally:
-            for v, value in zip(self.vae_variables(), saved):
-                v.assign(value)
 
     @empty_batch_safe
     def discriminate(self, x):
