@@ -42,7 +42,8 @@ def ema_weights(optimizer, variables, restore=None, then=None):
     """Temporarily give `variables` the moving averages that `optimizer` (Keras's `use_ema`,
     possibly inside a LossScaleOptimizer) keeps of them, call `then()` (e.g. to recompute
     batch-norm statistics), and on exit give every variable of `restore` (default:
-    `variables`) its training value back. Without averages it changes nothing."""
+    `variables`) its training value back. An optimiser keeping no averages (the model's `ema = 0`
+    asks for none) changes nothing."""
     inner = getattr(optimizer, "inner_optimizer", optimizer)
     if optimizer is None or not getattr(inner, "use_ema", False):
         yield

@@ -148,9 +148,6 @@ class _GANBase(ZooModel):
     def averaged_generator(self):
         """Temporarily run with the averaged generator weights (and matching batch-norm
         statistics), e.g. to score or picture an epoch; restores the training state after."""
-        if not self.ema:
-            yield self
-            return
         with ema_weights(getattr(self, "g_optimizer", None), self.generator.trainable_variables,
                          restore=self.generator.weights, then=self._standing_statistics):
             yield self

@@ -191,9 +191,6 @@ class VAEGAN(VAE):
     def averaged_weights(self):
         """Temporarily run with the averaged encoder and decoder (to score an epoch); the
         training weights come back after."""
-        if not self.ema:
-            yield self
-            return
         with ema_weights(getattr(self, "optimizer", None), self.vae_variables()):
             yield self
 
