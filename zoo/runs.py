@@ -143,6 +143,21 @@ class RunFolderError(RuntimeError):
     """A run folder that cannot hold the run asked for; nothing was written to it."""
 
 
+def _flat(recipe: dict) -> dict:
+    """`{"model": {"ema": 0.99}}` -> `{"model.ema": 0.99}`, the values as the recipe file holds them."""
+    flat = {}
+    for top, value in tomllib.loads(recipes.dumps(recipe)).items():
+        flat.update({f"{top}.{k}": v for k, v in value.items()} if isinstance(value, dict) else {top: value})
+    return flat
+
+
+def recipe_changes(old: dict, new: dict) -> list[str]:
+    """Every setting that differs between two recipes, as `"model.ema 0.999 -> 0.99"`."""
+    before, now = _flat(old), _flat(new)
+    return [f"{k} {before.get(k)!r} -> {now.get(k)!r}" for k in sorted(set(before) | set(now))
+            if before.get(k) != now.get(k)]
+
+
 def check_run_folder(out, recipe: dict):
     """Refuse, before anything is written, a run folder that cannot take this run: a path that
     passes through a file, or a folder whose checkpoints were trained with another model or
@@ -156,13 +171,8 @@ def check_run_folder(out, recipe: dict):
     saved = out / "recipe.toml"
     if not (saved.is_file() and tf.train.latest_checkpoint(str(out / "checkpoints"))):
         return
-    old = tomllib.loads(saved.read_text())
-    changes = [f"name {old.get('name')!r} -> {recipe['name']!r}"] if old.get("name") != recipe["name"] else []
-    for section in ("model", "data"):
-        before, now = old.get(section, {}), recipe.get(section, {})
-        keys = set(before) | set(now) if section == "model" else {"dataset"}
-        changes += [f"{section}.{k} {before.get(k)!r} -> {now.get(k)!r}" for k in sorted(keys)
-                    if before.get(k) != now.get(k)]
+    changes = [c for c in recipe_changes(tomllib.loads(saved.read_text()), recipe)
+               if c.startswith(("name ", "model.", "data.dataset "))]
     if changes:
         raise RunFolderError(f"{out} holds checkpoints trained with other settings ({'; '.join(changes)}); "
                              "resume it with its own settings (drop those --set), or train into a new --out")

@@ -34,7 +34,7 @@ import keras
 from . import recipes, training
 from .evaluate import check_counts, default_judge, evaluate
 from .files import atomic_write_bytes, atomic_write_json, atomic_write_text
-from .runs import RunFolderError
+from .runs import RunFolderError, recipe_changes
 
 METRICS_FILE = "sweep_metrics.json"  # in each value's run folder, once it is measured
 # Settings that do not change what a run learns: a folder trained with other values of these is reused.
@@ -49,23 +49,13 @@ def parse_values(text: str) -> list:
     return values
 
 
-def _flat(recipe: dict) -> dict:
-    """`{"model": {"ema": 0.99}}` -> `{"model.ema": 0.99}`, as the recipe file holds it."""
-    flat = {}
-    for top, value in tomllib.loads(recipes.dumps(recipe)).items():
-        flat.update({f"{top}.{k}": v for k, v in value.items()} if isinstance(value, dict) else {top: value})
-    return flat
-
-
 def check_folder(folder: Path, recipe: dict):
     """Refuse a value's folder that holds a run with other settings: its model (and any
     measured row) would be reused under this sweep's settings, which it was not trained with."""
     saved = folder / "recipe.toml"
     if not saved.is_file():
         return
-    old, new = _flat(tomllib.loads(saved.read_text())), _flat(recipe)
-    changes = [f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
-               if old.get(k) != new.get(k) and k not in NOT_LEARNED]
+    changes = [c for c in recipe_changes(tomllib.loads(saved.read_text()), recipe) if c.split()[0] not in NOT_LEARNED]
     if changes:
         raise RunFolderError(f"{folder} holds a run trained with other settings ({'; '.join(changes)}); "
                              "run the sweep with its own settings again, or sweep into a new --out")
