@@ -15,6 +15,8 @@ Parts (each figure is measured in a fresh process: own TensorFlow runtime, own p
 - serving: latency p50/p99 at batch 1 and throughput at batch 1,024 for every SavedModel
   signature (loaded with `tf.saved_model.load`, no zoo import), beside the same function run
   eagerly on the Keras model.
+- peers: the published Keras examples a user would pick instead (benchmarks/peers.py), trained
+  as published and scored by the zoo's yardstick; then the zoo's recipe timed to that quality.
 - load: `zoo.load` cold (first load in a fresh process) and warm (again, same process), beside
   `keras.saving.load_model` of the same file.
 Speed is measured here, never in tests.
@@ -38,7 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 ONLY: set = set()  # --recipes: measure only these
 IMAGE_RECIPES = ["ae-mnist", "vae-mnist", "cnn-mnist", "dcgan-mnist", "cgan-mnist"]
-THRESHOLDS = {  # name: (metric, target, direction)
+THRESHOLDS = {  # name: (metric, target, direction); a peer's final quality replaces the target (part peers)
     "cnn-mnist": ("test_accuracy", 0.99, "max"),
     "vae-mnist": ("test_neg_elbo_nats", 110.0, "min"),
     "cgan-mnist": ("label_accuracy", 0.95, "max"),
@@ -150,11 +152,39 @@ def child_fit_throughput(name, steps):
     return {"samples_per_s": round(n * batch / (clock.t1 - clock.t0), 1), "peak_mb": peak_mb(), "steps": n}
 
 
+WARMUP = 20  # the trainer's first log point: tracing and the first slow steps are not timed
+
+
+def _trainer_throughput(r, steps):
+    """The zoo's own loop (`SupervisedTrainer.train_epoch`: its pipeline, its steps per call,
+    its metric reads), timed between its first and last log points of one epoch."""
+    from zoo import recipes, training
+
+    per_pass = 60000 // int(r["train"]["batch_size"])
+    r = recipes.validate(recipes.apply_overrides(r, [f"steps_per_epoch={min(WARMUP + steps, per_pass)}", "epochs=1",
+                                                     "checkpoint_every=0", "judge=false"]))
+    trainer = training.SupervisedTrainer(r, tempfile.mkdtemp(), verbose=0)
+    stamps, read = [], trainer.read_metrics
+
+    def read_and_stamp():  # called at every log point, after the steps before it have run
+        values = read()
+        stamps.append(time.perf_counter())
+        return values
+
+    trainer.read_metrics = read_and_stamp
+    train_ds, _ = training.make_datasets(r, trainer.model, trainer.run.global_batch, 0)
+    trainer.train_epoch(0, train_ds, None)
+    timed = trainer.steps_per_epoch - WARMUP
+    return {"samples_per_s": round(timed * trainer.run.global_batch / (stamps[-1] - stamps[0]), 1),
+            "peak_mb": peak_mb(), "steps": timed}
+
+
 def child_zoo_throughput(name, steps, variant="recipe"):
-    """The zoo trainer's step (`strategy.run(model.train_step)` over the recipe's tf.data
-    pipeline), timed after warm-up. variant: recipe | float32 | mixed_bfloat16 | xla | bf16_x4
-    (bfloat16 and 4x the batch) | ceiling (bf16_x4 stepping over one batch held in memory: no
-    input pipeline at all, so no data lever can beat it)."""
+    """The zoo trainer's steady-state speed. variant: recipe | float32 | mixed_bfloat16 | bf16_x4
+    (bfloat16 and 4x the batch), each through the trainer itself; xla | ceiling: the recipe's
+    step alone (`strategy.run(model.train_step)`, one call per step), jit-compiled, or stepping
+    over one batch held in memory in bf16 at 4x the batch (no input pipeline at all, so no data
+    lever can beat it)."""
     import tensorflow as tf
 
     from zoo import runs, training
@@ -164,6 +194,8 @@ def child_zoo_throughput(name, steps, variant="recipe"):
     if variant in ("bf16_x4", "ceiling"):
         over = ["mixed_precision=mixed_bfloat16", f"batch_size={4 * int(_recipe(name)['train']['batch_size'])}"]
     r = _recipe(name, over)
+    if variant not in ("xla", "ceiling"):
+        return _trainer_throughput(r, steps)
     batch = int(r["train"]["batch_size"])
     run = runs.Run(r, tempfile.mkdtemp())
     strat = run.strategy
@@ -208,16 +240,18 @@ def _metric(name, model):
     raise ValueError(name)
 
 
-def _reached(name, value):
-    _, target, direction = THRESHOLDS[name]
+def _reached(name, value, target=None):
+    _, default, direction = THRESHOLDS[name]
+    target = default if target is None else target
     return value >= target if direction == "max" else value <= target
 
 
-def child_zoo_threshold(name, budget, chunk, out, *overrides):
-    """The recipe through `zoo train`, `chunk` steps at a time (resuming), until the threshold."""
+def child_zoo_threshold(name, budget, chunk, out, target="", *overrides):
+    """The recipe through `zoo train`, `chunk` steps at a time (resuming), until the threshold
+    (THRESHOLDS', or `target`: a peer's final quality)."""
     from zoo import registry, runs, training
 
-    budget, chunk = float(budget), int(chunk)
+    budget, chunk, target = float(budget), int(chunk), float(target) if target else None
     r = _recipe(name, (["judge=false"] if name in ("dcgan-mnist", "cgan-mnist") else []) + list(overrides))
     limit = runs.get_trainer(registry.get_entry(name).model_class.trainer).limit  # what a step is for this trainer
     trace = []
@@ -225,9 +259,20 @@ def child_zoo_threshold(name, budget, chunk, out, *overrides):
         s = training.train(r, out, verbose=0, **{limit: chunk})
         value = _metric(name, s["model"])
         trace.append((round(s["elapsed_s"], 1), round(value, 4)))
-        if _reached(name, value) or s["elapsed_s"] > budget or s["finished"]:
-            return {"seconds": round(s["elapsed_s"], 1) if _reached(name, value) else None, "trace": trace,
+        if _reached(name, value, target) or s["elapsed_s"] > budget or s["finished"]:
+            return {"seconds": round(s["elapsed_s"], 1) if _reached(name, value, target) else None, "trace": trace,
                     "steps": s["steps"], "peak_mb": peak_mb()}
+
+
+def child_peer(kind, quick=""):
+    """A published Keras example trained as published (benchmarks/peers.py) and scored by the
+    zoo's yardstick; `quick`: one epoch, a smoke run."""
+    import peers
+
+    if quick:
+        peers.EPOCHS[kind] = 1
+    out = peers.train(kind)
+    return {**out, "seconds": round(out["seconds"], 1), "peak_mb": peak_mb()}
 
 
 def child_fit_threshold(name, budget):
@@ -354,7 +399,7 @@ def child_load(name, how):
 
 CHILDREN = {"fit_throughput": child_fit_throughput, "zoo_throughput": child_zoo_throughput,
             "zoo_threshold": child_zoo_threshold, "fit_threshold": child_fit_threshold,
-"serving": child_serving, "eager": child_eager,
+"serving": child_serving, "eager": child_eager, "peer": child_peer,
             "load": child_load}
 
 
@@ -382,18 +427,39 @@ def part_threshold(quick, tmp, budget=600):
     rows = []
     for name in [n for n in ("cnn-mnist", "vae-mnist", "cgan-mnist") if n in THRESHOLDS]:
         chunk = 60000 // int(_recipe(name)["train"]["batch_size"])
-        z = child("zoo_threshold", name, budget, chunk, f"{tmp}/{name}-zoo", timeout=budget * 4 + 600)
+        z = child("zoo_threshold", name, budget, chunk, f"{tmp}/{name}-zoo", "", timeout=budget * 4 + 600)
         b = child("fit_threshold", name, budget, timeout=budget * 4 + 600)
         rows.append({"recipe": name, "zoo": z, "baseline": b})
         print(f"  {name}: zoo {z.get('seconds')} s, baseline {b.get('seconds')} s", flush=True)
     if "snake-dqn" not in THRESHOLDS:
         return rows
     # Snake: the recipe's 64 vectorised boards against the plain one-board DQN, same learner.
-    z = child("zoo_threshold", "snake-dqn", budget, 2000, f"{tmp}/snake-zoo", timeout=budget * 4 + 600)
-    b = child("zoo_threshold", "snake-dqn", budget, 20000, f"{tmp}/snake-plain", "data.num_envs=1",
+    z = child("zoo_threshold", "snake-dqn", budget, 2000, f"{tmp}/snake-zoo", "", timeout=budget * 4 + 600)
+    b = child("zoo_threshold", "snake-dqn", budget, 20000, f"{tmp}/snake-plain", "", "data.num_envs=1",
               timeout=budget * 4 + 600)
     rows.append({"recipe": "snake-dqn", "zoo": z, "baseline": b})
     print(f"  snake-dqn: zoo {z.get('seconds')} s, baseline {b.get('seconds')} s", flush=True)
+    return rows
+
+
+def part_peers(quick, tmp):
+    """Each published example as published, then the zoo's recipe until that example's final
+    quality, given up to the example's own time (the floor is a third of it)."""
+    import peers
+
+    rows = []
+    for kind, name in peers.ZOO_RECIPE.items():
+        if ONLY and name not in ONLY:
+            continue
+        p = child("peer", kind, "quick" if quick else "", timeout=4 * 3600)
+        if "value" not in p:
+            rows.append({"peer": kind, "recipe": name, "peer_result": p, "zoo": {}})
+            continue
+        chunk = 60000 // int(_recipe(name)["train"]["batch_size"]) // (4 if kind == "convnet" else 1)
+        z = child("zoo_threshold", name, p["seconds"], chunk, f"{tmp}/{name}-peer", p["value"],
+                  timeout=int(p["seconds"]) * 4 + 900)
+        rows.append({"peer": kind, "recipe": name, "peer_result": p, "zoo": z})
+        print(f"  {kind}: {p['metric']} {p['value']:.4f} in {p['seconds']} s; {name}: {z.get('seconds')} s", flush=True)
     return rows
 
 
@@ -465,18 +531,21 @@ def render(results) -> str:
     if "train" in results:
         out += ["## Training throughput (samples/s, steady state) and peak memory", ""] + _stamp(results, "train") + [
                 "Baseline: same architecture, float32 `model.fit` on numpy arrays, no tf.data, no XLA, no mixed "
-                "precision, same batch and optimiser. Zoo: the recipe through the zoo's trainer. Levers: the zoo's "
-                "trainer with one setting changed; bf16 + 4x batch: both at once (the speed a larger-batch recipe "
+                "precision, same batch and optimiser. Zoo: the recipe through the zoo's trainer (`SupervisedTrainer`: "
+                "its pipeline and loop, timed between its first and last log points); *zoo float32* compares at "
+                "the baseline's precision. Levers: the zoo's trainer with one setting changed (XLA: the recipe's "
+                "step alone, jit-compiled, one call per step); bf16 + 4x batch: both at once (the speed a larger-batch recipe "
                 "would get, before any retraining to hold quality); ceiling: that step over one batch held in "
                 "memory, no input pipeline at all: no data-pipeline lever can go faster, so `ceiling vs baseline` "
                 "bounds what this machine allows.", "",
-                "| recipe | baseline /s | zoo /s | zoo vs baseline | baseline MB | zoo MB | float32 /s | bf16 /s | XLA /s "
-                "| bf16 + 4x batch /s | ceiling /s | ceiling vs baseline |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                "| recipe | baseline /s | zoo /s | zoo vs baseline | zoo float32 vs baseline | baseline MB | zoo MB "
+                "| float32 /s | bf16 /s | XLA /s | bf16 + 4x batch /s | ceiling /s | ceiling vs baseline |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in results["train"]:
             b, z, lv = r["baseline"], r["zoo"], r["levers"]
             out.append(f"| {r['recipe']} | {b.get('samples_per_s')} | {z.get('samples_per_s')} | "
-                       f"{_ratio(z.get('samples_per_s'), b.get('samples_per_s'))} | {b.get('peak_mb')} | "
+                       f"{_ratio(z.get('samples_per_s'), b.get('samples_per_s'))} | "
+                       f"{_ratio(lv.get('float32'), b.get('samples_per_s'))} | {b.get('peak_mb')} | "
                        f"{z.get('peak_mb')} | {lv.get('float32')} | {lv.get('mixed_bfloat16')} | {lv.get('xla')} | "
                        f"{lv.get('bf16_x4')} | {lv.get('ceiling')} | {_ratio(lv.get('ceiling'), b.get('samples_per_s'))} |")
         out.append("")
@@ -493,6 +562,22 @@ def render(results) -> str:
                        f"{z.get('trace', z.get('error'))} | {b.get('trace', b.get('error'))} |")
         out += ["", "Snake's baseline is the same DQN on one board instead of 64 vectorised boards "
                 "(`model.fit` has no place in an RL loop).", ""]
+    if "peers" in results:
+        out += ["## Time to the published peers' quality", ""] + _stamp(results, "peers") + [
+                "Each peer is the published Keras example, rebuilt from its page and trained as published "
+                "(benchmarks/peers.py says what each one is and how it is scored); then the zoo's recipe trains "
+                "until it reaches the peer's final quality by the same yardstick, given up to the peer's time. "
+                "Floor: a third of the peer's time.", "",
+                "| peer | zoo recipe | yardstick | peer's final | peer s | zoo s to it | zoo / peer | zoo trace (s, value) |",
+                "|---|---|---|---|---|---|---|---|"]
+        for r in results["peers"]:
+            p, z = r["peer_result"], r["zoo"]
+            zs, ps, value = z.get("seconds"), p.get("seconds"), p.get("value")
+            out.append(f"| [{r['peer']}]({p.get('source', '')}) | {r['recipe']} | {p.get('metric', p.get('error'))} | "
+                       f"{round(value, 4) if isinstance(value, float) else 'n/a'} | {ps} | "
+                       f"{zs if zs else 'not reached'} | {f'{zs / ps:.2f}' if zs and ps else 'n/a'} | "
+                       f"{z.get('trace', z.get('error'))} |")
+        out.append("")
     if "serving" in results:
         out += ["## Serving latency (batch 1) and throughput (batch 1,024)", ""] + _stamp(results, "serving") + [
                 "SavedModel: `tf.saved_model.load` of the artifact's newest version, signature called from Python "
@@ -521,7 +606,7 @@ def render(results) -> str:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--parts", default="train,threshold,serving,load")
+    p.add_argument("--parts", default="train,threshold,peers,serving,load")
     p.add_argument("--quick", action="store_true", help="fewer steps and calls, short budgets (smoke run)")
     p.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     p.add_argument("--json", default=None, help="also write the raw results here")
@@ -554,12 +639,14 @@ def main(argv=None):
                 results[part] = part_train(args.quick)
             elif part == "threshold":
                 results[part] = part_threshold(args.quick, tmp, args.budget)
+            elif part == "peers":
+                results[part] = part_peers(args.quick, tmp)
             elif part == "serving":
                 results[part] = part_serving(args.quick)
             elif part == "load":
                 results[part] = part_load(args.quick)
             else:
-                raise SystemExit(f"unknown part {part!r}; parts: train, threshold, serving, load")
+                raise SystemExit(f"unknown part {part!r}; parts: train, threshold, peers, serving, load")
             results.setdefault("measured", {})[part] = results["machine"]
             print(f"[{part}] {time.time() - t0:.0f} s", flush=True)
     text = render(results)
