@@ -37,6 +37,7 @@ from keras import layers, ops
 
 from zoo import data
 from zoo.models.base import normal_noise
+from zoo.models.gans import label_scores
 
 SOURCES = {
     "convnet": "https://keras.io/examples/vision/mnist_convnet/",
@@ -207,19 +208,6 @@ class PeerCGAN(keras.Model):
         return {"g_loss": self.g_mean.result(), "d_loss": self.d_mean.result()}
 
 
-def cgan_scores(model, judge, per_label: int = 100) -> dict:
-    """Label accuracy by the judge of `per_label` samples per digit (noise seed 3), and their
-    FID and score: what the zoo's cGAN threshold measures (`card_metrics(per_label=100)`)."""
-    labels = np.repeat(np.arange(10, dtype=np.int32), per_label)
-    noise = normal_noise(len(labels), model.latent_dim, seed=3)
-    images = np.concatenate([np.asarray(model.generate(noise[i:i + 1000], labels[i:i + 1000]))
-                             for i in range(0, len(labels), 1000)])
-    hit = judge.probabilities(images).argmax(axis=1) == labels
-    scores = judge.score(images)
-    scores.pop("images", None)
-    return {"label_accuracy": float(hit.mean()), **scores}
-
-
 def train_cgan(judge):
     x, y = _all_digits()
     ds = tf.data.Dataset.from_tensor_slices((x, keras.utils.to_categorical(y, 10))).shuffle(1024).batch(64)
@@ -228,7 +216,7 @@ def train_cgan(judge):
     t0 = time.perf_counter()
     model.fit(ds, epochs=EPOCHS["cgan"], verbose=0)
     seconds = time.perf_counter() - t0
-    scores = cgan_scores(model, judge)
+    scores = label_scores(model.generate, model.latent_dim, judge, per_label=100)  # as the zoo's cGAN threshold
     return {"seconds": seconds, "metric": "label_accuracy", "value": scores.pop("label_accuracy"), "extra": scores}
 
 

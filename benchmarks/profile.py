@@ -33,11 +33,7 @@ def child_zoo(name, steps, logdir):
     """The zoo's `SupervisedTrainer.train_epoch` on the recipe's pipeline, `steps` updates."""
     import tensorflow as tf
 
-    from zoo import recipes, training
-
-    r = recipes.validate(bench._recipe(name, ["epochs=1", "checkpoint_every=0", "judge=false"]))
-    trainer = training.SupervisedTrainer(r, tempfile.mkdtemp(), verbose=0)
-    train_ds, _ = training.make_datasets(r, trainer.model, trainer.run.global_batch, 0)
+    trainer, train_ds = bench.zoo_trainer(bench._recipe(name))
     trainer.steps_per_epoch = WARMUP
     trainer.train_epoch(0, train_ds, None)
     trainer.steps_per_epoch = steps

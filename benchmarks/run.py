@@ -155,15 +155,21 @@ def child_fit_throughput(name, steps):
 WARMUP = 20  # the trainer's first log point: tracing and the first slow steps are not timed
 
 
+def zoo_trainer(r, *overrides):
+    """The zoo's `SupervisedTrainer` for one epoch of recipe `r` (no checkpoints, no judge) in
+    a fresh folder, and that epoch's training pipeline: what the benchmarks time and profile."""
+    from zoo import recipes, training
+
+    r = recipes.validate(recipes.apply_overrides(r, ["epochs=1", "checkpoint_every=0", "judge=false", *overrides]))
+    trainer = training.SupervisedTrainer(r, tempfile.mkdtemp(), verbose=0)
+    return trainer, training.make_datasets(r, trainer.model, trainer.run.global_batch, 0)[0]
+
+
 def _trainer_throughput(r, steps):
     """The zoo's own loop (`SupervisedTrainer.train_epoch`: its pipeline, its steps per call,
     its metric reads), timed between its first and last log points of one epoch."""
-    from zoo import recipes, training
-
     per_pass = 60000 // int(r["train"]["batch_size"])
-    r = recipes.validate(recipes.apply_overrides(r, [f"steps_per_epoch={min(WARMUP + steps, per_pass)}", "epochs=1",
-                                                     "checkpoint_every=0", "judge=false"]))
-    trainer = training.SupervisedTrainer(r, tempfile.mkdtemp(), verbose=0)
+    trainer, train_ds = zoo_trainer(r, f"steps_per_epoch={min(WARMUP + steps, per_pass)}")
     stamps, read = [], trainer.read_metrics
 
     def read_and_stamp():  # called at every log point, after the steps before it have run
@@ -172,7 +178,6 @@ def _trainer_throughput(r, steps):
         return values
 
     trainer.read_metrics = read_and_stamp
-    train_ds, _ = training.make_datasets(r, trainer.model, trainer.run.global_batch, 0)
     trainer.train_epoch(0, train_ds, None)
     timed = trainer.steps_per_epoch - WARMUP
     return {"samples_per_s": round(timed * trainer.run.global_batch / (stamps[-1] - stamps[0]), 1),
@@ -575,7 +580,7 @@ def render(results) -> str:
             zs, ps, value = z.get("seconds"), p.get("seconds"), p.get("value")
             out.append(f"| [{r['peer']}]({p.get('source', '')}) | {r['recipe']} | {p.get('metric', p.get('error'))} | "
                        f"{round(value, 4) if isinstance(value, float) else 'n/a'} | {ps} | "
-                       f"{zs if zs else 'not reached'} | {f'{zs / ps:.2f}' if zs and ps else 'n/a'} | "
+                       f"{zs if zs else 'not reached'} | {_ratio(zs, ps)} | "
                        f"{z.get('trace', z.get('error'))} |")
         out.append("")
     if "serving" in results:

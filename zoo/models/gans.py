@@ -77,6 +77,21 @@ def _floor_note(m: dict) -> str:
     return f" (real data: {floor[0]})" if floor else ""
 
 
+def label_scores(generate, latent_dim: int, judge, per_label: int = 1000) -> dict:
+    """A conditional generator's scores: `generate(noise, labels)` draws `per_label` images
+    of each class from fixed noise (seed 3); the judge reads their class (label accuracy,
+    overall and per class) and scores them (FID with the real-data floor, score). The card of
+    a `ConditionalGAN`, and the yardstick benchmarks/peers.py holds other conditional GANs to."""
+    labels = np.repeat(np.arange(NUM_CLASSES, dtype=np.int32), per_label)
+    imgs = in_batches(generate, normal_noise(len(labels), latent_dim, seed=3), labels)
+    hit = judge.probabilities(imgs).argmax(axis=1) == labels
+    out = judge.with_floor(judge.score(imgs))
+    out.pop("images")
+    return {"label_accuracy": round(float(hit.mean()), 5),
+            "per_label_accuracy": {str(d): round(float(hit[labels == d].mean()), 4) for d in range(NUM_CLASSES)},
+            **out, "samples": int(len(labels))}
+
+
 def diversity(images):
     """Mean over pixels of the per-pixel std across the batch: ~0 when every output is the same."""
     return ops.mean(ops.std(ops.reshape(images, (ops.shape(images)[0], -1)), axis=0)) * ops.ones((ops.shape(images)[0],))
@@ -403,15 +418,7 @@ class ConditionalGAN(_GANBase):
                      per_label: int = 1000) -> dict:
         """How often the judge reads the digit asked for (`per_label` samples per digit, noise
         seed 3), overall and per digit, with FID-MNIST and the MNIST score of those samples."""
-        labels = np.repeat(np.arange(10, dtype=np.int32), per_label)
-        imgs = in_batches(self.generate, normal_noise(len(labels), self.latent_dim, seed=3), labels)
-        probs = judge.probabilities(imgs)
-        hit = probs.argmax(axis=1) == labels
-        out = judge.with_floor(judge.score(imgs))
-        out.pop("images")
-        return {"label_accuracy": round(float(hit.mean()), 5),
-                "per_label_accuracy": {str(d): round(float(hit[labels == d].mean()), 4) for d in range(10)},
-                **out, "samples": int(len(labels))}
+        return label_scores(self.generate, self.latent_dim, judge, per_label)
 
     @classmethod
     def test_set(cls, config):
