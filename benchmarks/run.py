@@ -224,6 +224,53 @@ def child_zoo_throughput(name, steps, variant="recipe"):
     return {"samples_per_s": round(steps * batch / dt, 1), "peak_mb": peak_mb(), "steps": steps}
 
 
+def child_pair_throughput(name, steps, rounds, variant="recipe"):
+    """The zoo's trainer against the plain baseline in one process, blocks of `steps` updates
+    alternating A B B A ... for `rounds` rounds after an untimed warm-up round: a shared-host
+    drift or a noisy neighbour then lands on both, where fresh processes differed by ±30%.
+    variant: recipe (its own precision) | float32. Returns medians and the median ratio."""
+    steps, rounds = int(steps), int(rounds)
+    r = _recipe(name, ["mixed_precision=float32"] if variant == "float32" else [])
+    batch = int(r["train"]["batch_size"])
+    if WARMUP + steps > 60000 // batch:
+        raise ValueError(f"{WARMUP} + {steps} steps exceed one pass over the training set at batch {batch}")
+    base = _plain_model(name, _recipe(name), 10_000)
+    arrays = _numpy_batches(_recipe(name), base, n=batch * (steps + 5))
+    arrays = arrays[0] if len(arrays) == 1 else tuple(arrays)
+    trainer, train_ds = zoo_trainer(r, f"steps_per_epoch={WARMUP + steps}")
+    stamps, read = [], trainer.read_metrics
+
+    def read_and_stamp():
+        values = read()
+        stamps.append(time.perf_counter())
+        return values
+
+    trainer.read_metrics = read_and_stamp
+
+    def fit_block():
+        clock = _Clock(skip=5)
+        base.fit(arrays, batch_size=batch, epochs=1, verbose=0, shuffle=True, callbacks=[clock.callback])
+        return (clock.seen - clock.skip) * batch / (clock.t1 - clock.t0)
+
+    def zoo_block():
+        stamps.clear()
+        trainer.train_epoch(0, train_ds, None)
+        return steps * trainer.run.global_batch / (stamps[-1] - stamps[0])
+
+    fit_block(), zoo_block()  # tracing, first allocations
+    fits, zoos = [], []
+    for i in range(rounds):
+        pair = (fit_block, zoo_block) if i % 2 == 0 else (zoo_block, fit_block)
+        a, b = pair[0](), pair[1]()
+        f, z = (a, b) if i % 2 == 0 else (b, a)
+        fits.append(f)
+        zoos.append(z)
+    ratios = [z / f for f, z in zip(fits, zoos)]
+    return {"baseline_per_s": round(float(np.median(fits)), 1), "zoo_per_s": round(float(np.median(zoos)), 1),
+            "ratio": round(float(np.median(ratios)), 3), "ratio_min": round(min(ratios), 3),
+            "ratio_max": round(max(ratios), 3), "rounds": rounds, "steps": steps}
+
+
 def _metric(name, model):
     """The threshold metric of a model (quick forms: fixed subsets, fixed seeds)."""
     from zoo import data, evaluate
@@ -403,6 +450,7 @@ def child_load(name, how):
 
 
 CHILDREN = {"fit_throughput": child_fit_throughput, "zoo_throughput": child_zoo_throughput,
+            "pair_throughput": child_pair_throughput,
             "zoo_threshold": child_zoo_threshold, "fit_threshold": child_fit_threshold,
 "serving": child_serving, "eager": child_eager, "peer": child_peer,
             "load": child_load}
@@ -413,17 +461,26 @@ def _ratio(a, b):
     return f"{a / b:.2f}x" if a and b else "n/a"
 
 
+def _paired(p):
+    """A paired ratio with its spread over the rounds."""
+    return f"{p['ratio']:.2f}x ({p['ratio_min']:.2f}-{p['ratio_max']:.2f})" if "ratio" in p else "n/a"
+
+
 def part_train(quick):
-    steps = 30 if quick else 120
+    steps, rounds = (30, 2) if quick else (60, 6)
     rows = []
     for name in IMAGE_RECIPES:
-        base = child("fit_throughput", name, steps)
-        zoo_ = child("zoo_throughput", name, steps, "recipe")
-        levers = {v: child("zoo_throughput", name, steps, v).get("samples_per_s")
+        pair = child("pair_throughput", name, steps, rounds, "recipe", timeout=3600)
+        own = _recipe(name)["train"].get("mixed_precision") or "float32"
+        pair32 = pair if own == "float32" else child("pair_throughput", name, steps, rounds, "float32", timeout=3600)
+        base = child("fit_throughput", name, 2 * steps)  # fresh processes: peak memory, and the levers' reference
+        zoo_ = child("zoo_throughput", name, 2 * steps, "recipe")
+        levers = {v: child("zoo_throughput", name, 2 * steps, v).get("samples_per_s")
                   for v in ("float32", "mixed_bfloat16", "xla", "bf16_x4", "ceiling")}
-        rows.append({"recipe": name, "baseline": base, "zoo": zoo_, "levers": levers})
-        print(f"  {name}: baseline {base.get('samples_per_s')} /s, zoo {zoo_.get('samples_per_s')} /s, levers {levers}",
-              flush=True)
+        rows.append({"recipe": name, "pair": pair, "pair_float32": pair32, "baseline": base, "zoo": zoo_,
+                     "levers": levers})
+        print(f"  {name}: paired {pair}, float32 {pair32.get('ratio')}; fresh baseline {base.get('samples_per_s')} /s, "
+              f"levers {levers}", flush=True)
     return rows
 
 
@@ -529,8 +586,8 @@ def _stamp(results, part) -> list[str]:
 def render(results) -> str:
     m = results["machine"]
     out = ["# Benchmarks", "",
-           "Written by `python benchmarks/run.py` (`make bench`); every figure comes from a fresh process, "
-           "measured in the same run as its baseline.", "",
+           "Written by `python benchmarks/run.py` (`make bench`); every figure is measured in the same run "
+           "as its baseline, in a fresh process, or paired with it in one (training ratios).", "",
            f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, AMX-bf16 {'yes' if m['amx_bf16'] else 'no'}, "
            f"{m['gpus']} GPU; TensorFlow {m['tensorflow']}, Keras {m['keras']}, Python {m['python']}; {m['date']}.", ""]
     if "train" in results:
@@ -538,7 +595,10 @@ def render(results) -> str:
                 "Baseline: same architecture, float32 `model.fit` on numpy arrays, no tf.data, no XLA, no mixed "
                 "precision, same batch and optimiser. Zoo: the recipe through the zoo's trainer (`SupervisedTrainer`: "
                 "its pipeline and loop, timed between its first and last log points); *zoo float32* compares at "
-                "the baseline's precision. Levers: the zoo's trainer with one setting changed (XLA: the recipe's "
+                "the baseline's precision. Baseline /s, zoo /s and the two ratios are paired: one process "
+                "alternates blocks of baseline and zoo steps (A B B A ...), so host drift lands on both; each "
+                "ratio is the median over the rounds, with its range. The other columns come from one fresh process "
+                "each (peak memory needs one). Levers: the zoo's trainer with one setting changed (XLA: the recipe's "
                 "step alone, jit-compiled, one call per step); bf16 + 4x batch: both at once (the speed a larger-batch recipe "
                 "would get, before any retraining to hold quality); ceiling: that step over one batch held in "
                 "memory, no input pipeline at all: no data-pipeline lever can go faster, so `ceiling vs baseline` "
@@ -548,9 +608,9 @@ def render(results) -> str:
                 "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in results["train"]:
             b, z, lv = r["baseline"], r["zoo"], r["levers"]
-            out.append(f"| {r['recipe']} | {b.get('samples_per_s')} | {z.get('samples_per_s')} | "
-                       f"{_ratio(z.get('samples_per_s'), b.get('samples_per_s'))} | "
-                       f"{_ratio(lv.get('float32'), b.get('samples_per_s'))} | {b.get('peak_mb')} | "
+            p, p32 = r.get("pair", {}), r.get("pair_float32", {})
+            out.append(f"| {r['recipe']} | {p.get('baseline_per_s', p.get('error'))} | {p.get('zoo_per_s')} | "
+                       f"{_paired(p)} | {_paired(p32)} | {b.get('peak_mb')} | "
                        f"{z.get('peak_mb')} | {lv.get('float32')} | {lv.get('mixed_bfloat16')} | {lv.get('xla')} | "
                        f"{lv.get('bf16_x4')} | {lv.get('ceiling')} | {_ratio(lv.get('ceiling'), b.get('samples_per_s'))} |")
         out.append("")
