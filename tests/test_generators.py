@@ -119,7 +119,7 @@ def test_generator_weight_average_is_used_for_pictures_and_kept_at_the_end():
         averaged = [v.numpy() for v in gan.generator.trainable_weights]
     assert all(np.array_equal(a, v.numpy()) for a, v in zip(raw, gan.generator.weights)), "raw weights not restored"
     assert any(not np.allclose(a, r) for a, r in zip(averaged, [w for w, v in zip(raw, gan.generator.weights) if v.trainable]))
-    gan.finalize_training()
+    gan.finalize_training("mnist")
     for v, avg in zip(gan.generator.trainable_weights, gan.g_optimizer._model_variables_moving_average):
         np.testing.assert_array_equal(v.numpy(), avg.numpy())
     for a, v in zip(averaged, gan.generator.trainable_weights):

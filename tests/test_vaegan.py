@@ -75,6 +75,27 @@ def test_loss_is_the_elbo_plus_lambda_times_the_adversarial_term():
     np.testing.assert_allclose(b["loss"].numpy(), a["loss"].numpy() + 5.0 * b["adversarial"].numpy(), rtol=1e-5)
 
 
+def test_feature_matching_joins_the_lambda_term_and_trains_the_encoder_too():
+    """Larsen et al.'s reconstruction in D's features: inside λ's term (λ = 0 stays the VAE),
+    reaching the encoder as a reconstruction term should, where the adversarial term does not."""
+    keras.utils.set_random_seed(0)
+    fm = VAEGAN(**ARCH, d_filters=(8, 16), d_dense=16, adversarial_weight=5.0, feature_matching=True, seed=0)
+    fm.build()
+    (_, _), (adv, _) = _pair(0.0), _pair(5.0)
+    fm.set_weights(adv.get_weights())
+    batch = _batch()
+    t, a = fm.loss_terms(batch), adv.loss_terms(batch)
+    assert float(tf.reduce_min(t["features"])) > 0
+    np.testing.assert_allclose(t["adversarial"].numpy(), a["adversarial"].numpy(), rtol=1e-5)
+    np.testing.assert_allclose(t["loss"].numpy(), a["loss"].numpy() + 5.0 * t["features"].numpy(), rtol=1e-5)
+    with tf.GradientTape() as tape:
+        features = tf.reduce_mean(fm.loss_terms(batch)["features"])
+    grads = tape.gradient(features, fm.encoder.trainable_variables)
+    assert all(g is not None for g in grads) and float(tf.linalg.global_norm(grads)) > 0
+    fm.make_optimizers(lambda **kw: keras.optimizers.Adam(1e-3, **kw))
+    assert VAEGAN.from_config(fm.get_config()).feature_matching and "features" in fm.train_step(batch)
+
+
 def test_config_round_trip_and_bad_lambda():
     vg = VAEGAN(**ARCH, adversarial_weight=3.0, d_filters=(8, 16), d_dense=0)
     again = VAEGAN.from_config(vg.get_config())
@@ -98,9 +119,46 @@ def test_the_averaged_weights_are_scored_and_exported():
         averaged = [v.numpy() for v in vg.vae_variables()]
     assert all(np.array_equal(a, b) for a, b in zip(raw, [v.numpy() for v in vg.vae_variables()]))  # restored
     assert max(float(np.abs(a - b).max()) for a, b in zip(raw, averaged)) > 1e-4
-    vg.finalize_training()
+    vg.finalize_training("mnist")
     for a, v in zip(averaged, vg.vae_variables()):
         np.testing.assert_array_equal(a, v.numpy())
+
+
+def test_the_fitted_prior_samples_where_the_codes_are(tmp_path):
+    """prior_components > 0: a Gaussian mixture fitted to the training codes is what `sample`,
+    the `sample_fitted` signature and the card's fitted-prior scores draw from."""
+    keras.utils.set_random_seed(0)
+    vg = VAEGAN(**ARCH, d_filters=(8, 16), d_dense=16, prior_components=3, seed=0)
+    vg.build()
+    noise = np.random.default_rng(0).standard_normal((6, ARCH["latent_dim"])).astype("float32")
+    uniform = np.linspace(0, 0.99, 6).astype("float32")
+    np.testing.assert_allclose(vg.prior_codes(noise, uniform), noise, atol=1e-6)  # unfitted: N(0, I)
+    x = _batch(200)[0].numpy()
+    fit = vg.fit_prior(x)
+    assert fit["prior_components"] == 3 and fit["prior_fit_codes"] == 200 and fit["prior_fit_converged"]
+    codes = np.asarray(vg.encode(x)[0])
+    drawn = np.asarray(vg.prior_codes(np.zeros((300, ARCH["latent_dim"]), "float32"),
+                                      np.random.default_rng(1).random(300).astype("float32")))
+    means = vg.prior_means.numpy()
+    assert {tuple(r) for r in np.round(drawn, 4)} <= {tuple(r) for r in np.round(means, 4)}  # zero noise: a mean
+    np.testing.assert_allclose(drawn.mean(0), codes.mean(0), atol=0.5 * codes.std(0).max())
+    # the component is the first whose cumulative weight exceeds the uniform draw
+    cumulative = vg.prior_cumulative.numpy()
+    edge = np.array([0.0, np.nextafter(cumulative[0], 0), cumulative[0], 0.999999], "float32")
+    picked = np.asarray(vg.prior_codes(np.zeros((4, ARCH["latent_dim"]), "float32"), edge))
+    np.testing.assert_allclose(picked[[0, 1, 2]], means[[0, 0, 1]], atol=1e-6)
+    assert vg.sample(7).shape == (7, 28, 28, 1) and vg.serving_default == "sample_fitted"
+    fn, specs = vg.serving_signatures()["sample_fitted"]
+    np.testing.assert_allclose(fn(noise, uniform)["images"], vg.decode(vg.prior_codes(noise, uniform)), atol=1e-6)
+    path = tmp_path / "vg.keras"
+    vg.save(path)
+    again = keras.saving.load_model(path, compile=False)
+    assert again.prior_components == 3
+    np.testing.assert_array_equal(again.prior_means.numpy(), means)
+    with pytest.raises(ValueError, match="prior_components"):
+        VAEGAN(**ARCH, prior_components=-1)
+    with pytest.raises(ValueError, match="prior_components > 0"):
+        VAEGAN(**ARCH).fit_prior(x)
 
 
 def test_serves_the_vaes_signatures_plus_discriminate():

@@ -241,7 +241,7 @@ class SupervisedTrainer:
             self.end_epoch(epoch, test_ds)
         finished = int(self.progress.numpy()[0]) >= self.epochs
         if finished:
-            model.finalize_training()
+            model.finalize_training(self.recipe["data"]["dataset"])
         run.finish(model, finished, {
             "command": command, "strategy": run.strategy_name, "replicas": run.replicas,
             "global_batch": run.global_batch, "epochs": self.epochs, "steps": self.updates_done(),

@@ -9,7 +9,7 @@ defaults), so adding a family is one file in `zoo/models/` plus its recipe:
 - evaluation: `card_metrics(judge)`, `needs_judge`, `test_set(config)`, `headline(metrics, config)`;
 - pictures and demo: `picture()`, `picture_scale`, `demo(x)`, `demo_pictures(models)`;
 - training: `trainer` (the registered loop that trains it), `noise_dim()`, `make_optimizers()`,
-  `health_check(metrics)`, `epoch_images()`, `epoch_scores(judge)`, `finalize_training()`;
+  `health_check(metrics)`, `epoch_images()`, `epoch_scores(judge)`, `finalize_training(dataset)`;
 - playing: `play_kind` ("agent" or "board"), which `zoo play` uses.
 """
 
@@ -202,7 +202,8 @@ class ZooModel(keras.Model):
 
     def serving_examples(self, specs, batch: int = 2, seed: int = 0) -> dict:
         """Realistic inputs for one signature's `tf.TensorSpec`s (for TF Serving's warm-up file):
-        test digits for images, 0-9 for integer labels and seeds, N(0, I) for codes and noise."""
+        test digits for images, 0-9 for integer labels and seeds, U[0, 1) for `uniform`, N(0, I)
+        for codes and noise."""
         rng = np.random.default_rng(seed)
         feed = {}
         for spec in specs:
@@ -211,6 +212,8 @@ class ZooModel(keras.Model):
                 feed[spec.name] = (np.arange(batch) % 10).astype(spec.dtype.as_numpy_dtype)
             elif shape[1:] == list(IMAGE_SHAPE):
                 feed[spec.name] = data.float_images(limit=batch)
+            elif spec.name == "uniform":
+                feed[spec.name] = rng.random(shape).astype(spec.dtype.as_numpy_dtype)
             else:
                 feed[spec.name] = rng.standard_normal(shape).astype(spec.dtype.as_numpy_dtype)
         return feed
@@ -256,8 +259,9 @@ class ZooModel(keras.Model):
         """Quality scores by `judge` to log after each epoch (`train.judge = true`), or None."""
         return None
 
-    def finalize_training(self):
-        """Called once training is complete, before the model is saved."""
+    def finalize_training(self, dataset: str):
+        """Called once training is complete, before the model is saved; `dataset` is the
+        recipe's training data (for a model that fits something to it when done)."""
 
     def noise_dim(self) -> int:
         """Size of the per-example noise the input pipeline supplies (recipes with noise = true)."""

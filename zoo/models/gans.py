@@ -152,7 +152,7 @@ class _GANBase(ZooModel):
             for bn, m in zip(bns, momenta):
                 bn.momentum = m
 
-    def finalize_training(self):
+    def finalize_training(self, dataset: str):
         """Called by the trainer once training is complete: the averaged weights become the
         model's weights (what is saved and exported)."""
         if self.ema:

@@ -9,6 +9,11 @@ the decoder only (as in Larsen et al., the encoder answers to the ELBO alone). T
 discriminator learns to tell real images from both kinds of decoded ones. λ = 0 is exactly
 the plain VAE (same loss, same update), with a discriminator that watches without teaching.
 
+Sampling: a VAE's N(0, I) prior covers codes its encoder never uses, and decoding those gives
+its worst digits. With `prior_components` > 0 the finished model also fits a Gaussian mixture
+to its encoder's codes of the training images (ex-post density estimation, Ghosh et al. 2020,
+https://arxiv.org/abs/1903.12436) and samples from it; training is unchanged.
+
 Example:
     >>> vg = VAEGAN(latent_dim=16, filters=(8, 16), hidden=32, d_filters=(8, 16), d_dense=32,
     ...             adversarial_weight=10.0, seed=0)
@@ -28,9 +33,11 @@ import tensorflow as tf
 from keras import layers, ops
 
 from .. import data
+from ..metrics import judged
 from ..registry import register
 from .autoencoders import VAE
-from .base import IMAGE_SHAPE, check_images, ema_weights, empty_batch_safe, in_batches, minimize, normal_noise
+from .base import (IMAGE_SHAPE, check_images, ema_weights, empty_batch_safe, in_batches, in_chunks, minimize, normal_noise,
+                   sample_count)
 from .gans import bce_fake, bce_real, discriminator_body, diversity
 
 
@@ -47,16 +54,21 @@ class VAEGAN(VAE):
         d_dense: its hidden dense layer (0: none).
         ema: decay of the moving average of the encoder's and decoder's weights that is
             exported and scored (0: off, e.g. 0.999), as the GANs' generators.
+        prior_components: Gaussians in the mixture fitted to the posterior means of the
+            training images once training is done (`fit_prior`), that `sample` draws from
+            (0: N(0, I) only).
+        feature_matching: add, inside the λ-weighted term, Larsen et al.'s reconstruction error
+            in the discriminator's hidden features (0.5 × squared distance between D's
+            features of an image and of its reconstruction; it trains encoder and decoder).
 
     Training batches are `(images, noise)` with noise (batch, 2 × latent_dim): the first half
     is the posterior's reparameterisation noise, the second the prior codes whose decodings
     the discriminator judges, so a distributed step draws exactly what one device draws.
     """
 
-    serving_default = "sample"
-
     def __init__(self, latent_dim=32, filters=(32, 64), hidden=256, activation="relu", kl_warmup_steps=0,
-                 adversarial_weight=1.0, d_filters=(64, 128), d_dense=1024, ema=0.0, seed=None, **kwargs):
+                 adversarial_weight=1.0, d_filters=(64, 128), d_dense=1024, ema=0.0, feature_matching=False,
+                 prior_components=0, seed=None, **kwargs):
         if int(kwargs.pop("iw_samples", 1)) != 1:
             raise ValueError("a VAE-GAN trains on the ELBO (iw_samples = 1); the importance-weighted bound is the VAE's")
         super().__init__(latent_dim, filters, hidden, activation, kl_warmup_steps=kl_warmup_steps, iw_samples=1,
@@ -69,13 +81,19 @@ class VAEGAN(VAE):
         if not 0.0 <= float(ema) < 1.0:
             raise ValueError(f"ema is a decay in [0, 1) (0 = off, e.g. 0.999), got {ema}")
         self.ema = float(ema)
+        self.feature_matching = bool(feature_matching)
+        self.prior_components = int(prior_components)
+        if self.prior_components < 0:
+            raise ValueError(f"prior_components must be >= 0 (0: sample N(0, I)), got {prior_components}")
         self.disc_body = discriminator_body(1, self.d_filters, "discriminator", self.d_dense)
         self.disc_head = layers.Dense(1, dtype="float32", name="disc_logit")
-        self.make_trackers(["loss", "reconstruction", "kl", "adversarial", "d_loss", "d_real", "d_fake", "diversity"])
+        self.make_trackers(["loss", "reconstruction", "kl", "adversarial", *(["features"] * self.feature_matching),
+                            "d_loss", "d_real", "d_fake", "diversity"])
 
     def get_config(self):
         config = {**super().get_config(), "adversarial_weight": self.adversarial_weight,
-                  "d_filters": list(self.d_filters), "d_dense": self.d_dense, "ema": self.ema}
+                  "d_filters": list(self.d_filters), "d_dense": self.d_dense, "ema": self.ema,
+                  "feature_matching": self.feature_matching, "prior_components": self.prior_components}
         config.pop("iw_samples")
         return config
 
@@ -84,7 +102,65 @@ class VAEGAN(VAE):
         super().build(input_shape)
         self.disc_body.build((None,) + IMAGE_SHAPE)
         self.disc_head.build((None, self.d_dense or 7 * 7 * self.d_filters[1]))
+        if self.prior_components and not hasattr(self, "prior_means"):
+            # Until `fit_prior`, every component is N(0, I): the mixture is the ELBO's prior.
+            k, d = self.prior_components, self.latent_dim
+            self.prior_means = self.add_weight(shape=(k, d), initializer="zeros", trainable=False, name="prior_means")
+            self.prior_cholesky = self.add_weight(
+                shape=(k, d, d), trainable=False, name="prior_cholesky",
+                initializer=lambda shape, dtype=None: ops.broadcast_to(ops.eye(d, dtype=dtype), shape))
+            self.prior_cumulative = self.add_weight(
+                shape=(k,), trainable=False, name="prior_cumulative",
+                initializer=lambda shape, dtype=None: ops.cast(ops.arange(1, k + 1) / k, dtype))
         self.built = True
+
+    # --- the fitted prior ---------------------------------------------------------------------
+    def fit_prior(self, images, seed: int = 0) -> dict:
+        """Fit the `prior_components`-Gaussian mixture (full covariances, EM by scikit-learn)
+        to the posterior means of `images`; `sample` then draws from it. Returns the fit's
+        mean log-likelihood per code and whether EM converged."""
+        from sklearn.mixture import GaussianMixture  # here, not at import: ~1 s that only fitting needs
+
+        if not self.prior_components:
+            raise ValueError("this model samples N(0, I): set prior_components > 0 to fit a prior")
+        codes = in_batches(lambda x: self.encode(x)[0], np.asarray(images, "float32")).astype("float64")
+        gm = GaussianMixture(self.prior_components, covariance_type="full", reg_covar=1e-4, max_iter=300,
+                             random_state=seed).fit(codes)
+        self.prior_means.assign(gm.means_.astype("float32"))
+        self.prior_cholesky.assign(np.linalg.cholesky(gm.covariances_).astype("float32"))
+        cumulative = np.cumsum(gm.weights_)
+        self.prior_cumulative.assign((cumulative / cumulative[-1]).astype("float32"))
+        return {"prior_components": self.prior_components, "prior_fit_codes": len(codes),
+                "prior_fit_log_likelihood": round(float(gm.score(codes)), 4), "prior_fit_converged": bool(gm.converged_)}
+
+    def prior_codes(self, noise, uniform):
+        """Codes from the fitted mixture: `uniform` in [0, 1) picks each row's component (by
+        the mixture's weights), `noise` ~ N(0, I) its point (mean + Cholesky factor × noise).
+        Pure: the caller's random numbers decide, so a request is reproducible."""
+        k = self.prior_components
+        component = ops.minimum(ops.sum(ops.cast(uniform[:, None] >= self.prior_cumulative[None, :], "int32"), axis=1),
+                                k - 1)
+        scale = ops.take(self.prior_cholesky, component, axis=0)
+        return ops.take(self.prior_means, component, axis=0) + ops.einsum("nij,nj->ni", scale, noise)
+
+    def sample(self, n: int, temperature: float = 1.0):
+        """`n` new images decoded from the model's prior: the fitted mixture when
+        `prior_components` > 0 (temperature scales each component's spread), else N(0, I)."""
+        if not self.prior_components:
+            return super().sample(n, temperature)
+        n = sample_count(n)
+        if n == 0:
+            return self.decode(np.zeros((0, self.latent_dim), "float32"))
+        return in_chunks(lambda start, rows: self.decode(self.prior_codes(
+            temperature * keras.random.normal((rows, self.latent_dim), seed=self.seed_generator),
+            keras.random.uniform((rows,), seed=self.seed_generator))), n)
+
+    def fitted_prior_sample_scores(self, judge, n: int = 10000) -> dict:
+        """The judge's scores of n decoded draws from the fitted mixture (fixed seeds 1 and 2)."""
+        noise = normal_noise(n, self.latent_dim, seed=self.prior_samples_seed)
+        uniform = np.random.default_rng(2).random(n).astype("float32")
+        imgs = in_batches(lambda e, u: self.decode(self.prior_codes(e, u)), noise, uniform)
+        return {f"fitted_prior_samples_{k}": v for k, v in judge.score(imgs).items() if k != "images"}
 
     def noise_dim(self):
         return 2 * self.latent_dim  # posterior noise, then prior codes
@@ -135,8 +211,17 @@ class VAEGAN(VAE):
         logits = self.decode_logits(ops.concatenate([z, tf.stop_gradient(z), z_prior], axis=0), training=training)
         terms = self.elbo_terms(x, mean, log_var, logits[:n], training)
         images = ops.sigmoid(logits[n:])
-        adversarial = self._adversarial(images[:n], images[n:])
-        return {**terms, "loss": terms["loss"] + self.adversarial_weight * adversarial, "adversarial": adversarial}
+        if not self.feature_matching:
+            adversarial = self._adversarial(images[:n], images[n:])
+            return {**terms, "loss": terms["loss"] + self.adversarial_weight * adversarial, "adversarial": adversarial}
+        # One D body call: the real images, the ELBO's reconstructions (their features train
+        # encoder and decoder), then the decodings the adversarial term judges.
+        features = self.disc_body(ops.concatenate([x, ops.sigmoid(logits[:n]), images], axis=0))
+        matching = 0.5 * ops.sum(ops.square(features[:n] - features[n : 2 * n]), axis=1)
+        d_logits = self.disc_head(features[2 * n :])
+        adversarial = 0.5 * (bce_real(d_logits[:n]) + bce_real(d_logits[n:]))
+        return {**terms, "loss": terms["loss"] + self.adversarial_weight * (adversarial + matching),
+                "adversarial": adversarial, "features": matching}
 
     def _adversarial(self, rec, prior):
         """The decoder's non-saturating adversarial term per example: -log D of its reconstruction
@@ -182,10 +267,13 @@ class VAEGAN(VAE):
             return f"the discriminator wins outright (d_loss {metrics['d_loss']:.2e}): the decoder gets no gradient from it"
         return None
 
-    def finalize_training(self):
-        """Once training is complete the averaged weights become the model's (saved, exported)."""
+    def finalize_training(self, dataset: str):
+        """Once training is complete the averaged weights become the model's (saved, exported),
+        and the sampling prior is fitted to their codes of the training images."""
         if self.ema:
             self.optimizer.finalize_variable_values(self.vae_variables())
+        if self.prior_components:
+            self.fit_prior(data.float_images(dataset, "train"))
 
     @contextlib.contextmanager
     def averaged_weights(self):
@@ -230,7 +318,9 @@ class VAEGAN(VAE):
         """-ELBO, reconstruction error, the judge's scores of reconstructions (with the label
         kept) on the grey-level test set, and of 10,000 decoded N(0, I) codes (seed 1)."""
         x = data.float_images(judge.dataset, limit=limit)
-        return {**self.elbo_metrics(x), **self.reconstruction_scores(judge, x), **self.prior_sample_scores(judge)}
+        fitted = self.fitted_prior_sample_scores(judge) if self.prior_components else {}
+        return {**self.elbo_metrics(x), **self.reconstruction_scores(judge, x), **self.prior_sample_scores(judge),
+                **fitted}
 
     def epoch_scores(self, judge):
         """The card's judge scores of the averaged weights after each epoch, for the history."""
@@ -241,12 +331,18 @@ class VAEGAN(VAE):
     @classmethod
     def test_set(cls, config):
         return ("-ELBO, MSE and reconstructions: the dataset's 10,000 test images, grey levels in [0, 1] (one "
-                "posterior sample per image, seed 0); prior samples: 10,000 decoded N(0, I) codes (seed 1); "
+                "posterior sample per image, seed 0); prior samples: 10,000 decoded N(0, I) codes (seed 1); fitted-prior "
+                "samples (prior_components > 0): 10,000 draws from the mixture (noise seed 1, component seed 2); "
                 "all scored by the dataset's judge (cnn-mnist for MNIST)")
 
     @classmethod
     def headline(cls, m, config):
-        return (f"λ = {config.get('adversarial_weight')}: N(0, I) samples: {cls._prior_headline(m)}; "
+        fitted = ""
+        if "fitted_prior_samples_mean_confidence" in m:
+            title, fid, score = judged(m, "fitted_prior_samples_")
+            fitted = (f"samples from the fitted {config.get('prior_components')}-Gaussian prior: **FID-{title} {fid}**, "
+                      f"{title} score {score}; ")
+        return (f"λ = {config.get('adversarial_weight')}: {fitted}N(0, I) samples: {cls._prior_headline(m)}; "
                 f"reconstructions keep the label **{m['reconstructions_label_kept'] * 100:.2f}%**, "
                 f"MSE {m['test_mse_per_pixel']}; -ELBO {m['test_neg_elbo_nats']} nats (grey levels)")
 
@@ -254,7 +350,17 @@ class VAEGAN(VAE):
         sigs = super().serving_signatures()
         sigs["discriminate"] = (lambda images: {"real_probability": ops.sigmoid(self._d(images))[:, 0]},
                                 self._image_spec())
+        if self.prior_components:
+            sigs["sample_fitted"] = (
+                lambda noise, uniform: {"images": ops.sigmoid(self.decoder(self.prior_codes(noise, uniform)))},
+                [tf.TensorSpec((None, self.latent_dim), tf.float32, name="noise"),
+                 tf.TensorSpec((None,), tf.float32, name="uniform")])
         return sigs
+
+    @property
+    def serving_default(self):
+        """The fitted prior's sampler when there is one (the better samples), else `sample`."""
+        return "sample_fitted" if self.prior_components else "sample"
 
 
 @register("vaegan-mnist", model_class=VAEGAN, task="generation", dataset="mnist",
