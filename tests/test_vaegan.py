@@ -148,6 +148,11 @@ def test_the_fitted_prior_samples_where_the_codes_are(tmp_path):
     picked = np.asarray(vg.prior_codes(np.zeros((4, ARCH["latent_dim"]), "float32"), edge))
     np.testing.assert_allclose(picked[[0, 1, 2]], means[[0, 0, 1]], atol=1e-6)
     assert vg.sample(7).shape == (7, 28, 28, 1) and vg.serving_default == "sample_fitted"
+    rng = np.random.default_rng(0)  # the picture's sample rows are drawn from the fitted prior too
+    expected = vg.prior_codes(rng.standard_normal((30, ARCH["latent_dim"])).astype("float32"),
+                              rng.random(30).astype("float32"))
+    np.testing.assert_array_equal(vg.picture_codes(np.random.default_rng(0), 30), expected)
+    assert vg.picture().shape == (6 * 28, 10 * 28)
     fn, specs = vg.serving_signatures()["sample_fitted"]
     np.testing.assert_allclose(fn(noise, uniform)["images"], vg.decode(vg.prior_codes(noise, uniform)), atol=1e-6)
     path = tmp_path / "vg.keras"

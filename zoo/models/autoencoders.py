@@ -103,14 +103,17 @@ class _AutoEncoderBase(ZooModel):
         imgs = in_batches(self.decode, normal_noise(n, self.latent_dim, seed=self.prior_samples_seed))
         return {f"prior_samples_{k}": v for k, v in judge.score(imgs).items() if k != "images"}
 
+    def picture_codes(self, rng, n: int) -> np.ndarray:
+        """The codes the picture's sample rows decode: N(0, I)."""
+        return rng.standard_normal((n, self.latent_dim)).astype("float32")
+
     def picture(self, seed: int = 0):
         """Ten test digits, their reconstructions, three rows decoded from N(0, I) codes and
         (VAE) a walk through latent space between two test digits."""
         rng = np.random.default_rng(seed)
         x = data.float_images()
         rows = [x[:10], np.asarray(self.reconstruct(x[:10]))]
-        z = rng.standard_normal((30, self.latent_dim)).astype("float32")
-        rows += list(np.asarray(self.decode(z)).reshape(3, 10, 28, 28, 1))
+        rows += list(np.asarray(self.decode(self.picture_codes(rng, 30))).reshape(3, 10, 28, 28, 1))
         if hasattr(self, "interpolate"):
             rows.append(np.asarray(self.interpolate(x[3], x[2], steps=10)))
         return tile(rows)

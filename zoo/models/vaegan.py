@@ -60,6 +60,7 @@ class VAEGAN(VAE):
         feature_matching: add, inside the λ-weighted term, Larsen et al.'s reconstruction error
             in the discriminator's hidden features (0.5 × squared distance between D's
             features of an image and of its reconstruction; it trains encoder and decoder).
+            Off in the recipe: at λ = 10 it outweighed the pixels' term and D won.
 
     Training batches are `(images, noise)` with noise (batch, 2 × latent_dim): the first half
     is the posterior's reparameterisation noise, the second the prior codes whose decodings
@@ -154,6 +155,13 @@ class VAEGAN(VAE):
         return in_chunks(lambda start, rows: self.decode(self.prior_codes(
             temperature * keras.random.normal((rows, self.latent_dim), seed=self.seed_generator),
             keras.random.uniform((rows,), seed=self.seed_generator))), n)
+
+    def picture_codes(self, rng, n: int) -> np.ndarray:
+        """The picture's sample rows come from the model's prior: the fitted mixture if any."""
+        noise = rng.standard_normal((n, self.latent_dim)).astype("float32")
+        if not self.prior_components:
+            return noise
+        return np.asarray(self.prior_codes(noise, rng.random(n).astype("float32")))
 
     def fitted_prior_sample_scores(self, judge, n: int = 10000) -> dict:
         """The judge's scores of n decoded draws from the fitted mixture (fixed seeds 1 and 2)."""
@@ -316,7 +324,8 @@ class VAEGAN(VAE):
 
     def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True) -> dict:
         """-ELBO, reconstruction error, the judge's scores of reconstructions (with the label
-        kept) on the grey-level test set, and of 10,000 decoded N(0, I) codes (seed 1)."""
+        kept) on the grey-level test set, of 10,000 decoded N(0, I) codes (seed 1) and, with a
+        fitted prior, of 10,000 draws from it."""
         x = data.float_images(judge.dataset, limit=limit)
         fitted = self.fitted_prior_sample_scores(judge) if self.prior_components else {}
         return {**self.elbo_metrics(x), **self.reconstruction_scores(judge, x), **self.prior_sample_scores(judge),
