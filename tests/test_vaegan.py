@@ -182,7 +182,7 @@ def test_the_lambda_sweep_trains_measures_tabulates_plots_and_resumes(tmp_path, 
     from zoo import cli
 
     small = ["model.filters=[8, 16]", "model.hidden=32", "model.d_filters=[8, 16]", "model.d_dense=32",
-             "judge=false", "epochs=1", "steps_per_epoch=3", "checkpoint_every=0"]
+             "model.prior_components=2", "judge=false", "epochs=1", "steps_per_epoch=3", "checkpoint_every=0"]
     argv = ["sweep", "vaegan-mnist", "model.adversarial_weight=0,5", "--out", str(tmp_path / "sweep"), "--quiet",
             "--limit", "300",
             "--columns", "test_neg_elbo_nats,prior_samples_fid_mnist,reconstructions_label_kept",
