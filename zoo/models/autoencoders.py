@@ -327,8 +327,11 @@ class VAE(_AutoEncoderBase):
         n = sample_count(n)
         if n == 0:
             return self.decode(np.zeros((0, self.latent_dim), "float32"))
-        return in_chunks(lambda start, rows: self.decode_noise(
-            temperature * keras.random.normal((rows, self.latent_dim), seed=self.seed_generator)), n)
+        return in_chunks(lambda start, rows: self.decode_noise(self.prior_draw(rows, temperature)), n)
+
+    def prior_draw(self, rows: int, temperature: float = 1.0):
+        """`rows` codes from the sampling prior, N(0, temperature² I) here."""
+        return temperature * keras.random.normal((rows, self.latent_dim), seed=self.seed_generator)
 
     def _code(self, image):
         image = ops.convert_to_tensor(image)

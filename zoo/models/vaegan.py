@@ -36,8 +36,7 @@ from .. import data
 from ..metrics import judged
 from ..registry import register
 from .autoencoders import VAE
-from .base import (IMAGE_SHAPE, check_images, ema_weights, empty_batch_safe, in_batches, in_chunks, minimize, normal_noise,
-                   sample_count)
+from .base import IMAGE_SHAPE, check_images, ema_weights, empty_batch_safe, in_batches, minimize, normal_noise
 from .gans import bce_fake, bce_real, discriminator_body, diversity
 
 
@@ -144,17 +143,13 @@ class VAEGAN(VAE):
         scale = ops.take(self.prior_cholesky, component, axis=0)
         return ops.take(self.prior_means, component, axis=0) + ops.einsum("nij,nj->ni", scale, noise)
 
-    def sample(self, n: int, temperature: float = 1.0):
-        """`n` new images decoded from the model's prior: the fitted mixture when
-        `prior_components` > 0 (temperature scales each component's spread), else N(0, I)."""
+    def prior_draw(self, rows: int, temperature: float = 1.0):
+        """`rows` codes from the fitted mixture when `prior_components` > 0 (temperature scales
+        each component's spread), else N(0, temperature² I): what `sample` decodes."""
         if not self.prior_components:
-            return super().sample(n, temperature)
-        n = sample_count(n)
-        if n == 0:
-            return self.decode(np.zeros((0, self.latent_dim), "float32"))
-        return in_chunks(lambda start, rows: self.decode(self.prior_codes(
-            temperature * keras.random.normal((rows, self.latent_dim), seed=self.seed_generator),
-            keras.random.uniform((rows,), seed=self.seed_generator))), n)
+            return super().prior_draw(rows, temperature)
+        return self.prior_codes(temperature * keras.random.normal((rows, self.latent_dim), seed=self.seed_generator),
+                                keras.random.uniform((rows,), seed=self.seed_generator))
 
     def picture_codes(self, rng, n: int) -> np.ndarray:
         """The picture's sample rows come from the model's prior: the fitted mixture if any."""
