@@ -134,7 +134,9 @@ def test_the_fitted_prior_samples_where_the_codes_are(tmp_path):
     uniform = np.linspace(0, 0.99, 6).astype("float32")
     np.testing.assert_allclose(vg.prior_codes(noise, uniform), noise, atol=1e-6)  # unfitted: N(0, I)
     x = _batch(200)[0].numpy()
+    assert not vg.prior_is_fitted()  # an epoch's scores do not report N(0, I) draws as the fitted prior's
     fit = vg.fit_prior(x)
+    assert vg.prior_is_fitted()
     assert fit["prior_components"] == 3 and fit["prior_fit_codes"] == 200 and fit["prior_fit_converged"]
     codes = np.asarray(vg.encode(x)[0])
     drawn = np.asarray(vg.prior_codes(np.zeros((300, ARCH["latent_dim"]), "float32"),
@@ -158,7 +160,7 @@ def test_the_fitted_prior_samples_where_the_codes_are(tmp_path):
     path = tmp_path / "vg.keras"
     vg.save(path)
     again = keras.saving.load_model(path, compile=False)
-    assert again.prior_components == 3
+    assert again.prior_components == 3 and again.prior_is_fitted()
     np.testing.assert_array_equal(again.prior_means.numpy(), means)
     with pytest.raises(ValueError, match="prior_components"):
         VAEGAN(**ARCH, prior_components=-1)

@@ -133,6 +133,11 @@ class VAEGAN(VAE):
         return {"prior_components": self.prior_components, "prior_fit_codes": len(codes),
                 "prior_fit_log_likelihood": round(float(gm.score(codes)), 4), "prior_fit_converged": bool(gm.converged_)}
 
+    def prior_is_fitted(self) -> bool:
+        """Whether `fit_prior` has set the mixture: unfitted, every mean is exactly 0 (N(0, I));
+        means fitted to continuous codes are not all exactly 0."""
+        return bool(self.prior_components) and bool(np.any(self.prior_means.numpy()))
+
     def prior_codes(self, noise, uniform):
         """Codes from the fitted mixture: `uniform` in [0, 1) picks each row's component (by
         the mixture's weights), `noise` ~ N(0, I) its point (mean + Cholesky factor × noise).
@@ -319,10 +324,11 @@ class VAEGAN(VAE):
 
     def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True) -> dict:
         """-ELBO, reconstruction error, the judge's scores of reconstructions (with the label
-        kept) on the grey-level test set, of 10,000 decoded N(0, I) codes (seed 1) and, with a
-        fitted prior, of 10,000 draws from it."""
+        kept) on the grey-level test set, of 10,000 decoded N(0, I) codes (seed 1) and, once the
+        prior is fitted, of 10,000 draws from it."""
         x = data.float_images(judge.dataset, limit=limit)
-        fitted = self.fitted_prior_sample_scores(judge) if self.prior_components else {}
+        # Before the fit (each epoch's scores) the mixture is N(0, I): its draws are not the fitted prior's.
+        fitted = self.fitted_prior_sample_scores(judge) if self.prior_is_fitted() else {}
         return {**self.elbo_metrics(x), **self.reconstruction_scores(judge, x), **self.prior_sample_scores(judge),
                 **fitted}
 
