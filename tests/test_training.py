@@ -164,6 +164,32 @@ def test_bad_recipe_file(tmp_path):
         recipes.load(tmp_path / "missing.toml")
 
 
+def test_cosine_hold_keeps_the_full_rate_then_decays():
+    """optimizer.hold: the first fraction of the updates run exactly as the constant rate (so a
+    run resumed with a later decay start is the run that had it from the start), then cosine."""
+    import keras
+
+    cosine = {"name": "adam", "learning_rate": 1e-2, "schedule": "cosine", "alpha": 0.1, "hold": 0.5}
+    opt, rates = runs.make_optimizer(cosine, 1, 10), []
+    for step in range(11):
+        opt.iterations.assign(step)
+        rates.append(float(opt.learning_rate))
+    assert rates[:6] == [np.float32(1e-2)] * 6 and rates[5] > rates[6] > rates[9] > rates[10]
+    np.testing.assert_allclose(rates[10], 1e-3, rtol=1e-6)
+    held, constant = runs.make_optimizer(cosine, 1, 10), runs.make_optimizer({"name": "adam", "learning_rate": 1e-2}, 1, 10)
+    weights = []
+    for opt in (held, constant):
+        w = keras.Variable(np.linspace(-1, 1, 8).astype("float32"))
+        for step in range(5):
+            opt.apply_gradients([(keras.ops.sin(w * (step + 1)), w)])
+        weights.append(w.numpy())
+    np.testing.assert_array_equal(*weights)
+    with pytest.raises(ValueError, match="schedule = 'cosine'"):
+        runs.make_optimizer({"name": "adam", "learning_rate": 1e-2, "hold": 0.5}, 1, 10)
+    with pytest.raises(ValueError, match="hold"):
+        recipes.apply_overrides(recipes.load("cnn-mnist"), ["optimizer.hold=1.5"])
+
+
 def test_unknown_strategy():
     with pytest.raises(ValueError, match="unknown strategy 'tpu'"):
         runs.make_strategy("tpu")

@@ -107,6 +107,8 @@ COMMON = {
         "scale_learning_rate": Key(bool, False, help="multiply the learning rate by the number of replicas"),
         "schedule": Key(str, "constant", choices=("constant", "cosine")),
         "alpha": Key(float, 0.0, low=0.0, high=1.0, help="the cosine schedule's final fraction of the rate"),
+        "hold": Key(float, 0.0, low=0.0, high=0.999,
+                    help="the cosine schedule: fraction of the updates at the full rate before the decay starts"),
         "clipnorm": Key(float, None, low=0.0, optional=True, help="clip each gradient to this norm"),
         "beta_1": Key(float, None, low=0.0, high=0.9999, optional=True, help="Adam's first-moment decay"),
         "initial_loss_scale": Key(float, None, low=1.0, optional=True,

@@ -101,9 +101,15 @@ def make_optimizer(cfg: dict, replicas: int, steps_total: int, ema_momentum: flo
     models' steps use through `optimizer.scale_loss` (`zoo.models.base.minimize`)."""
     lr = float(cfg["learning_rate"]) * (replicas if cfg.get("scale_learning_rate") else 1)
     if cfg.get("schedule", "constant") == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, steps_total), alpha=cfg.get("alpha", 0.0))
+        # Keras' warm-up from the rate to itself is the hold: exactly the constant rate, so a
+        # run resumed with a later decay start is the run that had it from the beginning.
+        hold = int(round(float(cfg.get("hold") or 0.0) * steps_total))
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, steps_total - hold), alpha=cfg.get("alpha", 0.0),
+                                                    warmup_target=lr if hold else None, warmup_steps=hold)
     elif cfg.get("schedule", "constant") != "constant":
         raise ValueError(f"optimizer.schedule must be 'constant' or 'cosine', got {cfg['schedule']!r}")
+    elif cfg.get("hold"):
+        raise ValueError("optimizer.hold delays the cosine decay: set optimizer.schedule = 'cosine' too, or drop hold")
     kwargs = {"learning_rate": lr}
     name = cfg.get("name", "adam").lower()
     if cfg.get("beta_1") is not None and name in ("adam", "adamw"):
