@@ -103,6 +103,28 @@ def test_interrupted_run_resumes_to_the_same_weights(name, tmp_path):
 
 
 @pytest.mark.mnist
+def test_fit_called_again_carries_on_where_it_stopped(tmp_path):
+    """One trainer, fit in pieces (as the benchmark's time-to-quality runs do): the same weights
+    and history as one call, the clock adding up across the pieces, nothing traced twice."""
+    r = recipes.apply_overrides(recipes.load("ae-mnist"), SMALL + ["epochs=2", "steps_per_epoch=4", "checkpoint_every=2"])
+    straight = training.train(r, tmp_path / "a", verbose=0)
+    trainer = training.SupervisedTrainer(r, tmp_path / "b", verbose=0)
+    first = trainer.fit(max_updates=5)
+    assert not first["finished"] and first["steps"] == 5 and first["elapsed_s"] > 0
+    traced = trainer.train_step.experimental_get_tracing_count()
+    looks = []  # every 2 updates from the run's start: at 6 and 8; the second look stops the run
+    watched = trainer.fit(watch=(2, lambda model: looks.append(model) or len(looks) == 2))
+    assert len(looks) == 2 and looks[0] is trainer.model
+    assert not watched["finished"] and watched["steps"] == 8 and watched["elapsed_s"] >= first["elapsed_s"]
+    second = trainer.fit()
+    assert second["finished"] and second["steps"] == 8 and second["elapsed_s"] > first["elapsed_s"]
+    assert trainer.train_step.experimental_get_tracing_count() == traced
+    for a, b in zip(_weights(straight["model"]), _weights(second["model"])):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert [h["epoch"] for h in json.loads((tmp_path / "b" / "history.json").read_text())] == [1, 2]
+
+
+@pytest.mark.mnist
 @pytest.mark.slow
 def test_sigkill_mid_epoch_then_restart_finishes(tmp_path):
     out = tmp_path / "run"
@@ -134,6 +156,23 @@ def test_real_training_lowers_the_loss(tmp_path):
                                tmp_path / "untrained", verbose=0)["history"][-1]["test_loss"]
     trained = training.train(r, tmp_path / "trained", verbose=0)["history"][-1]["test_loss"]
     assert trained < 0.5 * untrained, (trained, untrained)
+
+
+def test_a_paused_clock_does_not_count(tmp_path, monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(runs.time, "time", lambda: now[0])
+    run = runs.Run(recipes.apply_overrides(recipes.load("ae-mnist"), SMALL), tmp_path / "run")
+    run.open()
+    run.start_clock()
+    now[0] += 5
+    with run.clock_paused():  # an evaluation between updates
+        now[0] += 7
+    now[0] += 2
+    assert run.elapsed_s() == 7
+    run.save()
+    run.start_clock()  # a later loop in the same process carries on from the saved time
+    now[0] += 1
+    assert run.elapsed_s() == 8
 
 
 def test_recipe_overrides_and_errors():

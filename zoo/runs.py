@@ -33,6 +33,7 @@ Example (a trainer's skeleton: its algorithm goes where the step is counted):
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
@@ -303,8 +304,19 @@ class Run:
         return [r for r in rows if keep is None or keep(r)]
 
     def start_clock(self):
-        """Start timing the training loop (the time before it is not training time)."""
-        self._t0 = time.time()
+        """Start timing the training loop (the time before it is not training time), on top of
+        the time saved with the newest checkpoint: a loop started again in the same process
+        carries on from where its last stop saved it."""
+        self._base_elapsed, self._t0 = float(self._elapsed.numpy()), time.time()
+
+    @contextlib.contextmanager
+    def clock_paused(self):
+        """Time spent inside is not training time (an evaluation between updates)."""
+        start = time.time()
+        try:
+            yield
+        finally:
+            self._t0 += time.time() - start
 
     def elapsed_s(self) -> float:
         """Training seconds so far, across every resume."""

@@ -159,8 +159,9 @@ class SupervisedTrainer:
         epoch, step = (int(v) for v in self.progress.numpy())
         return epoch * self.steps_per_epoch + step
 
-    def train_epoch(self, epoch: int, train_ds, budget: int | None) -> tuple[int, bool]:
-        """Train one epoch (from its saved step when resuming); returns (updates this call, stopped early)."""
+    def train_epoch(self, epoch: int, train_ds, budget: int | None, watch=None) -> tuple[int, bool]:
+        """Train one epoch (from its saved step when resuming); returns (updates this call, stopped
+        early). `watch`: (n, fn) as in `fit`."""
         run, model = self.run, self.model
         first = self.start_step if epoch == self.start_epoch else 0
         train_ds = train_ds.take(self.steps_per_epoch).skip(first)
@@ -182,7 +183,11 @@ class SupervisedTrainer:
             if every and step % every == 0 and step < self.steps_per_epoch:
                 self.progress.assign([epoch, step])
                 run.save()
-            if budget and done >= budget:
+            stop = bool(budget and done >= budget)
+            if watch and (epoch * self.steps_per_epoch + step) % watch[0] == 0:
+                with run.clock_paused():
+                    stop = bool(watch[1](model)) or stop
+            if stop:
                 self.progress.assign([epoch, step])
                 run.save()
                 return done, True
@@ -228,13 +233,22 @@ class SupervisedTrainer:
             save_png(images, run.out / "samples" / f"epoch_{epoch + 1:03d}.png")
         run.writer.flush()
 
-    def fit(self, max_updates: int | None = None, command: str | None = None) -> dict:
-        """Train to the recipe's last epoch, or until `max_updates` optimiser steps in this call."""
+    def fit(self, max_updates: int | None = None, command: str | None = None, watch=None) -> dict:
+        """Train to the recipe's last epoch, or until `max_updates` optimiser steps in this call.
+        Called again, it carries on where the last call stopped, with the step functions already
+        traced.
+
+        Args:
+            watch: (n, fn): every n updates (counted from the run's start) call fn(model) off the
+                training clock; a true result stops the run there, resumably, as max_updates does
+                (a time-to-quality measurement evaluates without paying for it, or rebuilding
+                the pipeline, per look)."""
         run, model, budget = self.run, self.model, max_updates
+        self.start_epoch, self.start_step = (int(v) for v in self.progress.numpy())
         run.start_clock()
         for epoch in range(self.start_epoch, self.epochs):
             train_ds, test_ds = make_datasets(self.recipe, model, run.global_batch, epoch)
-            done, stopped = self.train_epoch(epoch, train_ds, budget)
+            done, stopped = self.train_epoch(epoch, train_ds, budget, watch)
             if stopped:
                 break
             budget = budget and budget - done
