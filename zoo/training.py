@@ -242,7 +242,8 @@ class SupervisedTrainer:
             watch: (n, fn): every n updates (counted from the run's start) call fn(model) off the
                 training clock; a true result stops the run there, resumably, as max_updates does
                 (a time-to-quality measurement evaluates without paying for it, or rebuilding
-                the pipeline, per look)."""
+                the pipeline, per look). Under multi-worker every worker calls fn and all must
+                give the same answer, or the ones that go on wait for the others forever."""
         run, model, budget = self.run, self.model, max_updates
         self.start_epoch, self.start_step = (int(v) for v in self.progress.numpy())
         run.start_clock()
