@@ -156,7 +156,10 @@ class SupervisedTrainer:
 
     def updates_done(self) -> int:
         """Optimiser steps taken so far, across resumes."""
-        epoch, step = (int(v) for v in self.progress.numpy())
+        return self._updates_at(*(int(v) for v in self.progress.numpy()))
+
+    def _updates_at(self, epoch: int, step: int) -> int:
+        """Optimiser steps from the run's start to `step` of `epoch` (both counted from 0)."""
         return epoch * self.steps_per_epoch + step
 
     def train_epoch(self, epoch: int, train_ds, budget: int | None, watch=None) -> tuple[int, bool]:
@@ -184,7 +187,7 @@ class SupervisedTrainer:
                 self.progress.assign([epoch, step])
                 run.save()
             stop = bool(budget and done >= budget)
-            if watch and (epoch * self.steps_per_epoch + step) % watch[0] == 0:
+            if watch and self._updates_at(epoch, step) % watch[0] == 0:
                 with run.clock_paused():
                     stop = bool(watch[1](model)) or stop
             if stop:
