@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import glob
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -116,13 +114,10 @@ def main(argv=None):
     for name in args.recipes.split(","):
         for kind in ("fit", "zoo"):
             logdir = out / f"{name}-{kind}"
-            proc = subprocess.run([sys.executable, __file__, "--child", kind, name, str(args.steps), str(logdir)],
-                                  capture_output=True, text=True, cwd=bench.ROOT)
-            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-            if proc.returncode or not lines:
-                print(f"| {name} | {kind} | error: {(proc.stderr.strip().splitlines() or ['no output'])[-1][:200]} |")
+            timing = bench.child(kind, name, args.steps, logdir, script=__file__)
+            if "error" in timing:
+                print(f"| {name} | {kind} | error: {timing['error'][:200]} |")
                 continue
-            timing = json.loads(lines[-1])
             s = summarise(str(logdir), timing["steps"])
             g = s["groups"]
             print(f"| {name} | {kind} | {1000 * timing['wall_s'] / timing['steps']:.1f} | {g.get('input pipeline', 0)} "

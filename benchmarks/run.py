@@ -53,10 +53,11 @@ def peak_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def child(*args, timeout=1800) -> dict:
-    """Run one measurement in a fresh process; its last stdout line is JSON."""
+def child(*args, timeout=1800, script=__file__) -> dict:
+    """Run one measurement in a fresh process (`script --child *args`; this file unless another
+    benchmark script is named); its last stdout line is JSON."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    p = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", *map(str, args)],
+    p = subprocess.run([sys.executable, str(Path(script).resolve()), "--child", *map(str, args)],
                        capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout)
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
     if p.returncode != 0 or not lines:
