@@ -20,6 +20,11 @@ PENDING = set()
 NAMES = [n for n in zoo.list_models() if n not in PENDING]
 
 
+def card_metrics(name: str) -> dict:
+    """The metrics of a model's newest card, as published (card.json)."""
+    return json.loads((zoo.get_entry(name).artifact_dir / "card.json").read_text())["metrics"]
+
+
 def test_every_model_but_the_pending_ones_has_an_artifact():
     missing = {n for n in zoo.list_models() if not zoo.get_entry(n).versions()}
     assert missing == PENDING, f"missing artifacts: {sorted(missing - PENDING)}; now published: {sorted(PENDING - missing)}"
@@ -118,7 +123,7 @@ def test_card_is_complete_and_checksums_match(artifact):
 
 def test_quality_floors(artifact):
     name, entry, _ = artifact
-    m = json.loads((entry.artifact_dir / "card.json").read_text())["metrics"]
+    m = card_metrics(name)
     if name == "vae-mnist":
         assert m["test_nll_nats_is1000"] <= 86.0
         assert m["test_nll_nats_is1000"] <= m["test_neg_elbo_nats"]
@@ -129,18 +134,18 @@ def test_quality_floors(artifact):
     elif name == "cnn-fashion-mnist":  # issue 16: the judge of Fashion-MNIST
         assert m["test_accuracy"] >= 0.93 and m["real_floor_fid_fashion_mnist"] > 0
     elif name == "dcgan-mnist":
-        floor = json.loads((zoo.get_entry("cnn-mnist").artifact_dir / "card.json").read_text())["metrics"]
+        floor = card_metrics("cnn-mnist")
         assert m["fid_mnist"] <= 5 * floor["real_floor_fid_mnist"] and m["mnist_score"] >= 9.0
     elif name == "cgan-mnist":
         assert m["label_accuracy"] >= 0.98 and min(m["per_label_accuracy"].values()) >= 0.9
     elif name == "cgan-fashion-mnist":  # judged by cnn-fashion-mnist; its FID beside the real-data floor
-        floor = json.loads((zoo.get_entry("cnn-fashion-mnist").artifact_dir / "card.json").read_text())["metrics"]
+        floor = card_metrics("cnn-fashion-mnist")
         assert m["label_accuracy"] >= 0.90 and "fid_mnist" not in m
         assert m["fid_fashion_mnist"] >= floor["real_floor_fid_fashion_mnist"]
     elif name == "vaegan-mnist":  # issue 16: prior samples at most 2x the DCGAN's FID and 1/4 the VAE's
-        card_of = lambda n: json.loads((zoo.get_entry(n).artifact_dir / "card.json").read_text())["metrics"]
         fid = m["fitted_prior_samples_fid_mnist"]  # what it serves by default: the fitted prior
-        assert fid <= 2 * card_of("dcgan-mnist")["fid_mnist"] and fid <= card_of("vae-mnist")["prior_samples_fid_mnist"] / 4
+        assert fid <= 2 * card_metrics("dcgan-mnist")["fid_mnist"]
+        assert fid <= card_metrics("vae-mnist")["prior_samples_fid_mnist"] / 4
         assert m["reconstructions_label_kept"] >= 0.98
     elif name == "alphazero-tictactoe":  # the issue's floor: never loses to perfect play, beats random
         assert m["games_each"] >= 100 and m["vs_perfect_losses"] == 0 and m["vs_random_win_rate"] >= 0.95
@@ -253,7 +258,7 @@ def test_loaded_model_works(artifact):
         drawn = np.asarray(zoo.load(zoo.registry.judge_for(entry.dataset)).classify(s))
         # the card's accuracy (10,000 samples) less 4 standard errors of a 500-sample estimate:
         # 0.97 for cgan-mnist (99.07%), 0.86 for cgan-fashion-mnist (91.16%)
-        p = json.loads((entry.artifact_dir / "card.json").read_text())["metrics"]["label_accuracy"]
+        p = card_metrics(name)["label_accuracy"]
         assert (drawn == labels).mean() >= p - 4 * np.sqrt(p * (1 - p) / labels.size), \
             "the conditional GAN does not draw the classes asked for as often as its card says"
     elif isinstance(model, zoo.models.DCGAN):

@@ -76,7 +76,7 @@ def test_saved_model_cli_runs_every_signature(served, tmp_path):
                                  "--inputs", ";".join(args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         runs.append((sig, inputs, proc))
     for sig, inputs, proc in runs:
-        stdout, stderr = proc.communicate(timeout=300)
+        stdout, stderr = proc.communicate(timeout=120)
         assert proc.returncode == 0, f"{sig}: {stderr[-2000:]}"
         outputs = set(model.serving_signatures()[sig][0](*[tf.constant(inputs[s.name]) for s in model.serving_signatures()[sig][1]]))
         for out in outputs:
