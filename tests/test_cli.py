@@ -1,3 +1,6 @@
+import json
+import shlex
+
 import pytest
 
 from zoo import cli
@@ -53,6 +56,7 @@ def test_cli_train_end_to_end(tmp_path, capsys):
     assert "finished: 2 updates" in capsys.readouterr().out
     assert {"model.keras", "recipe.toml", "history.json", "summary.json", "logs", "checkpoints"} <= {p.name for p in out.iterdir()}
     assert any((out / "logs").rglob("events.out.tfevents*")), "TensorBoard logs missing"
+    assert json.loads((out / "summary.json").read_text())["command"] == shlex.join(["zoo", *args])
 
 
 def test_readme_table_matches_the_cards():

@@ -1,4 +1,6 @@
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -140,6 +142,19 @@ def test_fine_tuned_export_records_every_stage(store, tiny_run, tmp_path):
     assert [st["run"] for st in stages] == [str(tiny_run), str(tmp_path / "stage2")]
     assert card["training"]["steps"] == 4 and " && " in card["training"]["command"]
     assert len(card["recipe"]["stages"]) == 2 and "iw_samples = 2" in card["recipe"]["resolved"]
+
+
+def test_the_card_names_the_run_as_exported_not_where_it_was_started(store, tiny_run, tmp_path, monkeypatch):
+    run = tmp_path / "checkout" / "runs" / "vae-tiny"
+    shutil.copytree(tiny_run, run)
+    summary = json.loads((run / "summary.json").read_text())
+    summary["command"] = "zoo train vae-mnist --out /elsewhere/worktree/runs/vae-tiny --set 'model.filters=[8, 16]'"
+    (run / "summary.json").write_text(json.dumps(summary))
+    monkeypatch.chdir(tmp_path / "checkout")
+    artifacts.export_artifact("vae-mnist", Path("runs/vae-tiny"), verbose=False)
+    training = json.loads((store / "vae-mnist" / "card.json").read_text())["training"]
+    assert training["command"] == "zoo train vae-mnist --set 'model.filters=[8, 16]' --out runs/vae-tiny"
+    assert [st["run"] for st in training["stages"]] == ["runs/vae-tiny"]
 
 
 def test_each_version_keeps_its_own_card(store, tiny_run, capsys):

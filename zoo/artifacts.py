@@ -30,6 +30,7 @@ import functools
 import json
 import os
 import platform
+import shlex
 import shutil
 import tomllib
 from pathlib import Path
@@ -213,6 +214,24 @@ def save_picture(model, path: Path, seed: int = 0) -> Path:
     return save_png(model.picture(seed), path, scale=model.picture_scale)
 
 
+def _naming_run(command: str, run: Path) -> str:
+    """A training command as a card shows it: its `--out` names the run folder as the export
+    was given it. A run started from another directory (a second worktree, a scheduler's
+    working folder) would otherwise carry that machine's absolute path into a published card."""
+    try:
+        words = shlex.split(command)
+    except ValueError:  # recorded before commands were shell-quoted, and not splittable: shown as recorded
+        return command
+    for i, word in enumerate(words):
+        if word == "--out" and i + 1 < len(words):
+            del words[i:i + 2]
+            break
+        if word.startswith("--out="):
+            del words[i]
+            break
+    return shlex.join([*words, "--out", str(run)])
+
+
 def training_stages(run: Path, entry) -> list[dict]:
     """What trained the model in `run`, oldest first: a run whose recipe has `init_from`
     pointing into another run folder continues that run's training (fine-tuning)."""
@@ -223,7 +242,7 @@ def training_stages(run: Path, entry) -> list[dict]:
     last = history[-1] if history else {}
     stage = {
         "run": str(run), "recipe": recipe_text,
-        "command": summary.get("command") or f"zoo train train/{entry.recipe} --out {run}",
+        "command": _naming_run(summary.get("command") or f"zoo train train/{entry.recipe}", run),
         "epochs": len(history) if "epoch" in last else None, "steps": last.get("step"),
         "time_s": last.get("elapsed_s"), "strategy": summary.get("strategy", recipe.get("train", {}).get("strategy")),
         "replicas": summary.get("replicas"), "global_batch": summary.get("global_batch"), "final_log": last or None,
