@@ -20,6 +20,10 @@ Parts (each figure is measured in a fresh process: own TensorFlow runtime, own p
 - load: `zoo.load` cold (first load in a fresh process) and warm (again, same process), beside
   `keras.saving.load_model` of the same file.
 Speed is measured here, never in tests.
+
+A full run takes hours on a slow host. The raw results (--json) are written after every part,
+so a killed run keeps the parts it finished: carry on with `--merge` that file and `--parts`
+the ones left; each part's table says where and when it was measured.
 """
 
 from __future__ import annotations
@@ -74,7 +78,15 @@ def machine() -> dict:
     flags = next((ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("flags")), "")
     mem = next((int(ln.split()[1]) // 1024 // 1024 for ln in Path("/proc/meminfo").read_text().splitlines()
                 if ln.startswith("MemTotal")), 0)
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": mem, "amx_bf16": "amx_bf16" in flags,
+    words = set(flags.split())
+    # Two hosts both called "AMD EPYC" differed 4x in training speed (AVX-512 with bf16 against
+    # AVX2 only), and dcgan's serving time is one 25.7 MB weight read: vectors and L3 say which.
+    vector = next((name for flag, name in (("avx512_bf16", "AVX512-BF16"), ("avx512f", "AVX-512"),
+                                          ("avx2", "AVX2")) if flag in words), "no AVX2")
+    l3 = Path("/sys/devices/system/cpu/cpu0/cache/index3/size")
+    l3_text = l3.read_text().strip() if l3.exists() else "?"  # the kernel writes e.g. 32768K
+    return {"cpu": cpu, "vector": vector, "l3": f"{int(l3_text[:-1]) // 1024} MiB" if l3_text.endswith("K") else l3_text,
+            "cores": os.cpu_count(), "memory_gib": mem, "amx_bf16": "amx_bf16" in words,
             "gpus": len(tf.config.list_physical_devices("GPU")), "tensorflow": tf.__version__,
             "keras": keras.__version__, "python": platform.python_version(),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
@@ -592,7 +604,12 @@ def _stamp(results, part) -> list[str]:
     m = results.get("measured", {}).get(part)
     if not m or m == results["machine"]:
         return []
-    return [f"Measured {m['date']} ({m['cpu']}, {m['cores']} cores, TensorFlow {m['tensorflow']}), kept by --merge.", ""]
+    return [f"Measured {m['date']} ({_cpu(m)}, {m['cores']} cores, TensorFlow {m['tensorflow']}), kept by --merge.", ""]
+
+
+def _cpu(m) -> str:
+    """The processor as the tables name it; results from before `vector` was recorded have only the model."""
+    return f"{m['cpu']} ({m['vector']}, L3 {m['l3']})" if "vector" in m else m["cpu"]
 
 
 def render(results) -> str:
@@ -600,7 +617,7 @@ def render(results) -> str:
     out = ["# Benchmarks", "",
            "Written by `python benchmarks/run.py` (`make bench`); every figure is measured in the same run "
            "as its baseline, in a fresh process, or paired with it in one (training ratios).", "",
-           f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, AMX-bf16 {'yes' if m['amx_bf16'] else 'no'}, "
+           f"Machine: {_cpu(m)}, {m['cores']} cores, {m['memory_gib']} GiB, AMX-bf16 {'yes' if m['amx_bf16'] else 'no'}, "
            f"{m['gpus']} GPU; TensorFlow {m['tensorflow']}, Keras {m['keras']}, Python {m['python']}; {m['date']}.", ""]
     if "train" in results:
         out += ["## Training throughput (samples/s, steady state) and peak memory", ""] + _stamp(results, "train") + [
@@ -704,6 +721,8 @@ def main(argv=None):
         return
     import tempfile
 
+    from zoo.files import atomic_write_json, atomic_write_text
+
     if args.recipes:
         keep = set(args.recipes.split(","))
         IMAGE_RECIPES[:] = [n for n in IMAGE_RECIPES if n in keep]
@@ -732,11 +751,11 @@ def main(argv=None):
                 raise SystemExit(f"unknown part {part!r}; parts: train, threshold, peers, serving, load")
             results.setdefault("measured", {})[part] = results["machine"]
             print(f"[{part}] {time.time() - t0:.0f} s", flush=True)
+            if args.json:
+                atomic_write_json(args.json, results)
     text = render(results)
     print(text)
-    Path(args.out).write_text(text)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
+    atomic_write_text(args.out, text)
 
 
 if __name__ == "__main__":
