@@ -23,7 +23,8 @@ Speed is measured here, never in tests.
 
 A full run takes hours on a slow host. The raw results (--json) are written after every part,
 so a killed run keeps the parts it finished: carry on with `--merge` that file and `--parts`
-the ones left; each part's table says where and when it was measured.
+the ones left; each part's table says where and when it was measured. `--recipes` with
+`--merge` measures those rows again and keeps the others, each stamped with its own run.
 """
 
 from __future__ import annotations
@@ -599,12 +600,24 @@ def part_load(quick):
     return rows
 
 
+ROW_KEY = {"train": "recipe", "threshold": "recipe", "peers": "recipe", "serving": "model", "load": "model"}
+
+
 def _stamp(results, part) -> list[str]:
-    """Where and when a part was measured: parts kept from an earlier run (--merge) say so."""
+    """Where and when a part was measured: parts kept from an earlier run (--merge) say so, and
+    so do rows kept when only some were measured again (--recipes)."""
     m = results.get("measured", {}).get(part)
-    if not m or m == results["machine"]:
-        return []
-    return [f"Measured {m['date']} ({_cpu(m)}, {m['cores']} cores, TensorFlow {m['tensorflow']}), kept by --merge.", ""]
+    lines = [] if not m or m == results["machine"] else [f"Measured {_where(m)}, kept by --merge."]
+    apart = {}
+    for r in results.get(part, []):
+        if r.get("measured") and r["measured"] != m:
+            apart.setdefault(_where(r["measured"]), []).append(r[ROW_KEY[part]])
+    lines += [f"Kept from an earlier run: {', '.join(dict.fromkeys(names))}, measured {where}." for where, names in apart.items()]
+    return [" ".join(lines), ""] if lines else []
+
+
+def _where(m) -> str:
+    return f"{m['date']} ({_cpu(m)}, {m['cores']} cores, TensorFlow {m['tensorflow']})"
 
 
 def _cpu(m) -> str:
@@ -738,17 +751,21 @@ def main(argv=None):
             print(f"[{part}]", flush=True)
             t0 = time.time()
             if part == "train":
-                results[part] = part_train(args.quick)
+                rows = part_train(args.quick)
             elif part == "threshold":
-                results[part] = part_threshold(args.quick, tmp, args.budget)
+                rows = part_threshold(args.quick, tmp, args.budget)
             elif part == "peers":
-                results[part] = part_peers(args.quick, tmp)
+                rows = part_peers(args.quick, tmp)
             elif part == "serving":
-                results[part] = part_serving(args.quick)
+                rows = part_serving(args.quick)
             elif part == "load":
-                results[part] = part_load(args.quick)
+                rows = part_load(args.quick)
             else:
                 raise SystemExit(f"unknown part {part!r}; parts: train, threshold, peers, serving, load")
+            if ONLY and part in results:  # some rows measured again: the others stay, each saying where it was measured
+                before = results.get("measured", {}).get(part)
+                rows = [{"measured": before, **r} for r in results[part] if r[ROW_KEY[part]] not in ONLY] + rows
+            results[part] = rows
             results.setdefault("measured", {})[part] = results["machine"]
             print(f"[{part}] {time.time() - t0:.0f} s", flush=True)
             if args.json:
