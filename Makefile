@@ -26,11 +26,13 @@ data:    ## Fashion-MNIST from Debian when it is missing (MNIST comes from ../sh
 demo: install data   ## load every artifact, print its card, write sample pictures to out/
 	$(BIN)/python -m zoo.demo out
 
+# -n auto: one pytest worker per core (pytest-xdist); much of the suite waits on fresh
+# processes (TensorFlow imports, saved_model_cli, workers), which a second worker overlaps
 test: install data   ## the whole test suite
-	$(BIN)/python -m pytest -q --durations=30 tests
+	$(BIN)/python -m pytest -q -n auto --durations=30 tests
 
 test-fast: install data
-	$(BIN)/python -m pytest -q -m "not slow" tests
+	$(BIN)/python -m pytest -q -n auto -m "not slow" tests
 
 bench: install   ## benchmark suite (minutes of CPU): prints the table, writes BENCHMARKS.md
 	$(BIN)/python benchmarks/run.py --json benchmarks/results.json
