@@ -86,7 +86,7 @@ def _cmd_train(args):
     trainer = runs.get_trainer(registry.get_entry(recipe["name"]).model_class.trainer)
     limit = {trainer.limit: args.max_steps} if args.max_steps is not None else {}
     summary = training.train(recipe, out, strategy=args.strategy, verbose=0 if args.quiet else 1,
-                             command=shlex.join(["zoo", *args.argv]), judge=evaluate.default_judge, **limit)
+                             command=args.command_line, judge=evaluate.default_judge, **limit)
     if summary["chief"]:
         state = "finished" if summary["finished"] else "stopped (resume by running the same command)"
         if summary["resumed_from"]:
@@ -103,7 +103,7 @@ def _cmd_sweep(args):
                      limit=args.limit)
     columns = args.columns.split(",") if args.columns else sweep.scalar_columns(rows)
     label = key.split(".")[-1]
-    print(sweep.write(rows, args.out, label, columns, shlex.join(["zoo", *args.argv])))
+    print(sweep.write(rows, args.out, label, columns, args.command_line))
     if args.plot:
         left, _, right = (args.plot_y or f"{columns[0]}:").partition(":")
         print(f"wrote {sweep.plot(rows, label, left.split(','), [c for c in right.split(',') if c], args.plot)}")
@@ -263,7 +263,7 @@ def main(argv=None):
     """Run the command line; returns the exit status (2 for a usage or input error)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
-    args.argv = argv  # what a run records as its command: this call's, not the Python process's
+    args.command_line = shlex.join(["zoo", *argv])  # what a run records: this call's command, not the Python process's
     try:
         args.fn(args)
     except USER_ERRORS as e:  # the user's to fix: the message says how; a traceback would only hide it
