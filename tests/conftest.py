@@ -1,4 +1,6 @@
+import atexit
 import os
+import shutil
 import subprocess
 import tempfile
 import sys
@@ -11,6 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # The tests' download cache and integrity verdicts live apart from the user's ~/.cache/zoo.
 os.environ["ZOO_HOME"] = tempfile.mkdtemp(prefix="zoo-test-home-")
+# one folder per pytest process (each xdist worker imports this file): gone when it exits
+atexit.register(shutil.rmtree, os.environ["ZOO_HOME"], ignore_errors=True)
 
 
 def dataset_available(dataset: str) -> bool:

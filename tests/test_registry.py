@@ -1,4 +1,5 @@
 import json
+import shlex
 import shutil
 from pathlib import Path
 
@@ -145,16 +146,17 @@ def test_fine_tuned_export_records_every_stage(store, tiny_run, tmp_path):
 
 
 def test_the_card_names_the_run_as_exported_not_where_it_was_started(store, tiny_run, tmp_path, monkeypatch):
-    run = tmp_path / "checkout" / "runs" / "vae-tiny"
+    run = tmp_path / "checkout" / "my runs" / "vae-tiny"  # a space: the recorded commands must paste back
     shutil.copytree(tiny_run, run)
     summary = json.loads((run / "summary.json").read_text())
     summary["command"] = "zoo train vae-mnist --out /elsewhere/worktree/runs/vae-tiny --set 'model.filters=[8, 16]'"
     (run / "summary.json").write_text(json.dumps(summary))
     monkeypatch.chdir(tmp_path / "checkout")
-    artifacts.export_artifact("vae-mnist", Path("runs/vae-tiny"), verbose=False)
+    artifacts.export_artifact("vae-mnist", Path("my runs/vae-tiny"), verbose=False)
     training = json.loads((store / "vae-mnist" / "card.json").read_text())["training"]
-    assert training["command"] == "zoo train vae-mnist --set 'model.filters=[8, 16]' --out runs/vae-tiny"
-    assert [st["run"] for st in training["stages"]] == ["runs/vae-tiny"]
+    assert training["command"] == "zoo train vae-mnist --set 'model.filters=[8, 16]' --out 'my runs/vae-tiny'"
+    assert shlex.split(training["export_command"]) == ["zoo", "export", "vae-mnist", "--run", "my runs/vae-tiny"]
+    assert [st["run"] for st in training["stages"]] == ["my runs/vae-tiny"]
 
 
 def test_each_version_keeps_its_own_card(store, tiny_run, capsys):

@@ -257,7 +257,7 @@ def training_stages(run: Path, entry) -> list[dict]:
 def _training_record(name: str, run: Path, stages: list) -> dict:
     return {
         "command": " && ".join(st["command"] for st in stages),
-        "export_command": f"zoo export {name} --run {run}",
+        "export_command": shlex.join(["zoo", "export", name, "--run", str(run)]),
         "epochs": sum(st["epochs"] or 0 for st in stages) or None,
         "steps": sum(st["steps"] or 0 for st in stages),
         "time_s": round(sum(st["time_s"] or 0 for st in stages), 1),
