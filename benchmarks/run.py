@@ -44,6 +44,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 ONLY: set = set()  # --recipes: measure only these
+
+
+def _measured(name: str) -> bool:
+    """Whether this run measures `name`'s rows (all of them without --recipes)."""
+    return not ONLY or name in ONLY
+
+
 IMAGE_RECIPES = ["ae-mnist", "vae-mnist", "cnn-mnist", "dcgan-mnist", "cgan-mnist"]
 THRESHOLDS = {  # name: (metric, target, direction); a peer's final quality replaces the target (part peers)
     "cnn-mnist": ("test_accuracy", 0.99, "max"),
@@ -515,7 +522,7 @@ def _paired(p):
 def part_train(quick):
     steps, rounds = (30, 2) if quick else (60, 6)
     rows = []
-    for name in [n for n in IMAGE_RECIPES if not ONLY or n in ONLY]:
+    for name in filter(_measured, IMAGE_RECIPES):
         pair = child("pair_throughput", name, steps, rounds, "recipe", timeout=3600)
         own = _recipe(name)["train"].get("mixed_precision") or "float32"
         pair32 = pair if own == "float32" else child("pair_throughput", name, steps, rounds, "float32", timeout=3600)
@@ -533,13 +540,13 @@ def part_train(quick):
 def part_threshold(quick, tmp, budget=600):
     budget = min(budget, 120) if quick else budget
     rows = []
-    for name in [n for n in ("cnn-mnist", "vae-mnist", "cgan-mnist") if not ONLY or n in ONLY]:
+    for name in filter(_measured, ("cnn-mnist", "vae-mnist", "cgan-mnist")):
         chunk = 60000 // int(_recipe(name)["train"]["batch_size"])
         z = child("zoo_threshold", name, budget, chunk, f"{tmp}/{name}-zoo", "", timeout=budget * 4 + 600)
         b = child("fit_threshold", name, budget, timeout=budget * 4 + 600)
         rows.append({"recipe": name, "zoo": z, "baseline": b})
         print(f"  {name}: zoo {z.get('seconds')} s, baseline {b.get('seconds')} s", flush=True)
-    if ONLY and "snake-dqn" not in ONLY:
+    if not _measured("snake-dqn"):
         return rows
     # Snake: the recipe's 64 vectorised boards against the plain one-board DQN, same learner.
     z = child("zoo_threshold", "snake-dqn", budget, 2000, f"{tmp}/snake-zoo", "", timeout=budget * 4 + 600)
@@ -557,7 +564,7 @@ def part_peers(quick, tmp):
 
     rows = []
     for kind, name in peers.ZOO_RECIPE.items():
-        if ONLY and name not in ONLY:
+        if not _measured(name):
             continue
         p = child("peer", kind, "quick" if quick else "", timeout=4 * 3600)
         if "value" not in p:
@@ -592,7 +599,7 @@ def part_serving(quick):
     rows = []
     for name in zoo.list_models():
         entry = zoo.get_entry(name)
-        if not entry.versions() or (ONLY and name not in ONLY):
+        if not entry.versions() or not _measured(name):
             continue
         path = _write_inputs(name)
         try:
@@ -614,7 +621,7 @@ def part_load(quick):
 
     rows = []
     for name in zoo.list_models():
-        if not zoo.get_entry(name).versions() or (ONLY and name not in ONLY):
+        if not zoo.get_entry(name).versions() or not _measured(name):
             continue
         rows.append({"model": name, "zoo": child("load", name, "zoo"), "cache": child("load", name, "cache"),
                      "keras": child("load", name, "keras")})
@@ -795,7 +802,7 @@ def main(argv=None):
                 raise SystemExit(f"unknown part {part!r}; parts: train, threshold, peers, serving, load")
             if ONLY and part in results:  # some rows measured again: the others stay, each saying where it was measured
                 before = results.get("measured", {}).get(part)
-                rows = [{"measured": before, **r} for r in results[part] if r[ROW_KEY[part]] not in ONLY] + rows
+                rows = [{"measured": before, **r} for r in results[part] if not _measured(r[ROW_KEY[part]])] + rows
             results[part] = rows
             results.setdefault("measured", {})[part] = results["machine"]
             print(f"[{part}] {time.time() - t0:.0f} s", flush=True)
