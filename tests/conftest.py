@@ -100,3 +100,25 @@ def copy_version(dest_root: Path, name: str, version: int = 1) -> Path:
         shutil.copy(source / fname, folder / fname)
     shutil.copy(source / f"card.v{version}.json", folder / "card.json")
     return folder
+
+
+def stored_weights(sm_dir: Path) -> tuple[int, int]:
+    """(bytes of the weights a SavedModel holds, bytes its files take for them): variables in its
+    checkpoint (versions exported before weights became constants) plus the packed contents of
+    the constants of its graph and functions (kernels, biases, shapes; a scalar is stored inline
+    and not counted)."""
+    # imported here, not at the top: this file sets TensorFlow's environment before it loads
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    listed = stored = 0
+    if (sm_dir / "variables" / "variables.index").is_file():
+        listed = sum(4 * int(np.prod(shape)) for n, shape in tf.train.list_variables(str(sm_dir / "variables" / "variables"))
+                     if not n.startswith("_CHECKPOINTABLE_OBJECT_GRAPH"))  # every weight here is 32-bit
+        stored = sum(p.stat().st_size for p in (sm_dir / "variables").iterdir() if p.name.startswith("variables.data"))
+    proto = saved_model_pb2.SavedModel.FromString((sm_dir / "saved_model.pb").read_bytes())
+    graph = proto.meta_graphs[0].graph_def
+    nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
+    consts = sum(len(n.attr["value"].tensor.tensor_content) for n in nodes if n.op == "Const")
+    return listed + consts, stored + consts

@@ -5,8 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import zoo
+from conftest import stored_weights
 from zoo import artifacts, files, hub, recipes, training
 from zoo.registry import UnknownModelError, register
 
@@ -88,6 +90,23 @@ def test_export_versions_and_load(store, tiny_run):
     assert card["version"] == 2 and card["versions"] == [1, 2]
     assert "vae-mnist.v2.keras" in card["files"] and "2/saved_model.pb" in card["files"]
     assert card["training"]["steps"] == 2 and card["parameters"] == m.num_params()
+
+
+def test_exported_signatures_compute_with_constants_stored_once(store, tiny_run):
+    """Signatures whose weights are constants (a server's Grappler folds them) give the Keras
+    model's numbers, run the way TF Serving runs them, and hold each weight once, no variables."""
+    artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
+    m, folder = zoo.load("vae-mnist"), store / "vae-mnist" / "1"
+    listed, stored = stored_weights(folder)
+    weights = sum(v.numpy().nbytes for v in m.weights)
+    assert 0.9 * weights < listed <= weights + 4096 and listed <= stored < listed + 4096
+    assert [n for n, _ in tf.train.list_variables(str(folder / "variables" / "variables"))] == ["_CHECKPOINTABLE_OBJECT_GRAPH"]
+    z = np.random.default_rng(0).standard_normal((3, m.latent_dim)).astype("float32")
+    graph = tf.Graph()
+    with graph.as_default(), tf.compat.v1.Session(graph=graph) as session:
+        signature = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(folder)).signature_def["decode"]
+        served = session.run(signature.outputs["images"].name, {signature.inputs["codes"].name: z})
+    np.testing.assert_allclose(served, m.decode(z), atol=1e-5)
 
 
 def test_crashed_export_leaves_no_version(store, tiny_run, monkeypatch):

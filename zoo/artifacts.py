@@ -157,6 +157,18 @@ def _strict(fn, specs, bounds: dict):
     return strict
 
 
+def _with_constants(fn, weights: list):
+    """`fn` computing with the constants `weights` pairs with the model's variables, in their
+    place (a Keras `StatelessScope`, as `Model.stateless_call` uses)."""
+
+    @functools.wraps(fn)
+    def run(*args):
+        with keras.StatelessScope(state_mapping=weights):
+            return fn(*args)
+
+    return run
+
+
 def write_saved_model(model, dest: Path, model_name: str | None = None):
     """SavedModel with the model's named signatures, each weight stored once, and TF Serving's
     warm-up requests (`model.serving_examples`), written aside and renamed to `dest` whole."""
@@ -174,15 +186,22 @@ def publish(aside: Path, dest: Path):
 def write_saved_model_aside(model, dest: Path, model_name: str | None = None) -> Path:
     """`write_saved_model` up to the rename: returns the hidden folder beside `dest` holding it.
 
-    The archive is not given `track(model)`: the endpoints capture every variable they use, and
-    tracking the model as well stores each weight twice (keras-team/keras#23553).
+    The signatures are traced with every weight a constant (`_with_constants`): a server's
+    Grappler can then fold them (a batch norm's scale into the kernel before it) and oneDNN
+    reuses its reordered copy of a constant filter instead of reordering it on every request.
+    Each weight is one constant of the SavedModel's graph, which every signature using it is
+    given, so it is stored once, in `saved_model.pb`; the SavedModel has no variables. It
+    serves; the Keras file beside it is what trains on. The archive is not given
+    `track(model)`, which would store every variable as well (keras-team/keras#23553).
     """
     archive = keras.export.ExportArchive()
     sigs = model.serving_signatures()
     default = model.serving_default or next(iter(sigs))
+    weights = [(v, tf.constant(v.numpy())) for v in model.variables]
     for name in [default] + [n for n in sigs if n != default]:  # the first also becomes serving_default
         fn, spec = sigs[name]
-        archive.add_endpoint(name, _strict(fn, spec, model.serving_input_bounds), input_signature=spec)
+        archive.add_endpoint(name, _strict(_with_constants(fn, weights), spec, model.serving_input_bounds),
+                             input_signature=spec)
     dest = Path(dest)
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
