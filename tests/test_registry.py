@@ -110,8 +110,6 @@ def test_exported_signatures_compute_with_constants_stored_once(store, tiny_run)
 
 
 def test_crashed_export_leaves_no_version(store, tiny_run, monkeypatch):
-    import tensorflow as tf
-
     def boom(obj, path, *a, **k):  # dies half-way through writing the SavedModel
         import pathlib
         pathlib.Path(path).mkdir(parents=True)

@@ -186,9 +186,11 @@ def publish(aside: Path, dest: Path):
 def write_saved_model_aside(model, dest: Path, model_name: str | None = None) -> Path:
     """`write_saved_model` up to the rename: returns the hidden folder beside `dest` holding it.
 
-    The signatures are traced with every weight a constant (`_with_constants`): a server's
-    Grappler can then fold them (a batch norm's scale into the kernel before it) and oneDNN
-    reuses its reordered copy of a constant filter instead of reordering it on every request.
+    The signatures are traced with every weight a constant (`_with_constants`), so that a
+    server's Grappler folds them once at load instead of computing on them per request. Traced
+    through a Session (cnn-mnist `classify`): with variables every request reads 27 of them and
+    runs batch norm as 5 Rsqrt, 15 Mul, 5 Sub and 10 AddV2; with constants batch norm is gone,
+    folded, and each convolution runs fused with its bias and ReLU.
     Each weight is one constant of the SavedModel's graph, which every signature using it is
     given, so it is stored once, in `saved_model.pb`; the SavedModel has no variables. It
     serves; the Keras file beside it is what trains on. The archive is not given
