@@ -94,7 +94,9 @@ def test_export_versions_and_load(store, tiny_run):
 
 def test_exported_signatures_compute_with_constants_stored_once(store, tiny_run):
     """Signatures whose weights are constants (a server's Grappler folds them) give the Keras
-    model's numbers, run the way TF Serving runs them, and hold each weight once, no variables."""
+    model's numbers, run the way TF Serving runs them, and hold each weight once, no variables.
+    From Python each signature takes no captured input: its weights are inside its body, where
+    they are folded, not handed to it per call (a loaded function's captures are its inputs)."""
     artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
     m, folder = zoo.load("vae-mnist"), store / "vae-mnist" / "1"
     listed, stored = stored_weights(folder)
@@ -107,6 +109,9 @@ def test_exported_signatures_compute_with_constants_stored_once(store, tiny_run)
         signature = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(folder)).signature_def["decode"]
         served = session.run(signature.outputs["images"].name, {signature.inputs["codes"].name: z})
     np.testing.assert_allclose(served, m.decode(z), atol=1e-5)
+    loaded = tf.saved_model.load(str(folder))
+    assert {name: fn.captured_inputs for name, fn in loaded.signatures.items()} == {name: [] for name in loaded.signatures}
+    np.testing.assert_allclose(loaded.signatures["decode"](codes=z)["images"], m.decode(z), atol=1e-5)
 
 
 def test_crashed_export_leaves_no_version(store, tiny_run, monkeypatch):

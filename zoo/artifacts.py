@@ -157,13 +157,20 @@ def _strict(fn, specs, bounds: dict):
     return strict
 
 
-def _with_constants(fn, weights: list):
-    """`fn` computing with the constants `weights` pairs with the model's variables, in their
-    place (a Keras `StatelessScope`, as `Model.stateless_call` uses)."""
+def _weights_function(model):
+    """One traced function with no inputs that returns each of `model.variables` as a constant of
+    its own body: the SavedModel's function library keeps it, and so each weight, once."""
+    values = [v.numpy() for v in model.variables]
+    return tf.function(lambda: [tf.constant(x) for x in values]).get_concrete_function()
+
+
+def _with_constants(fn, model, weights):
+    """`fn` computing with the constants `weights()` returns in place of `model.variables`, in
+    order (a Keras `StatelessScope`, as `Model.stateless_call` uses)."""
 
     @functools.wraps(fn)
     def run(*args):
-        with keras.StatelessScope(state_mapping=weights):
+        with keras.StatelessScope(state_mapping=list(zip(model.variables, weights()))):
             return fn(*args)
 
     return run
@@ -186,23 +193,26 @@ def publish(aside: Path, dest: Path):
 def write_saved_model_aside(model, dest: Path, model_name: str | None = None) -> Path:
     """`write_saved_model` up to the rename: returns the hidden folder beside `dest` holding it.
 
-    The signatures are traced with every weight a constant (`_with_constants`), so that a
-    server's Grappler folds them once at load instead of computing on them per request. Traced
+    The signatures are traced with every weight a constant (`_with_constants`), so that the
+    runtime's Grappler folds them once at load instead of computing on them per request. Traced
     through a Session (cnn-mnist `classify`): with variables every request reads 27 of them and
     runs batch norm as 5 Rsqrt, 15 Mul, 5 Sub and 10 AddV2; with constants batch norm is gone,
     folded, and each convolution runs fused with its bias and ReLU.
-    Each weight is one constant of the SavedModel's graph, which every signature using it is
-    given, so it is stored once, in `saved_model.pb`; the SavedModel has no variables. It
-    serves; the Keras file beside it is what trains on. The archive is not given
+    The constants live in one library function (`_weights_function`) that each signature calls
+    from inside its body, so they are stored once, in `saved_model.pb`, and the SavedModel has
+    no variables. Inside the body matters: `tf.saved_model.load` hands a signature's captured
+    tensors to it as inputs, which Grappler cannot fold, while a called function is inlined and
+    its constants folded on both paths, TF Serving's Session and the Python call.
+    It serves; the Keras file beside it is what trains on. The archive is not given
     `track(model)`, which would store every variable as well (keras-team/keras#23553).
     """
     archive = keras.export.ExportArchive()
     sigs = model.serving_signatures()
     default = model.serving_default or next(iter(sigs))
-    weights = [(v, tf.constant(v.numpy())) for v in model.variables]
+    weights = _weights_function(model)
     for name in [default] + [n for n in sigs if n != default]:  # the first also becomes serving_default
         fn, spec = sigs[name]
-        archive.add_endpoint(name, _strict(_with_constants(fn, weights), spec, model.serving_input_bounds),
+        archive.add_endpoint(name, _strict(_with_constants(fn, model, weights), spec, model.serving_input_bounds),
                              input_signature=spec)
     dest = Path(dest)
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
