@@ -157,20 +157,26 @@ def _strict(fn, specs, bounds: dict):
     return strict
 
 
-def _weights_function(model):
-    """One traced function with no inputs that returns each of `model.variables` as a constant of
-    its own body: the SavedModel's function library keeps it, and so each weight, once."""
-    values = [v.numpy() for v in model.variables]
-    return tf.function(lambda: [tf.constant(x) for x in values]).get_concrete_function()
+def _weights_function(model, signatures: dict):
+    """(the variables of `model` that `signatures` read, one traced function with no inputs that
+    returns each of them as a constant of its own body). The SavedModel's function library keeps
+    the function, and so each weight, once; weights no signature reads (a GAN's discriminator
+    behind a generator's signatures) are left out, as a plain export leaves them."""
+    read = set()
+    for fn, spec in signatures.values():
+        read |= {id(v) for v in tf.function(fn).get_concrete_function(*spec).variables}
+    used = [v for v in model.variables if id(v.value) in read]
+    values = [v.numpy() for v in used]
+    return used, tf.function(lambda: [tf.constant(x) for x in values]).get_concrete_function()
 
 
-def _with_constants(fn, model, weights):
-    """`fn` computing with the constants `weights()` returns in place of `model.variables`, in
-    order (a Keras `StatelessScope`, as `Model.stateless_call` uses)."""
+def _with_constants(fn, variables: list, weights):
+    """`fn` computing with the constants `weights()` returns in place of `variables`, in order
+    (a Keras `StatelessScope`, as `Model.stateless_call` uses)."""
 
     @functools.wraps(fn)
     def run(*args):
-        with keras.StatelessScope(state_mapping=list(zip(model.variables, weights()))):
+        with keras.StatelessScope(state_mapping=list(zip(variables, weights()))):
             return fn(*args)
 
     return run
@@ -209,10 +215,10 @@ def write_saved_model_aside(model, dest: Path, model_name: str | None = None) ->
     archive = keras.export.ExportArchive()
     sigs = model.serving_signatures()
     default = model.serving_default or next(iter(sigs))
-    weights = _weights_function(model)
+    variables, weights = _weights_function(model, sigs)
     for name in [default] + [n for n in sigs if n != default]:  # the first also becomes serving_default
         fn, spec = sigs[name]
-        archive.add_endpoint(name, _strict(_with_constants(fn, model, weights), spec, model.serving_input_bounds),
+        archive.add_endpoint(name, _strict(_with_constants(fn, variables, weights), spec, model.serving_input_bounds),
                              input_signature=spec)
     dest = Path(dest)
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
