@@ -20,7 +20,7 @@ Example:
     >>> from zoo import artifacts
     >>> card = artifacts.Card.read(zoo.get_entry("vae-mnist").artifact_dir / "card.json")
     >>> card.version, card["serving_default"], sorted(card["signatures"])[:2]
-    (3, 'sample', ['decode', 'encode'])
+    (4, 'sample', ['decode', 'encode'])
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class Card(dict):
     Example:
         >>> card = Card.read(zoo.get_entry("cnn-mnist").artifact_dir / "card.json")
         >>> card.version, card.metrics["test_accuracy"]
-        (3, 0.996)
+        (4, 0.996)
     """
 
     def __init__(self, data: dict, path: Path | None = None):

@@ -9,7 +9,7 @@ Example:
     >>> vae = zoo.load("vae-mnist")                           # the Keras model, with its methods
     >>> sm = zoo.load("vae-mnist", format="saved_model")      # what TF Serving serves
     >>> zoo.hub.card("vae-mnist").version
-    3
+    4
 """
 
 from __future__ import annotations

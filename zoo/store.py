@@ -22,7 +22,7 @@ Example:
     >>> from zoo import store
     >>> local = store.Store(str(zoo.registry.artifacts_root()))
     >>> local.versions("cnn-mnist")
-    [1, 2, 3]
+    [1, 2, 3, 4]
     >>> sorted(local.files("cnn-mnist", 1))[:2]
     ['cnn-mnist/1/assets.extra/tf_serving_warmup_requests', 'cnn-mnist/1/fingerprint.pb']
 """
