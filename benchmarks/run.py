@@ -247,9 +247,11 @@ def child_zoo_throughput(name, steps, variant="recipe"):
 
 def child_pair_throughput(name, steps, rounds, variant="recipe"):
     """The zoo's trainer against the plain baseline in one process, blocks of `steps` updates
-    alternating A B B A ... for `rounds` rounds after an untimed warm-up round: a shared-host
-    drift or a noisy neighbour then lands on both, where fresh processes differed by ±30%.
-    variant: recipe (its own precision) | float32. Returns medians and the median ratio."""
+    alternating A B C C B A ... for `rounds` rounds after an untimed warm-up round: a shared-host
+    drift or a noisy neighbour then lands on all, where fresh processes differed by ±30%.
+    C, *step alone*: the trainer's own step function over one batch held in memory, with no
+    input pipeline and no reads between steps, so no pipeline or loop lever can beat it.
+    variant: recipe (its own precision) | float32. Returns medians and the median ratios."""
     steps, rounds = int(steps), int(rounds)
     r = _recipe(name, ["mixed_precision=float32"] if variant == "float32" else [])
     batch = int(r["train"]["batch_size"])
@@ -260,6 +262,7 @@ def child_pair_throughput(name, steps, rounds, variant="recipe"):
     arrays = arrays[0] if len(arrays) == 1 else tuple(arrays)
     trainer, train_ds = zoo_trainer(r, f"steps_per_epoch={WARMUP + steps}")
     stamps, read = [], trainer.read_metrics
+    held = next(iter(trainer.run.strategy.experimental_distribute_dataset(train_ds)))
 
     def read_and_stamp():
         values = read()
@@ -278,19 +281,28 @@ def child_pair_throughput(name, steps, rounds, variant="recipe"):
         trainer.train_epoch(0, train_ds, None)
         return steps * trainer.run.global_batch / (stamps[-1] - stamps[0])
 
-    fit_block(), zoo_block()  # tracing, first allocations
-    fits, zoos = [], []
-    for i in range(rounds):  # A B, then B A: whichever runs first in a round does not always favour one side
-        if i % 2 == 0:
-            fits.append(fit_block())
-            zoos.append(zoo_block())
-        else:
-            zoos.append(zoo_block())
-            fits.append(fit_block())
-    ratios = [z / f for f, z in zip(fits, zoos)]
-    return {"baseline_per_s": round(float(np.median(fits)), 1), "zoo_per_s": round(float(np.median(zoos)), 1),
-            "ratio": round(float(np.median(ratios)), 3), "ratio_min": round(min(ratios), 3),
-            "ratio_max": round(max(ratios), 3), "rounds": rounds, "steps": steps}
+    def alone_block():
+        trainer.train_step(held)
+        read()  # waits for the step
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            trainer.train_step(held)
+        read()
+        return steps * trainer.run.global_batch / (time.perf_counter() - t0)
+
+    blocks = {"fit": fit_block, "zoo": zoo_block, "alone": alone_block}
+    for block in blocks.values():  # tracing, first allocations
+        block()
+    got = {k: [] for k in blocks}
+    for i in range(rounds):  # forwards, then backwards: whichever runs first in a round does not always gain
+        for k in (list(blocks) if i % 2 == 0 else list(blocks)[::-1]):
+            got[k].append(blocks[k]())
+    out = {"baseline_per_s": round(float(np.median(got["fit"])), 1), "rounds": rounds, "steps": steps}
+    for k, prefix in (("zoo", ""), ("alone", "alone_")):
+        ratios = [z / f for f, z in zip(got["fit"], got[k])]
+        out.update({f"{k}_per_s": round(float(np.median(got[k])), 1), f"{prefix}ratio": round(float(np.median(ratios)), 3),
+                    f"{prefix}ratio_min": round(min(ratios), 3), f"{prefix}ratio_max": round(max(ratios), 3)})
+    return out
 
 
 def _metric(name, model):
@@ -514,9 +526,10 @@ def _ratio(a, b):
     return f"{a / b:.2f}x" if a and b else "n/a"
 
 
-def _paired(p):
+def _paired(p, prefix=""):
     """A paired ratio with its spread over the rounds."""
-    return f"{p['ratio']:.2f}x ({p['ratio_min']:.2f}-{p['ratio_max']:.2f})" if "ratio" in p else "n/a"
+    r = prefix + "ratio"
+    return f"{p[r]:.2f}x ({p[r + '_min']:.2f}-{p[r + '_max']:.2f})" if r in p else "n/a"
 
 
 def part_train(quick):
@@ -532,7 +545,7 @@ def part_train(quick):
                   for v in ("float32", "mixed_bfloat16", "xla", "bf16_x4", "ceiling")}
         rows.append({"recipe": name, "pair": pair, "pair_float32": pair32, "baseline": base, "zoo": zoo_,
                      "levers": levers})
-        print(f"  {name}: paired {pair}, float32 {pair32.get('ratio')}; fresh baseline {base.get('samples_per_s')} /s, "
+        print(f"  {name}: paired {pair}, float32 {pair32.get('ratio')}, step alone {pair32.get('alone_ratio')}; fresh baseline {base.get('samples_per_s')} /s, "
               f"levers {levers}", flush=True)
     return rows
 
@@ -666,22 +679,24 @@ def render(results) -> str:
                 "Baseline: same architecture, float32 `model.fit` on numpy arrays, no tf.data, no XLA, no mixed "
                 "precision, same batch and optimiser. Zoo: the recipe through the zoo's trainer (`SupervisedTrainer`: "
                 "its pipeline and loop, timed between its first and last log points); *zoo float32* compares at "
-                "the baseline's precision. Baseline /s, zoo /s and the two ratios are paired: one process "
-                "alternates blocks of baseline and zoo steps (A B B A ...), so host drift lands on both; each "
+                "the baseline's precision; *step alone float32*: the trainer's own step function over one batch "
+                "held in memory, no input pipeline and no reads between steps, at float32: no pipeline or loop "
+                "lever can beat it, so it bounds *zoo float32*. Baseline /s, zoo /s and the ratios are paired: one "
+                "process alternates blocks of baseline, zoo and step-alone steps (A B C C B A ...), so host drift lands on all; each "
                 "ratio is the median over the rounds, with its range. The other columns come from one fresh process "
                 "each (peak memory needs one). Levers: the zoo's trainer with one setting changed (XLA: the recipe's "
                 "step alone, jit-compiled, one call per step); bf16 + 4x batch: both at once (the speed a larger-batch recipe "
-                "would get, before any retraining to hold quality); ceiling: that step over one batch held in "
+                "would get, before any retraining to hold quality); ceiling: the bf16 + 4x batch step over one batch held in "
                 "memory, no input pipeline at all: no data-pipeline lever can go faster, so `ceiling vs baseline` "
                 "bounds what this machine allows.", "",
-                "| recipe | baseline /s | zoo /s | zoo vs baseline | zoo float32 vs baseline | baseline MB | zoo MB "
-                "| float32 /s | bf16 /s | XLA /s | bf16 + 4x batch /s | ceiling /s | ceiling vs baseline |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                "| recipe | baseline /s | zoo /s | zoo vs baseline | zoo float32 vs baseline | step alone float32 vs baseline "
+                "| baseline MB | zoo MB | float32 /s | bf16 /s | XLA /s | bf16 + 4x batch /s | ceiling /s | ceiling vs baseline |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in results["train"]:
             b, z, lv = r["baseline"], r["zoo"], r["levers"]
             p, p32 = r.get("pair", {}), r.get("pair_float32", {})
             out.append(f"| {r['recipe']} | {p.get('baseline_per_s', p.get('error'))} | {p.get('zoo_per_s')} | "
-                       f"{_paired(p)} | {_paired(p32)} | {b.get('peak_mb')} | "
+                       f"{_paired(p)} | {_paired(p32)} | {_paired(p32, 'alone_')} | {b.get('peak_mb')} | "
                        f"{z.get('peak_mb')} | {lv.get('float32')} | {lv.get('mixed_bfloat16')} | {lv.get('xla')} | "
                        f"{lv.get('bf16_x4')} | {lv.get('ceiling')} | {_ratio(lv.get('ceiling'), b.get('samples_per_s'))} |")
         out.append("")

@@ -165,7 +165,7 @@ def _weights_function(model, signatures: dict):
     read = set()
     for fn, spec in signatures.values():
         read |= {id(v) for v in tf.function(fn).get_concrete_function(*spec).variables}
-    used = [v for v in model.variables if id(v.value) in read]
+    used = [v for v in model.variables if id(v.value) in read]  # a trace lists the tf.Variable a Keras one holds
     values = [v.numpy() for v in used]
     return used, tf.function(lambda: [tf.constant(x) for x in values]).get_concrete_function()
 
