@@ -272,12 +272,15 @@ def make_dataset(
     ds = tf.data.Dataset.from_tensor_slices((x, y.astype(np.int32))).cache()
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=False)
+
+    def to_unit(img):  # uint8 0-255 -> float32 in [0, 1] with a channel axis, for one image or a batch
+        return tf.cast(img, tf.float32)[..., None] / 255.0
+
     if augment == "none" and binarize == "none" and not noise_dim:
         # Nothing random per example: scale whole batches, one function call per batch instead
         # of one per image (the same numbers; on two cores the per-image calls take the step's CPU).
         def scale(img, lab):
-            img = tf.cast(img, tf.float32)[..., None] / 255.0
-            return (img, lab) if labels else img
+            return (to_unit(img), lab) if labels else to_unit(img)
 
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
         return ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
@@ -286,7 +289,7 @@ def make_dataset(
 
     def prepare(xy, s):
         img, lab = xy
-        img = tf.cast(img, tf.float32)[..., None] / 255.0
+        img = to_unit(img)
         key = tf.stack([s, tf.cast(seed, tf.int64)])
         if augment in ("shift", "shift-flip"):  # up to 2 pixels each way, per example
             img = tf.image.stateless_random_crop(tf.pad(img, [[2, 2], [2, 2], [0, 0]]), [28, 28, 1], seed=key + 2)
