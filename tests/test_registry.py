@@ -3,6 +3,7 @@ import shlex
 import shutil
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -128,13 +129,14 @@ def test_export_holds_only_the_weights_its_signatures_read(tmp_path):
 
 
 def test_crashed_export_leaves_no_version(store, tiny_run, monkeypatch):
-    def boom(obj, path, *a, **k):  # dies half-way through writing the SavedModel
-        import pathlib
-        pathlib.Path(path).mkdir(parents=True)
-        (pathlib.Path(path) / "saved_model.pb").write_bytes(b"half")
+    def boom(archive, path, *a, **k):  # dies half-way through writing the SavedModel
+        Path(path).mkdir(parents=True)
+        (Path(path) / "saved_model.pb").write_bytes(b"half")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(tf.saved_model, "save", boom)
+    # The archive class the export uses, patched itself: a patched tf.saved_model.save was not
+    # reached when no export had run before in the process (the test then failed run alone).
+    monkeypatch.setattr(type(keras.export.ExportArchive()), "write_out", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
     assert zoo.get_entry("vae-mnist").versions() == []
