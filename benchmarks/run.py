@@ -391,10 +391,15 @@ def child_fit_threshold(name, budget):
     return {"seconds": round(trained, 1) if _reached(name, value) else None, "trace": trace, "peak_mb": peak_mb()}
 
 
-def child_serving(name, calls, folder):
-    """Latency and throughput of every signature of the newest SavedModel, without zoo."""
+def child_serving(name, calls, folder, threads_per_op=""):
+    """Latency and throughput of every signature of the newest SavedModel, without zoo.
+    threads_per_op "1": the process runs each op on one thread, as TF Serving does when started
+    with `--tensorflow_intra_op_parallelism=1` (the pool is the process's, fixed before
+    TensorFlow makes its CPU device, hence a process of its own)."""
     import tensorflow as tf
 
+    if threads_per_op:
+        tf.config.threading.set_intra_op_parallelism_threads(int(threads_per_op))
     calls, folder = int(calls), Path(folder)
     sm = tf.saved_model.load(str(folder))
     inputs = np.load(folder.parent / ".bench_inputs.npz")
@@ -404,12 +409,12 @@ def child_serving(name, calls, folder):
         one = {k.split(":")[1]: tf.constant(inputs[k][:1]) for k in inputs.files if k.startswith(sig + ":")}
         big = {k.split(":")[1]: tf.constant(inputs[k]) for k in inputs.files if k.startswith(sig + ":")}
         out[sig] = _latency(lambda: fn(**one), lambda: fn(**big), calls, len(next(iter(big.values()))))
-        out[sig]["session"] = _session_latency(folder, sig, one, big, fn(**one), calls)
+        out[sig]["session"] = _session_latency(folder, sig, one, big, fn(**one), calls, int(threads_per_op or 0))
     assert "zoo" not in sys.modules, "the serving measurement must not import zoo"
     return out
 
 
-def _session_latency(folder, sig, one, big, expected, calls):
+def _session_latency(folder, sig, one, big, expected, calls, threads_per_op=0):
     """The path TF Serving's Predict takes (servables/tensorflow/predict_util.cc: the SavedModel's
     MetaGraph in a Session, `session->Run` of the signature's input and output tensor names), here
     through a Session callable: no per-call Python argument handling or eager dispatch. Checked to
@@ -417,16 +422,16 @@ def _session_latency(folder, sig, one, big, expected, calls):
     import tensorflow as tf
 
     graph = tf.Graph()
-    with graph.as_default():
-        session = tf.compat.v1.Session(graph=graph)
+    config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads_per_op)
+    with graph.as_default(), tf.compat.v1.Session(graph=graph, config=config) as session:
         signature = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(folder)).signature_def[sig]
         names, outs = sorted(one), sorted(signature.outputs)
         run = session.make_callable([signature.outputs[o].name for o in outs], [signature.inputs[k].name for k in names])
-    ones, bigs = [one[k].numpy() for k in names], [big[k].numpy() for k in names]
-    for o, got in zip(outs, run(*ones)):
-        if not np.allclose(got, expected[o].numpy(), atol=1e-5):
-            raise AssertionError(f"{folder} {sig}: Session::Run's {o} differs from the signature's")
-    return _latency(lambda: run(*ones), lambda: run(*bigs), calls, len(bigs[0]))
+        ones, bigs = [one[k].numpy() for k in names], [big[k].numpy() for k in names]
+        for o, got in zip(outs, run(*ones)):
+            if not np.allclose(got, expected[o].numpy(), atol=1e-5):
+                raise AssertionError(f"{folder} {sig}: Session::Run's {o} differs from the signature's")
+        return _latency(lambda: run(*ones), lambda: run(*bigs), calls, len(bigs[0]))
 
 
 def _latency(call_one, call_big, calls, big_n):
@@ -526,6 +531,17 @@ def _ratio(a, b):
     return f"{a / b:.2f}x" if a and b else "n/a"
 
 
+def _floor_counts(rows):
+    """How many signatures meet issue 17's batch-1 floor (p50 <= 1 ms, p99 <= 2 ms) on each path."""
+    def meets(v):
+        return bool(v) and v["p50_ms"] <= 1.0 and v["p99_ms"] <= 2.0
+
+    paths = {"from Python": lambda r: r["saved_model"], "through Session::Run": lambda r: r["saved_model"].get("session"),
+             "through Session::Run with one thread per op": lambda r: r.get("one_thread", {}).get("session")}
+    counts = [f"{sum(meets(get(r)) for r in rows)} {path}" for path, get in paths.items() if any(get(r) for r in rows)]
+    return [f"Signatures meeting p50 <= 1.0 ms and p99 <= 2 ms at batch 1, of {len(rows)}: " + "; ".join(counts) + "."]
+
+
 def _paired(p, prefix=""):
     """A paired ratio with its spread over the rounds."""
     r = prefix + "ratio"
@@ -616,14 +632,18 @@ def part_serving(quick):
             continue
         path = _write_inputs(name)
         try:
-            sm = child("serving", name, calls, entry.artifact_dir / str(entry.versions()[-1]))
+            folder = entry.artifact_dir / str(entry.versions()[-1])
+            sm = child("serving", name, calls, folder)
+            one_thread = child("serving", name, calls, folder, "1")
             eager = child("eager", name, calls)
         finally:
             path.unlink(missing_ok=True)
         for sig, v in sm.items():
             if isinstance(v, dict):
-                rows.append({"model": name, "signature": sig, "saved_model": v, "eager": eager.get(sig, {})})
-        print(f"  {name}: " + ", ".join(f"{s} p50 {v['p50_ms']} ms (Session::Run {v['session']['p50_ms']})"
+                rows.append({"model": name, "signature": sig, "saved_model": v, "eager": eager.get(sig, {}),
+                             "one_thread": one_thread.get(sig, {})})
+        print(f"  {name}: " + ", ".join(f"{s} p50 {v['p50_ms']} ms (Session::Run {v['session']['p50_ms']}, one thread "
+                                        f"per op {one_thread[s]['session']['p50_ms']})"
                                         for s, v in sm.items() if isinstance(v, dict)),
               flush=True)
     return rows
@@ -749,15 +769,21 @@ def render(results) -> str:
                 "the same SavedModel run the way TF Serving's Predict runs it (its MetaGraph loaded into a Session, "
                 "`session->Run` on the signature's tensors; tensorflow_serving/servables/tensorflow/predict_util.cc), "
                 "through a Session callable, outputs checked equal to the signature's: what a served request "
-                "spends in TensorFlow, without the Python call of the first columns.", "",
+                "spends in TensorFlow, without the Python call of the first columns. *One thread per op*: the same "
+                "Session in a process whose ops each run on one thread, as TF Serving runs them when started with "
+                "`--tensorflow_intra_op_parallelism=1`: on a small CPU host one row's ops are too small to gain "
+                "from a second thread, while a batch of 4 rows or more runs as two halves on two cores "
+                "(`zoo.artifacts._in_halves`).", ""] + _floor_counts(results["serving"]) + ["",
                 "| model | signature | p50 ms | p99 ms | /s at 1,024 | Session::Run p50 ms | Session::Run p99 ms | "
-                "Session::Run /s at 1,024 | eager p50 ms | eager p99 ms | eager /s at 1,024 | p50 speed-up |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                "Session::Run /s at 1,024 | one thread per op: Session::Run p50 ms | p99 ms | /s at 1,024 | "
+                "eager p50 ms | eager p99 ms | eager /s at 1,024 | p50 speed-up |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in results["serving"]:
             s, e = r["saved_model"], r["eager"]
-            c = s.get("session", {})
+            c, t = s.get("session", {}), r.get("one_thread", {}).get("session", {})
             out.append(f"| {r['model']} | {r['signature']} | {s['p50_ms']} | {s['p99_ms']} | {s['batch_per_s']} | "
                        f"{c.get('p50_ms', 'n/a')} | {c.get('p99_ms', 'n/a')} | {c.get('batch_per_s', 'n/a')} | "
+                       f"{t.get('p50_ms', 'n/a')} | {t.get('p99_ms', 'n/a')} | {t.get('batch_per_s', 'n/a')} | "
                        f"{e.get('p50_ms')} | {e.get('p99_ms')} | {e.get('batch_per_s')} | "
                        f"{_ratio(e.get('p50_ms'), s['p50_ms'])} |")
         out.append("")

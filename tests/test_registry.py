@@ -128,6 +128,23 @@ def test_export_holds_only_the_weights_its_signatures_read(tmp_path):
     assert 0.9 * generator < listed <= generator + 4096
 
 
+def test_a_batch_from_the_halving_size_runs_as_two_halves():
+    """From HALVES_FROM_ROWS rows a signature body sees two halves (the larger first), each
+    computed as it would be alone, joined in order; below it, the whole batch."""
+    def rows_and_count(x):  # each output row says how many rows its call was given
+        return {"x": x, "count": tf.fill([tf.shape(x)[0]], tf.shape(x)[0])}
+
+    body = tf.function(artifacts._in_halves(rows_and_count), input_signature=[tf.TensorSpec([None, 2], tf.float32)])
+    n = artifacts.HALVES_FROM_ROWS + 1
+    x = np.arange(2 * n, dtype="float32").reshape(n, 2)
+    out = body(x)
+    np.testing.assert_array_equal(out["x"], x)
+    half = (n + 1) // 2
+    assert list(out["count"].numpy()) == [half] * half + [n - half] * (n - half)
+    below = artifacts.HALVES_FROM_ROWS - 1
+    assert set(body(x[:below])["count"].numpy()) == {below}
+
+
 def test_crashed_export_leaves_no_version(store, tiny_run, monkeypatch):
     def boom(archive, path, *a, **k):  # dies half-way through writing the SavedModel
         Path(path).mkdir(parents=True)

@@ -12,7 +12,7 @@ import tensorflow as tf
 import zoo
 from conftest import run_python
 from test_artifacts import NAMES
-from zoo import serving
+from zoo import artifacts, serving
 
 WARMUP_REPLAY = """
 import sys
@@ -61,6 +61,20 @@ def test_warmup_replayed_in_fresh_process_matches_keras(served, tmp_path):
         live = fn(*[tf.constant(inputs[s.name]) for s in specs])
         for out_name, value in live.items():
             np.testing.assert_allclose(replayed[f"{sig}:{out_name}"], np.asarray(value), atol=1e-5)
+
+
+def test_a_large_batch_gives_each_row_what_a_small_one_does(served):
+    """A batch of HALVES_FROM_ROWS rows or more runs as two halves (`artifacts._in_halves`):
+    every signature computes each row on its own, so its rows equal those of small batches."""
+    name, sm_dir, model = served
+    signatures = tf.saved_model.load(str(sm_dir)).signatures
+    n, small = 4 * artifacts.HALVES_FROM_ROWS + 3, artifacts.HALVES_FROM_ROWS - 1
+    for sig, (_, specs) in model.serving_signatures().items():
+        feed = {k: tf.constant(v) for k, v in model.serving_examples(specs, batch=n).items()}
+        whole = signatures[sig](**feed)
+        parts = [signatures[sig](**{k: v[i:i + small] for k, v in feed.items()}) for i in range(0, n, small)]
+        for out, value in whole.items():
+            np.testing.assert_allclose(value, np.concatenate([p[out] for p in parts]), atol=1e-5, err_msg=f"{sig}:{out}")
 
 
 def test_saved_model_cli_runs_every_signature(served, tmp_path):
