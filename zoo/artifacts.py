@@ -19,8 +19,10 @@ finished run the next version.
 Example:
     >>> from zoo import artifacts
     >>> card = artifacts.Card.read(zoo.get_entry("vae-mnist").artifact_dir / "card.json")
-    >>> card.version, card["serving_default"], sorted(card["signatures"])[:2]
-    (4, 'sample', ['decode', 'encode'])
+    >>> card.version == zoo.get_entry("vae-mnist").versions()[-1]   # card.json: the newest's
+    True
+    >>> card["serving_default"], sorted(card["signatures"])[:2]
+    ('sample', ['decode', 'encode'])
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ class Card(dict):
     signatures and software versions, with a clear error naming the file when it is unreadable.
 
     Example:
-        >>> card = Card.read(zoo.get_entry("cnn-mnist").artifact_dir / "card.json")
+        >>> card = Card.of_version(zoo.get_entry("cnn-mnist").artifact_dir, 4)  # versions never change
         >>> card.version, card.metrics["test_accuracy"]
         (4, 0.996)
     """

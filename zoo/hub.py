@@ -8,8 +8,8 @@ Example:
     >>> import zoo
     >>> vae = zoo.load("vae-mnist")                           # the Keras model, with its methods
     >>> sm = zoo.load("vae-mnist", format="saved_model")      # what TF Serving serves
-    >>> zoo.hub.card("vae-mnist").version
-    4
+    >>> zoo.hub.card("vae-mnist").version == zoo.get_entry("vae-mnist").versions()[-1]
+    True
 """
 
 from __future__ import annotations
