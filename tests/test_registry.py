@@ -134,7 +134,7 @@ def test_a_batch_from_the_halving_size_runs_as_two_halves():
     def rows_and_count(x):  # each output row says how many rows its call was given
         return {"x": x, "count": tf.fill([tf.shape(x)[0]], tf.shape(x)[0])}
 
-    body = tf.function(artifacts._in_halves(rows_and_count), input_signature=[tf.TensorSpec([None, 2], tf.float32)])
+    body = tf.function(artifacts.in_halves(rows_and_count), input_signature=[tf.TensorSpec([None, 2], tf.float32)])
     n = artifacts.HALVES_FROM_ROWS + 1
     x = np.arange(2 * n, dtype="float32").reshape(n, 2)
     out = body(x)

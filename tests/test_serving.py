@@ -64,7 +64,7 @@ def test_warmup_replayed_in_fresh_process_matches_keras(served, tmp_path):
 
 
 def test_a_large_batch_gives_each_row_what_a_small_one_does(served):
-    """A batch of HALVES_FROM_ROWS rows or more runs as two halves (`artifacts._in_halves`):
+    """A batch of HALVES_FROM_ROWS rows or more runs as two halves (`artifacts.in_halves`):
     every signature computes each row on its own, so its rows equal those of small batches."""
     name, sm_dir, model = served
     signatures = tf.saved_model.load(str(sm_dir)).signatures

@@ -165,7 +165,7 @@ def _strict(fn, specs, bounds: dict):
 HALVES_FROM_ROWS = 4
 
 
-def _in_halves(fn, from_rows: int = HALVES_FROM_ROWS):
+def in_halves(fn, from_rows: int = HALVES_FROM_ROWS):
     """`fn` that, given at least `from_rows` rows, computes the two halves of its batch as two
     independent branches of the graph and joins them: the runtime's inter-op threads then run one
     half on each core even when each op is kept to one thread (TF Serving's
@@ -248,7 +248,7 @@ def write_saved_model_aside(model, dest: Path, model_name: str | None = None) ->
     variables, weights = _weights_function(model, sigs)
     for name in [default] + [n for n in sigs if n != default]:  # the first also becomes serving_default
         fn, spec = sigs[name]
-        body = _in_halves(_with_constants(fn, variables, weights))
+        body = in_halves(_with_constants(fn, variables, weights))
         archive.add_endpoint(name, _strict(body, spec, model.serving_input_bounds), input_signature=spec)
     dest = Path(dest)
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
