@@ -42,12 +42,18 @@ def _ports(n):
     return ports
 
 
+def _scratch(tmp_path):
+    """The workers' temporary folder (TMPDIR), where the non-chief writes its checkpoints."""
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    return tmp_path / "tmp"
+
+
 def _start(tmp_path, overrides, tag):
     ports = _ports(2)
     procs = []
     for i in range(2):
         tf_config = {"cluster": {"worker": [f"localhost:{p}" for p in ports]}, "task": {"type": "worker", "index": i}}
-        env = {**os.environ, "TF_CONFIG": json.dumps(tf_config)}
+        env = {**os.environ, "TF_CONFIG": json.dumps(tf_config), "TMPDIR": str(_scratch(tmp_path))}
         procs.append(subprocess.Popen(
             [sys.executable, "-c", WORKER, str(tmp_path / "run"), str(tmp_path / f"w{i}-{tag}.npz"), json.dumps(overrides)],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
@@ -73,6 +79,7 @@ def test_two_workers_agree_and_write_one_artifact(tmp_path):
     assert sorted(p.name for p in (tmp_path / "run").iterdir() if p.name != files.LOCK) == [
         "checkpoints", "history.json", "logs", "model.keras", "recipe.toml", "summary.json"]
     assert list(tmp_path.glob("**/*.keras")) == [tmp_path / "run" / "model.keras"]  # exactly one
+    assert list(_scratch(tmp_path).glob("zoo-worker-ckpt-*")) == [], "the worker's scratch checkpoints outlived the run"
 
 
 def test_killed_worker_then_restart_resumes_and_finishes(tmp_path):
@@ -97,3 +104,4 @@ def test_killed_worker_then_restart_resumes_and_finishes(tmp_path):
         np.testing.assert_array_equal(wa[k], wb[k])
     hist = json.loads((tmp_path / "run" / "history.json").read_text())
     assert [h["epoch"] for h in hist] == [1, 2]
+    assert list(_scratch(tmp_path).glob("zoo-worker-ckpt-*")) == [], "the killed worker's scratch checkpoints were left behind"

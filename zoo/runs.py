@@ -34,6 +34,7 @@ Example (a trainer's skeleton: its algorithm goes where the step is counted):
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import inspect
 import json
 import os
@@ -92,6 +93,15 @@ def chief_by_tf_config() -> bool:
         return True
     return task.get("type") == "chief" or (task.get("type") == "worker" and int(task.get("index", 0)) == 0
                                            and "chief" not in cluster)
+
+
+def worker_scratch_dir(out: Path) -> Path:
+    """Where a worker other than the chief writes its checkpoints for the run in `out`: one
+    folder per run and task in the system's temporary folder, the same on every start, so a
+    worker killed mid-run leaves at most one behind, which its next start clears."""
+    task = (json.loads(os.environ.get("TF_CONFIG") or "{}").get("task") or {})
+    run = hashlib.sha256(str(Path(out).resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"zoo-worker-ckpt-{run}-{task.get('type', 'worker')}-{task.get('index', 0)}"
 
 
 def make_optimizer(cfg: dict, replicas: int, steps_total: int, ema_momentum: float | None = None,
@@ -278,7 +288,9 @@ class Run:
         with self.strategy.scope():
             self._elapsed = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="elapsed_s")
         self.checkpoint = tf.train.Checkpoint(elapsed=self._elapsed, **trackables)
-        self.ckpt_dir = self.out / "checkpoints" if self.chief else Path(tempfile.mkdtemp(prefix="zoo-worker-ckpt-"))
+        self.ckpt_dir = self.out / "checkpoints" if self.chief else worker_scratch_dir(self.out)
+        if not self.chief:  # what a killed start left: never restored (workers restore the chief's)
+            shutil.rmtree(self.ckpt_dir, ignore_errors=True)
         if self.chief:
             self.out.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.out / "recipe.toml", recipes.dumps(self.recipe))
