@@ -95,13 +95,14 @@ def chief_by_tf_config() -> bool:
                                            and "chief" not in cluster)
 
 
-def worker_scratch_dir(out: Path) -> Path:
+def worker_scratch_dir(out: Path, strategy) -> Path:
     """Where a worker other than the chief writes its checkpoints for the run in `out`: one
-    folder per run and task in the system's temporary folder, the same on every start, so a
-    worker killed mid-run leaves at most one behind, which its next start clears."""
-    task = (json.loads(os.environ.get("TF_CONFIG") or "{}").get("task") or {})
+    folder per run and task (the strategy's cluster resolver names the task, as for `is_chief`)
+    in the system's temporary folder, the same on every start, so a worker killed mid-run
+    leaves at most one behind, which its next start clears."""
+    resolver = strategy.cluster_resolver
     run = hashlib.sha256(str(Path(out).resolve()).encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / f"zoo-worker-ckpt-{run}-{task.get('type', 'worker')}-{task.get('index', 0)}"
+    return Path(tempfile.gettempdir()) / f"zoo-worker-ckpt-{run}-{resolver.task_type}-{resolver.task_id}"
 
 
 def make_optimizer(cfg: dict, replicas: int, steps_total: int, ema_momentum: float | None = None,
@@ -288,7 +289,7 @@ class Run:
         with self.strategy.scope():
             self._elapsed = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="elapsed_s")
         self.checkpoint = tf.train.Checkpoint(elapsed=self._elapsed, **trackables)
-        self.ckpt_dir = self.out / "checkpoints" if self.chief else worker_scratch_dir(self.out)
+        self.ckpt_dir = self.out / "checkpoints" if self.chief else worker_scratch_dir(self.out, self.strategy)
         if not self.chief:  # what a killed start left: never restored (workers restore the chief's)
             shutil.rmtree(self.ckpt_dir, ignore_errors=True)
         if self.chief:
