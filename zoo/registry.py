@@ -23,7 +23,7 @@ from .files import numeric_subfolders
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS_ENV = "ZOO_ARTIFACTS_DIR"
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")  # a model's name, also as a folder in every store
 
 
 def recipes_root() -> Path:
@@ -80,7 +80,7 @@ _REGISTRY: dict[str, ModelEntry] = {}
 def register(name: str, *, model_class: type, task: str, dataset: str, description: str,
              paper: str = "", recipe: str | None = None):
     """Decorator: register `builder(**model_config) -> model` under `name`."""
-    if not _NAME_RE.match(name):
+    if not NAME_PATTERN.match(name):
         raise ValueError(f"model names are lowercase words joined by '-', got {name!r}")
 
     def wrap(builder):

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -41,7 +42,7 @@ import requests
 import tensorflow as tf
 
 from .files import atomic_write_json, numeric_subfolders, read_json, sha256
-from .registry import ROOT, artifacts_root
+from .registry import NAME_PATTERN, ROOT, artifacts_root
 
 INDEX = "index.json"
 STORE_ENV, HOME_ENV, OFFLINE_ENV = "ZOO_STORE", "ZOO_HOME", "ZOO_OFFLINE"
@@ -50,10 +51,19 @@ CHUNK = 1 << 16  # bytes written to the part file at a time: what a killed pull 
 DOWNLOAD_ATTEMPTS = 4
 PART_MAX_AGE_DAYS = 7
 HTTP_TIMEOUT = (10, 60)  # seconds to connect, seconds between bytes
+VERSION_KEY = re.compile(r"^[1-9][0-9]{0,8}$")  # 1, 2, ...: no sign, no leading zero, one spelling per version
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+PATH_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")  # a plain name: never "", ".", ".." or hidden
+MAX_PARTS = 8  # <name>/<N>/ and at most six levels inside a SavedModel
+MAX_FILE_BYTES = 1 << 40
 
 
 class ArtifactError(RuntimeError):
     """An artifact is missing, corrupt, or not in any store."""
+
+
+class StoreIndexError(ArtifactError):
+    """A store's index, or a name in it, that cannot be trusted: refused before anything is written."""
 
 
 def cache_root() -> Path:
@@ -70,6 +80,120 @@ def offline() -> bool:
 
 
 # --- the index -------------------------------------------------------------------------------------
+def layout_problem(name: str, version: int, rel) -> str | None:
+    """Why `rel` cannot be a file of version `version` of `name` in the store layout, or None
+    when it can. The layout is `<name>/<name>.v<N>.keras` and `<name>/<N>/<path>`, each part of
+    `<path>` a plain name (letters, digits, `._-`, not starting with a dot): never absolute, never
+    `..`, never in another model's or another version's folder.
+
+    Example:
+        >>> layout_problem("vae-mnist", 2, "vae-mnist/2/variables/variables.index") is None
+        True
+        >>> layout_problem("vae-mnist", 2, "cnn-mnist/2/saved_model.pb")
+        "outside the store's vae-mnist/ folder"
+    """
+    if not isinstance(rel, str) or not rel:
+        return "not a file name"
+    parts = rel.split("/")
+    if rel.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", rel):
+        return "an absolute path"
+    if ".." in parts or "\\" in rel:
+        return "outside the store's folder (.. or \\)"
+    if parts[0] != name:
+        return f"outside the store's {name}/ folder"
+    if parts[1:] == [f"{name}.v{version}.keras"]:
+        return None
+    if 3 <= len(parts) <= MAX_PARTS and parts[1] == str(version) and all(PATH_PART.match(p) for p in parts[2:]):
+        return None
+    return f"not a file of the store layout ({name}/{name}.v{version}.keras or {name}/{version}/...)"
+
+
+def _said(value, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[:width] + "...'"
+
+
+def _kind(value) -> str:
+    return {dict: "an object", list: "a list", str: "a string", type(None): "null", bool: "true or false"}.get(
+        type(value), "a number")
+
+
+def check_index(index, where: str) -> dict:
+    """`index` if it is a well-formed store index, else `StoreIndexError` naming `where` (the
+    index's address) and the first wrong field. Every model is a model name, every version key a
+    whole number from 1 in its one spelling with at least one file, every file a name of the
+    layout (`layout_problem`) with a size and a sha256: what a store says is checked before
+    any file it names is fetched, read or written.
+
+    Example:
+        >>> check_index({"format": 1, "models": {"x": {"versions": {"01": {"files": {}}}}}}, "index.json")
+        Traceback (most recent call last):
+        ...
+        zoo.store.StoreIndexError: index.json: models['x'].versions['01'] is not a version (a whole number from 1 \
+written without sign or leading zeros); nothing was read or written from it
+    """
+
+    def bad(field: str, why: str):
+        raise StoreIndexError(f"{where}: {field} {why}; nothing was read or written from it")
+
+    if not isinstance(index, dict):
+        bad("the index", f"is {_kind(index)}, not an object with \"models\"")
+    fmt = index.get("format", INDEX_FORMAT)
+    if fmt != INDEX_FORMAT or isinstance(fmt, bool):
+        bad("format", f"is {_said(fmt)}; this zoo reads format {INDEX_FORMAT} (a newer index needs a newer zoo)")
+    if not isinstance(index.get("models"), dict):
+        bad("models", f"is {_kind(index.get('models'))}, not an object of models")
+    for name, model in index["models"].items():
+        field = f"models[{_said(name)}]"
+        if not NAME_PATTERN.match(name):
+            bad(field, "is not a model name (lowercase letters and digits joined by '-')")
+        if not isinstance(model, dict) or not isinstance(model.get("versions"), dict):
+            bad(f"{field}.versions", "is missing or not an object")
+        for key, entry in model["versions"].items():
+            fv = f"{field}.versions[{_said(key)}]"
+            if not VERSION_KEY.match(key):
+                bad(fv, "is not a version (a whole number from 1 written without sign or leading zeros)")
+            files = entry.get("files") if isinstance(entry, dict) else None
+            if not isinstance(files, dict) or not files:
+                bad(f"{fv}.files", "is missing or empty: a version has files")
+            for rel, meta in files.items():
+                ff = f"{fv}.files[{_said(rel)}]"
+                problem = layout_problem(name, int(key), rel)
+                if problem:
+                    bad(ff, f"is {problem}")
+                size, digest = (meta.get("size"), meta.get("sha256")) if isinstance(meta, dict) else (None, None)
+                if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_FILE_BYTES:
+                    bad(f"{ff}.size", f"is {_said(size)}, not a whole number of bytes")
+                if not isinstance(digest, str) or not SHA256_HEX.match(digest):
+                    bad(f"{ff}.sha256", f"is {_said(digest)}, not 64 lowercase hex digits")
+    return index
+
+
+def parse_index(text, where: str) -> dict:
+    """The checked index in `text` (bytes or str) read from `where`; `StoreIndexError` if it is
+    not JSON (an HTML page where the index should be says so) or not a valid index."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    try:
+        index = json.loads(text)
+    except ValueError:
+        start = text.lstrip()[:40]
+        page = " (an HTML page: is this the folder that holds index.json?)" if start.lower().startswith(("<!doc", "<html")) \
+            else ""
+        raise StoreIndexError(f"{where} is not JSON{page}; it begins {_said(start)}") from None
+    return check_index(index, where)
+
+
+def inside(root: Path, rel: str) -> Path:
+    """`root / rel`, refused (`StoreIndexError`) unless it lies inside `root` once links are
+    followed: the last guard before a store's name becomes a path that is written."""
+    root = Path(root).resolve()
+    path = (root / rel).resolve()
+    if path == root or not path.is_relative_to(root):
+        raise StoreIndexError(f"{rel!r} would be written outside {root}; refused")
+    return path
+
+
 def version_files(root: Path, name: str, version: int) -> list[str]:
     """Store-relative paths of one version's files in a local folder: the Keras file and the
     SavedModel folder."""
@@ -93,28 +217,41 @@ def build_index(root, names=None) -> dict:
     and sha256 (`names` limits it to some models)."""
     root = Path(root)
     models = {}
-    for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for d in sorted(p for p in root.iterdir() if p.is_dir() and NAME_PATTERN.match(p.name)):
         if names is not None and d.name not in names:
             continue
         versions = {}
         carded = any(d.glob("card.v*.json"))  # a folder with cards publishes a version by its card
         for v in numeric_subfolders(d):
-            if not carded or (d / f"card.v{v}.json").is_file():
+            if VERSION_KEY.match(str(v)) and (d / str(v)).is_dir() and (not carded or (d / f"card.v{v}.json").is_file()):
                 versions[str(v)] = {"files": version_entries(root, d.name, v)}
         if versions:
             models[d.name] = {"versions": versions}
     return {"format": INDEX_FORMAT, "models": models}
 
 
+def read_local_index(path: Path, missing: dict | None = None) -> dict:
+    """The checked index in the file `path` (`missing` when there is none; None: an error)."""
+    path = Path(path)
+    if not path.is_file() and missing is not None:
+        return missing
+    try:
+        return parse_index(path.read_bytes(), str(path))
+    except OSError as e:
+        raise StoreIndexError(f"cannot read {path} ({type(e).__name__}: {e})") from e
+
+
 def write_index(root, names=None) -> Path:
     """Rebuild `index.json` of a local store (atomically); with `names`, only those models'
-    entries are recomputed and the others kept."""
+    entries are recomputed and the others kept. An index that would not pass `check_index` (a
+    file the layout has no place for) is refused, not written."""
     root = Path(root)
-    index = read_json(root / INDEX) if (root / INDEX).is_file() and names is not None else {"models": {}}
+    index = read_local_index(root / INDEX, {"models": {}}) if names is not None else {"models": {}}
     fresh = build_index(root, names)
     models = {k: v for k, v in index.get("models", {}).items() if names is None or k not in names}
     models.update(fresh["models"])
-    return atomic_write_json(root / INDEX, {"format": INDEX_FORMAT, "models": dict(sorted(models.items()))})
+    index = check_index({"format": INDEX_FORMAT, "models": dict(sorted(models.items()))}, str(root / INDEX))
+    return atomic_write_json(root / INDEX, index)
 
 
 # --- integrity -------------------------------------------------------------------------------------
@@ -178,10 +315,11 @@ class Verifier:
 # --- stores ----------------------------------------------------------------------------------------
 class Store:
     """One store, by location: a folder path or `file://` URL, `http(s)://`, or another
-    `tf.io.gfile` scheme (`gs://`, `s3://`, `hdfs://`, `ram://`)."""
+    `tf.io.gfile` scheme (`gs://`, `s3://`, `hdfs://`, `ram://`). `named`: the user named it
+    (`store=`, `--store`, `ZOO_STORE`), so it must answer: it is never skipped for the next one."""
 
-    def __init__(self, location: str):
-        self.location = str(location).rstrip("/")
+    def __init__(self, location: str, named: bool = False):
+        self.location, self.named = str(location).rstrip("/"), named
         scheme = urlparse(self.location).scheme
         if scheme in ("", "file") or len(scheme) == 1:  # a path (or a Windows drive letter)
             self.kind, self.root = "local", Path(urlparse(self.location).path if scheme == "file" else self.location)
@@ -198,26 +336,28 @@ class Store:
         return self.kind != "local"
 
     def index(self) -> dict:
-        """The store's index.json (a local folder without one is indexed on the fly from its
-        cards' checksums: the checkout before `zoo index`)."""
+        """The store's index.json, checked (`check_index`); a local folder without one is
+        indexed on the fly from its cards' checksums (the checkout before `zoo index`)."""
         if self._index is None:
             self._index = self._read_index()
         return self._index
 
     def _read_index(self) -> dict:
         if self.kind == "local":
-            index = read_json(self.root / INDEX) if (self.root / INDEX).is_file() else {"format": INDEX_FORMAT, "models": {}}
+            index = read_local_index(self.root / INDEX, {"format": INDEX_FORMAT, "models": {}})
             return _add_carded_versions(self.root, index)
         url = f"{self.location}/{INDEX}"
         try:
             if self.kind == "http":
                 response = requests.get(url, timeout=HTTP_TIMEOUT)
                 response.raise_for_status()
-                return response.json()
-            with tf.io.gfile.GFile(url, "r") as f:
-                return json.loads(f.read())
+                text = response.content
+            else:
+                with tf.io.gfile.GFile(url, "rb") as f:
+                    text = f.read()
         except Exception as e:  # noqa: BLE001  any transport error: the store is unavailable
             raise ArtifactError(f"cannot read the index of store {self.location} ({type(e).__name__}: {e})") from e
+        return parse_index(text, f"store {self.location}: {url}")
 
     def versions(self, name: str) -> list[int]:
         """The versions of `name` the store holds, ascending."""
@@ -235,11 +375,13 @@ class Store:
         if self.kind == "local":
             return self.root
         cache, verifier = cache_root(), verifier or Verifier()
+        read_local_index(cache / INDEX, {})  # the cache's own index is checked before anything is written
+        targets = {rel: inside(cache, rel) for rel in files if only is None or rel in only}
         clean_partial_downloads(cache)
-        for rel, meta in files.items():
-            if (only is None or rel in only) and not verifier.matches(cache / rel, meta["sha256"]):
-                self._download(rel, meta, cache / rel, cache)
-                verifier.remember(cache / rel, meta["sha256"])
+        for rel, dest in targets.items():
+            if not verifier.matches(dest, files[rel]["sha256"]):
+                self._download(rel, files[rel], dest, cache)
+                verifier.remember(dest, files[rel]["sha256"])
         add_index_entry(str(cache), name, version, files)
         return cache
 
@@ -282,6 +424,7 @@ class Store:
             for fresh in (False, True):  # a part that fails the hash is never trusted: start over once
                 if fresh:
                     part.unlink(missing_ok=True)
+                part.touch()
                 self._receive(url, part, size)
                 found = sha256(part)
                 if found == expected:
@@ -352,8 +495,7 @@ def _http_append(url: str, part: Path, size: int):
         bar = _progress(size, have)
         with open(part, "ab" if resumed else "wb") as f:
             for chunk in response.iter_content(CHUNK):
-                f.write(chunk)
-                have += len(chunk)
+                have = _append(f, chunk, have, size, url)
                 bar.update(have)
 
 
@@ -365,18 +507,41 @@ def _gfile_append(url: str, part: Path, size: int):
     with tf.io.gfile.GFile(url, "rb") as source, open(part, "ab") as f:
         source.seek(have)
         while chunk := source.read(CHUNK):
-            f.write(chunk)
-            have += len(chunk)
+            have = _append(f, chunk, have, size, url)
             bar.update(have)
+
+
+def _append(f, chunk: bytes, have: int, size: int, url: str) -> int:
+    """Write `chunk` after `have` bytes; a source sending more than the index's `size` is cut
+    off (a store cannot fill the disk)."""
+    if 0 <= size < have + len(chunk):
+        raise ArtifactError(f"{url} sent more than the {size:,} bytes the store's index lists; refused")
+    f.write(chunk)
+    return have + len(chunk)
+
+
+def read_index_at(location: str) -> dict:
+    """The checked index.json of a store that can be written (a folder such as the cache, or a
+    `tf.io.gfile` location); an empty index when it has none."""
+    url = f"{str(location).rstrip('/')}/{INDEX}"
+    try:
+        if not tf.io.gfile.exists(url):
+            return {"format": INDEX_FORMAT, "models": {}}
+        with tf.io.gfile.GFile(url, "rb") as f:
+            text = f.read()
+    except (OSError, tf.errors.OpError) as e:
+        raise StoreIndexError(f"cannot read {url} ({type(e).__name__}: {e})") from e
+    return parse_index(text, url)
 
 
 def add_index_entry(location: str, name: str, version: int, files: dict) -> str:
     """Add one version's entry to the index.json of a store that can be written (a folder such
-    as the cache, or a `tf.io.gfile` location), atomically; returns the index's address."""
+    as the cache, or a `tf.io.gfile` location), atomically; returns the index's address. The
+    index there is checked first, and so is the new entry."""
     url = f"{str(location).rstrip('/')}/{INDEX}"
-    index = json.loads(tf.io.gfile.GFile(url, "r").read()) if tf.io.gfile.exists(url) else {
-        "format": INDEX_FORMAT, "models": {}}
+    index = read_index_at(location)
     index.setdefault("models", {}).setdefault(name, {"versions": {}})["versions"][str(version)] = {"files": files}
+    check_index(index, url)
     _gfile_write_atomic(url, (json.dumps(index, indent=1) + "\n").encode())
     return url
 
@@ -384,19 +549,27 @@ def add_index_entry(location: str, name: str, version: int, files: dict) -> str:
 def _add_carded_versions(root: Path, index: dict) -> dict:
     """`index` with the published versions of a local folder it lacks added from their cards'
     checksums (sizes from the files): a folder before `zoo index`, or an export killed after
-    publishing its version but before updating the index."""
+    publishing its version but before updating the index. A card naming a file outside its
+    version's layout is refused (`StoreIndexError`), as an index would be."""
     for card_path in sorted(Path(root).glob("*/card.v*.json")):
         name, version = card_path.parent.name, card_path.name[len("card.v"):-len(".json")]
         known = index.setdefault("models", {}).get(name, {}).get("versions", {})
-        if not version.isdigit() or version in known or not (card_path.parent / version).is_dir():
+        if (not VERSION_KEY.match(version) or not NAME_PATTERN.match(name) or version in known
+                or not (card_path.parent / version).is_dir()):
             continue
         try:
             card = read_json(card_path)
         except ValueError:
             continue  # a broken card is reported where the card is read
-        folder = card_path.parent
-        files = {f"{name}/{rel}": {"size": (folder / rel).stat().st_size if (folder / rel).is_file() else -1,
-                                   "sha256": digest} for rel, digest in card.get("files", {}).items()}
+        folder, listed = card_path.parent, card.get("files") if isinstance(card, dict) else None
+        files = {}
+        for rel, digest in (listed.items() if isinstance(listed, dict) else ()):
+            problem = layout_problem(name, int(version), f"{name}/{rel}")
+            if problem or not isinstance(digest, str) or not SHA256_HEX.match(digest):
+                raise StoreIndexError(f"{card_path}: files[{_said(rel)}] is {problem or 'not listed with a sha256'}; "
+                                      "nothing was read or written from it")
+            files[f"{name}/{rel}"] = {"size": (folder / rel).stat().st_size if (folder / rel).is_file() else -1,
+                                      "sha256": digest}
         if files:
             index["models"].setdefault(name, {"versions": {}})["versions"][version] = {"files": files}
     return index
@@ -453,22 +626,32 @@ def push(name: str, version: int, source, destination: str) -> list[str]:
     """Publish one version from a local store to another store (a folder, `file://`, or a
     `tf.io.gfile` scheme such as `gs://`): each file checked against the source index, written
     under a temporary name and renamed, then the destination's index.json updated (last, so
-    readers never see a version whose files are not all there). Returns the paths written."""
+    readers never see a version whose files are not all there). The destination's index is
+    checked before anything is copied, and a version it already publishes is refused: a
+    published version never changes. Returns the paths written."""
     dest = Store(destination)
     if dest.kind == "http":
         raise ArtifactError(f"{destination} is read-only over http(s): push to the folder or bucket the web server "
                             "serves (e.g. gs://bucket/zoo or /srv/zoo)")
+    published = read_index_at(dest.location)["models"].get(name, {}).get("versions", {})
+    if str(version) in published:
+        raise ArtifactError(f"{destination} already publishes {name} version {version}, and a published version is "
+                            f"never replaced; export a new version (zoo export {name}) and push that")
     src = Store(str(source))
     files = src.files(name, version)
     root = src.checked(name, version)  # never publish a file that does not match its index
+    if dest.kind == "local":
+        for rel in files:
+            inside(dest.root, rel)
     written = []
     for rel in files:
         url = f"{dest.location}/{rel}"
         tf.io.gfile.makedirs(os.path.dirname(url))
         _gfile_write_atomic(url, (root / rel).read_bytes())
         written.append(url)
+    newest = all(int(v) < version for v in published)  # card.json and the picture are the newest version's
     for extra in ("card.json", f"card.v{version}.json", "samples.png"):  # what describe and people read
-        if (root / name / extra).is_file():
+        if (root / name / extra).is_file() and (newest or extra.startswith("card.v")):
             _gfile_write_atomic(f"{dest.location}/{name}/{extra}", (root / name / extra).read_bytes())
     return written + [add_index_entry(dest.location, name, version, files)]
 
@@ -481,7 +664,7 @@ def candidate_stores(store: str | None = None) -> list[Store]:
     out = []
     for loc in (store, os.environ.get(STORE_ENV, "").strip() or None):
         if loc:
-            out.append(Store(loc))
+            out.append(Store(loc, named=True))
     local = artifacts_root()
     from_source = (ROOT / "setup.cfg").is_file()  # a checkout (or editable install), not site-packages
     if os.environ.get("ZOO_ARTIFACTS_DIR", "").strip() or (local.is_dir() and from_source):
@@ -505,6 +688,9 @@ def locate(name: str, version: int | None = None, store: str | None = None) -> t
         try:
             versions = s.versions(name)
         except ArtifactError as e:
+            if s.named:  # a store the user named answers, or the user hears why not
+                how = "store=" if s.location == str(store).rstrip("/") else STORE_ENV
+                raise type(e)(f"{e} (named by {how}; with ZOO_OFFLINE=1 the cache alone is used)") from e
             tried.append(f"{s.location} ({e})")
             continue
         if versions and (version is None or version in versions):
