@@ -70,6 +70,8 @@ def _inputs(model, test_images):
                 feeds[f"{sig}:{spec.name}"] = np.stack(boards)
             elif shape == (8, 28, 28, 1):
                 feeds[f"{sig}:{spec.name}"] = test_images[0][:8]
+            elif spec.name == "uniform":  # a fitted prior's component draw: U[0, 1), as the method checks
+                feeds[f"{sig}:{spec.name}"] = rng.random(shape).astype("float32")
             else:
                 feeds[f"{sig}:{spec.name}"] = rng.standard_normal(shape).astype("float32")
         feeds[sig] = [feeds[f"{sig}:{spec.name}"] for spec in specs]

@@ -50,6 +50,24 @@ RECIPE_CASES = [
     ("snake-dqn", ["data.size=3"], recipes.RecipeError, "data.size = 3 is below its minimum 5"),
     ("alphazero-tictactoe", ["steps_per_epoch=3"], recipes.RecipeError, "no recipe key 'steps_per_epoch'"),
     ("alphazero-tictactoe", ["checkpoint_every=3"], recipes.RecipeError, "no recipe key 'checkpoint_every'"),
+    # issue 34: NaN and infinity pass every range check; list and model values have ranges too
+    ("vae-mnist", ["learning_rate=nan"], recipes.RecipeError, "optimizer.learning_rate = nan is not a finite number"),
+    ("vae-mnist", ["learning_rate=inf"], recipes.RecipeError, "optimizer.learning_rate = inf is not a finite number"),
+    ("vae-mnist", ["alpha=nan"], recipes.RecipeError, "optimizer.alpha = nan is not a finite number"),
+    ("vae-mnist", ["hold=nan"], recipes.RecipeError, "optimizer.hold = nan is not a finite number"),
+    ("vae-mnist", ["clipnorm=nan"], recipes.RecipeError, "optimizer.clipnorm = nan is not a finite number"),
+    ("vae-mnist", ["beta_1=nan"], recipes.RecipeError, "optimizer.beta_1 = nan is not a finite number"),
+    ("snake-dqn", ["gamma=nan"], recipes.RecipeError, "train.gamma = nan is not a finite number"),
+    ("snake-dqn", ["eps_end=-inf"], recipes.RecipeError, "train.eps_end = -inf is not a finite number"),
+    ("vaegan-mnist", ["model.adversarial_weight=nan"], recipes.RecipeError, "adversarial_weight = nan is not a finite"),
+    ("vaegan-mnist", ["model.adversarial_weight=-1"], recipes.RecipeError, "adversarial_weight = -1.0 is below its minimum 0"),
+    ("vae-mnist", ["model.filters=[]"], recipes.RecipeError, "model.filters = [] needs at least 1 item"),
+    ("vae-mnist", ["model.filters=[32, 0]"], recipes.RecipeError, "model.filters[1] = 0 is below its minimum 1"),
+    ("vae-mnist", ["model.filters=[32, nan]"], recipes.RecipeError, "model.filters[1] = nan is not a finite number"),
+    ("vae-mnist", ["model.latent_dim=0"], recipes.RecipeError, "model.latent_dim = 0 is below its minimum 1"),
+    ("dcgan-mnist", ["model.ema=1.0"], recipes.RecipeError, "model.ema = 1.0 is above its maximum 0.9999"),
+    ("dcgan-mnist", ["model.seed=-1"], recipes.RecipeError, "model.seed = -1 is below its minimum 0"),
+    ("cnn-mnist", ["model.num_classes=1"], recipes.RecipeError, "model.num_classes = 1 is below its minimum 2"),
 ]
 
 
@@ -487,7 +505,8 @@ def test_republished_weights_get_checked_signatures(isolated_artifacts):
     assert store.verify_store(str(isolated_artifacts)) == {"alphazero-tictactoe@1": [], "alphazero-tictactoe@2": []}
     sm = zoo.load("alphazero-tictactoe", format="saved_model")
     predict = sm.signatures["predict"]
-    assert "board must hold pixels in [0, 1]" in _invalid(predict, board=np.full((1, 3, 3, 2), 2.0, "float32"))
+    too_big = np.full((1, 3, 3, 2), 2.0, "float32")
+    assert "board must hold 0/1 planes in [0, 1] (encode a position" in _invalid(predict, board=too_big)
     assert "and no NaN" in _invalid(predict, board=np.full((1, 3, 3, 2), np.nan, "float32"))
     empty = predict(board=tf.zeros((0, 3, 3, 2)))
     assert {k: tuple(v.shape) for k, v in empty.items()} == {"policy": (0, 9), "value": (0,)}
@@ -609,3 +628,226 @@ def test_an_overflowing_step_is_skipped_and_the_scale_lowered():
     ae.optimizer.dynamic_scale.assign(16.0)
     ae.train_on_batch(x)  # a finite step is applied
     assert any(not np.array_equal(a, v.numpy()) for a, v in zip(before, ae.trainable_variables))
+
+
+# --- issue 34: runs are never lost and never shared ------------------------------------------------------
+TINY_AE = ["epochs=3", "steps_per_epoch=4", "checkpoint_every=2", "eval_batches=1", "model.hidden=8",
+           "model.filters=[4, 8]", "model.latent_dim=2"]
+
+
+def _history_epochs(out: Path) -> list:
+    return [row["epoch"] for row in json.loads((out / "history.json").read_text())]
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize("damage", ["index", "data", "flipped"])
+def test_a_damaged_newest_checkpoint_is_skipped_and_the_run_resumes_from_the_one_before(tmp_path, capfd, damage):
+    recipe = recipes.apply_overrides(recipes.load("ae-mnist"), TINY_AE)
+    out = tmp_path / "run"
+    training.train(recipe, out, verbose=0, max_updates=6)  # epoch 1 (ckpt-1, ckpt-2), then ckpt-3 at step 2 of epoch 2
+    assert [Path(p).name for p in runs.checkpoint_prefixes(out / "checkpoints")] == ["ckpt-4", "ckpt-3"]
+    assert _history_epochs(out) == [1]
+    newest = out / "checkpoints" / "ckpt-4"
+    if damage == "index":
+        Path(f"{newest}.index").unlink()
+    else:
+        data = next(newest.parent.glob("ckpt-4.data-*"))
+        if damage == "data":
+            data.unlink()
+        else:
+            raw = bytearray(data.read_bytes())
+            raw[len(raw) // 2] ^= 0xFF
+            data.write_bytes(bytes(raw))
+    capfd.readouterr()
+    summary = training.train(recipe, out, verbose=0)
+    err = capfd.readouterr().err
+    assert summary["finished"] and summary["resumed_from"].endswith("ckpt-3"), summary["resumed_from"]
+    assert "skipped checkpoint" in err and "ckpt-4:" in err and "resuming from the older ckpt-3" in err, err
+    assert _history_epochs(out) == [1, 2, 3]  # the epoch-1 row kept, nothing started again from step 0
+    assert summary["steps"] == 12
+
+
+@pytest.mark.mnist
+def test_a_run_whose_every_checkpoint_is_damaged_is_refused_not_overwritten(tmp_path):
+    recipe = recipes.apply_overrides(recipes.load("ae-mnist"), TINY_AE)
+    out = tmp_path / "run"
+    training.train(recipe, out, verbose=0, max_updates=6)
+    for index in (out / "checkpoints").glob("*.index"):
+        index.unlink()
+    before = (out / "history.json").read_bytes()
+    with pytest.raises(runs.RunFolderError, match="cannot resume and a fresh start would overwrite its history"):
+        training.train(recipe, out, verbose=0)
+    assert (out / "history.json").read_bytes() == before
+    assert cli.main(["train", "ae-mnist", *[a for o in TINY_AE for a in ("--set", o)], "--out", str(out)]) == 2
+
+
+def test_a_divergence_before_any_checkpoint_does_not_name_one(tmp_path):
+    run = runs.Run(recipes.load("alphazero-tictactoe"), tmp_path / "run")
+    with run.strategy.scope():
+        model, step = run.build_model(), tf.Variable(0, dtype=tf.int64)
+    run.open(model=model, step=step)
+    text = str(run.diverged("loss became nan", "step 3"))
+    assert "No checkpoint was saved before it" in text and "None" not in text
+
+
+@pytest.mark.parametrize("tf_config", ['{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}',
+                                       "[]", "not json"])
+def test_a_stale_tf_config_neither_unlocks_nor_breaks_a_one_process_run(tmp_path, monkeypatch, tf_config):
+    out = tmp_path / "run"
+    monkeypatch.setenv("TF_CONFIG", tf_config)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(out)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(files.FolderBusy, match=rf"in use by process {holder.pid}"):
+            training.train(recipes.apply_overrides(recipes.load("alphazero-tictactoe"), ["iterations=1"]), out,
+                           strategy="default", verbose=0)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.mark.parametrize("tf_config,phrase", [("[]", "TF_CONFIG is not a JSON object"),
+                                              ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "ps"}}',
+                                               "task.type must be one of"),
+                                              ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 3}}',
+                                               "task.index must be 0 to 0")])
+def test_a_broken_tf_config_for_multi_worker_is_one_line(tmp_path, capsys, monkeypatch, tf_config, phrase):
+    monkeypatch.setenv("TF_CONFIG", tf_config)
+    assert cli.main(["train", "alphazero-tictactoe", "--strategy", "multi-worker", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert phrase in err and "Traceback" not in err and err.count("\n") == 1, err
+    assert not (tmp_path / "r").exists()
+
+
+# --- issue 34: inputs that gave plausible wrong answers ------------------------------------------------
+def test_an_integer_board_is_the_same_board_and_a_wrong_one_gets_the_boards_hint(models):
+    net = models("alphazero-connect4")
+    game = net.game()
+    s = game.initial()
+    for move in (3, 3, 2):
+        s = game.play(s, move)
+    board = np.stack([game.encode(s)])
+    for a, b in zip(net.predict_board(board.astype("int64")), net.predict_board(board.astype("float32"))):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(ValueError) as e:
+        net.predict_board(board * 255)
+    assert "game.encode(state)" in str(e.value) and "divide by 255" not in str(e.value)
+
+
+def test_a_finished_snake_episode_cannot_be_stepped():
+    from gymnasium.error import ResetNeeded
+
+    env = zoo.envs.SnakeEnv(size=6)
+    with pytest.raises(ResetNeeded, match="not started"):
+        env.step(0)
+    env.reset(seed=0)
+    terminated = False
+    for _ in range(50):  # straight ahead: into a wall within the board's width
+        _, _, terminated, truncated, info = env.step(0)
+        if terminated:
+            break
+    assert terminated
+    score = info["score"]
+    with pytest.raises(ResetNeeded, match="the episode is terminated; call reset"):
+        env.step(0)
+    assert env.reset(seed=1)[1]["score"] == 0 and score >= 0
+    env.step(0)  # a new episode steps again
+
+
+VAEGAN_CASES = [
+    (lambda m: m.prior_codes(np.zeros((2, m.latent_dim), "float32"), np.array([0.5, 1.5], "float32")), ValueError,
+     "uniform must be in [0, 1]"),
+    (lambda m: m.prior_codes(np.zeros((2, m.latent_dim), "float32"), np.array([-0.1, 0.5], "float32")), ValueError,
+     "uniform must be in [0, 1]"),
+    (lambda m: m.prior_codes(np.zeros((1, m.latent_dim), "float32"), np.array([np.nan], "float32")), ValueError,
+     "uniform contain NaN"),
+    (lambda m: m.prior_codes(np.zeros((1, m.latent_dim), "float32"), np.array([1], "int32")), TypeError,
+     "floating point in [0, 1]"),
+    (lambda m: m.sample(2, temperature=float("nan")), ValueError, "temperature must be a finite number from 0"),
+    (lambda m: m.sample(2, temperature=-1.0), ValueError, "temperature must be a finite number from 0"),
+    (lambda m: m.sample(2, temperature="hot"), TypeError, "temperature must be a number"),
+]
+
+
+@pytest.mark.parametrize("call,error,phrase", VAEGAN_CASES, ids=[c[2][:30] + str(i) for i, c in enumerate(VAEGAN_CASES)])
+def test_the_fitted_priors_inputs_are_checked(models, call, error, phrase):
+    with pytest.raises(error) as e:
+        call(models("vaegan-mnist"))
+    assert phrase in str(e.value)
+    assert np.isfinite(np.asarray(models("vae-mnist").sample(2, temperature=0.0))).all()
+
+
+def test_an_exported_fitted_prior_refuses_a_uniform_outside_0_1(tmp_path):
+    vg = zoo.get_entry("vaegan-mnist").model_class(latent_dim=4, filters=(4, 8), hidden=8, d_filters=(4, 8), d_dense=8, prior_components=2, seed=0)
+    vg.build()
+    artifacts.write_saved_model(vg, tmp_path / "1", "vaegan-mnist")
+    fn = tf.saved_model.load(str(tmp_path / "1")).signatures["sample_fitted"]
+    noise = tf.zeros((2, 4))
+    assert tuple(fn(noise=noise, uniform=tf.constant([0.0, 1.0]))["images"].shape) == (2, 28, 28, 1)
+    for bad in ([0.5, 1.5], [-0.5, 0.5], [float("nan"), 0.5]):
+        with pytest.raises(tf.errors.InvalidArgumentError, match="uniform must hold values in"):
+            fn(noise=noise, uniform=tf.constant(bad))
+
+
+# --- issue 34: one meaning of a version number, and one line for a user's mistake -------------------------
+@pytest.mark.parametrize("argv", [["evaluate", "cnn-mnist@0"], ["pull", "cnn-mnist@0"], ["describe", "cnn-mnist@0"],
+                                  ["push", "cnn-mnist@0", "--to", "ram://never"], ["pull", "cnn-mnist@01"],
+                                  ["evaluate", "cnn-mnist@-1"], ["pull", "cnn-mnist@"]])
+def test_version_0_means_nothing_anywhere(argv, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "N a whole number from 1" in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert not tf.io.gfile.exists("ram://never/index.json")
+
+
+def test_export_version_0_publishes_nothing(isolated_artifacts, tmp_path, capsys):
+    run = _run_folder(tmp_path, 3)
+    assert cli.main(["export", "alphazero-tictactoe", "--run", str(run), "--version", "0"]) == 2
+    assert "a version is a whole number from 1" in capsys.readouterr().err
+    assert cli.main(["export", "alphazero-tictactoe", "--from-version", "0"]) == 2
+    assert zoo.get_entry("alphazero-tictactoe").versions() == [1]
+
+
+@pytest.mark.parametrize("argv,phrase", [
+    (["play", "snake-dqn", "--seed", "-1"], "--seed must be a whole number from 0"),
+    (["play", "snake-dqn", "--size", "3"], "--size must be a whole number from 5"),
+    (["play", "snake-dqn", "--delay", "nan"], "--delay must be a number of seconds"),
+    (["play", "alphazero-tictactoe", "--simulations", "0"], "--simulations must be a whole number from 1"),
+    (["train", "ae-mnist", "--set", "model.filters=[]"], "model.filters = [] needs at least 1 item"),
+])
+def test_more_mistakes_are_one_line(argv, phrase, capsys, tmp_path):
+    out = tmp_path / "out"
+    assert cli.main(argv + (["--out", str(out)] if argv[0] == "train" else [])) == 2
+    err = capsys.readouterr().err
+    assert phrase in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert not out.exists()
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize("flag", [["--columns", "test_mse_per_pixel,nope"], ["--plot-y", "test_mse_per_pixel:nope"]])
+def test_a_sweep_column_no_run_has_is_refused_before_training(tmp_path, capsys, flag):
+    out = tmp_path / "sweep"
+    argv = ["sweep", "ae-mnist", "model.hidden=8,16", "--set", "epochs=1", "--set", "steps_per_epoch=2", "--out", str(out)]
+    assert cli.main(argv + flag) == 2
+    err = capsys.readouterr().err
+    assert "no metric 'nope' in a ae-mnist run" in err and "test_mse_per_pixel" in err and "Traceback" not in err, err
+    assert not out.exists()
+
+
+def test_a_swept_value_cannot_name_a_folder_outside_the_sweep(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    argv = ["sweep", "ae-mnist", "model.activation=relu,../../escaped", "--set", "epochs=1", "--out", str(out)]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "'../../escaped' cannot" in err and "Traceback" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("base", ['/models" } config { name: "evil" base_path: "/etc', "/models\nx", "C:\\models", ""])
+def test_a_serving_base_path_cannot_inject_config(base, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ZOO_ARTIFACTS_DIR", str(tmp_path))
+    copy_version(tmp_path, "snake-dqn", 1)
+    assert cli.main(["serving-config", "--base-path", base]) == 2
+    err = capsys.readouterr().err
+    assert "--base-path must be a folder or URI" in err and "Traceback" not in err, err
+    assert not (tmp_path / "models.config").exists()

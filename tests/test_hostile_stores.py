@@ -15,7 +15,7 @@ import tensorflow as tf
 import zoo
 from zoo import cli, store
 from conftest import copy_version
-from test_stores import SMALL, _Quiet, _serve, small_store
+from test_stores import SMALL, _Quiet, _serve, isolated, small_store  # noqa: F401  (isolated: a fixture)
 
 NAME = "alphazero-tictactoe"
 KERAS = f"{NAME}/{NAME}.v1.keras"
@@ -44,16 +44,6 @@ def served(tmp_path_factory):
     server.index = None
     yield server, url, folder
     server.shutdown()
-
-
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    """No artifacts anywhere but what a test names; an empty cache under tmp_path/home."""
-    monkeypatch.setenv("ZOO_ARTIFACTS_DIR", str(tmp_path / "no-artifacts"))
-    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("ZOO_STORE", raising=False)
-    monkeypatch.delenv("ZOO_OFFLINE", raising=False)
-    return tmp_path
 
 
 def real_index(folder: Path) -> dict:

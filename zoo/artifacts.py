@@ -116,6 +116,12 @@ class Card(dict):
         return self.get("metrics", {})
 
 
+# What an in-graph check's message says a bounded input holds, where the bare range would not
+# help (any other input: "values in [low, high]").
+INPUT_HINTS = {"images": "pixels in [0, 1] (divide 0-255 images by 255)",
+               "board": "0/1 planes in [0, 1] (encode a position with game.encode(state))"}
+
+
 def _strict(fn, specs, bounds: dict):
     """The signature function with its inputs checked in the graph, as the Keras methods check
     them: each input's shape (`tf.ensure_shape`: a SavedModel does not enforce its declared
@@ -130,7 +136,7 @@ def _strict(fn, specs, bounds: dict):
         a, name = tf.ensure_shape(a, spec.shape), spec.name
         if bounds.get(name) is not None:  # one fused test: NaN fails both comparisons
             low, high = bounds[name]
-            what = "pixels in [0, 1] (divide 0-255 images by 255)" if (low, high) == (0.0, 1.0) else f"values in [{low}, {high}]"
+            what = INPUT_HINTS.get(name, f"values in [{low}, {high}]")
             inside = tf.reduce_all(tf.logical_and(a >= tf.cast(low, a.dtype), a <= tf.cast(high, a.dtype)))
             nan = ", and no NaN" if a.dtype.is_floating else ""
             check_op = tf.debugging.Assert(inside, [f"{name} must hold {what}{nan}"], name=f"check_{name}")
@@ -422,14 +428,14 @@ def _publish(name: str, model, version: int | None, verbose: bool, write_keras, 
     """The steps every new version takes, under the artifact folder's lock (see `export_artifact`)."""
     entry = get_entry(name)
     folder = entry.artifact_dir
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
+        raise ValueError(f"a version is a whole number from 1 (or None for the next), got {version!r}")
     with folder_lock(folder, f"zoo export {name}"):
         removed = remove_unpublished(folder, name)
         if removed and verbose:
             print(f"removed what an interrupted export left in {folder}: {', '.join(removed)}")
         versions = entry.versions()
-        version = version or (versions[-1] + 1 if versions else 1)
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise ValueError(f"a version is a whole number from 1, got {version!r}")
+        version = version if version is not None else (versions[-1] + 1 if versions else 1)
         if version in versions:
             raise FileExistsError(f"{name} version {version} exists already; versions are never overwritten")
         write_keras(folder / f"{name}.v{version}.keras")

@@ -41,10 +41,12 @@ def _cmd_list(args):
 
 
 def _name_version(text: str) -> tuple[str, int | None]:
-    name, _, version = text.partition("@")
-    if version and not version.isdigit():
-        raise ValueError(f"{text!r}: write a version as NAME@N, e.g. cgan-mnist@1")
+    name, at, version = text.partition("@")
+    if at and not store.VERSION_KEY.match(version):
+        raise ValueError(f"{text!r}: write a version as NAME@N with N a whole number from 1, e.g. cgan-mnist@1 "
+                         "(or NAME alone for the newest)")
     return name, int(version) if version else None
+
 
 
 def _cmd_pull(args):
@@ -99,9 +101,17 @@ def _cmd_sweep(args):
     key, _, text = args.setting.partition("=")
     if not text:
         raise ValueError(f"sweep takes KEY=V1,V2,... (e.g. model.adversarial_weight=0,1,10), got {args.setting!r}")
-    rows = sweep.run(args.recipe, key, sweep.parse_values(text), args.out, args.set, verbose=0 if args.quiet else 1,
-                     limit=args.limit)
-    columns = args.columns.split(",") if args.columns else sweep.scalar_columns(rows)
+    values = sweep.parse_values(text)
+    wanted = [c for c in (args.columns or "").split(",") if c]
+    left, _, right = (args.plot_y or "").partition(":")
+    plotted = [c for c in left.split(",") + right.split(",") if c]
+    if args.plot_y and not [c for c in left.split(",") if c]:
+        raise ValueError(f"--plot-y takes LEFT1,LEFT2:RIGHT1 with at least one metric on the left, got {args.plot_y!r}")
+    if wanted or plotted:  # a column no run has is refused now, not after every run was trained and measured
+        first = recipes.apply_overrides(recipes.load(args.recipe), [*args.set, f"{key}={text.split(',')[0].strip()}"])
+        sweep.check_columns(first, wanted + plotted, args.limit)
+    rows = sweep.run(args.recipe, key, values, args.out, args.set, verbose=0 if args.quiet else 1, limit=args.limit)
+    columns = wanted or sweep.scalar_columns(rows)
     label = key.split(".")[-1]
     print(sweep.write(rows, args.out, label, columns, args.command_line))
     if args.plot:

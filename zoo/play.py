@@ -38,6 +38,18 @@ class PlayOptions:
     second: bool = False
     simulations: int | None = None
 
+    def __post_init__(self):
+        whole = {"seed": (self.seed, 0, 2 ** 32 - 1), "size": (self.size, 5, 1000), "max_steps": (self.max_steps, 1, None),
+                 "simulations": (self.simulations, 1, None)}
+        for flag, (value, low, high) in whole.items():
+            if value is None and flag == "simulations":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < low or (high and value > high):
+                upto = f" to {high:,}" if high else ""
+                raise ValueError(f"--{flag.replace('_', '-')} must be a whole number from {low}{upto}, got {value!r}")
+        if isinstance(self.delay, bool) or not isinstance(self.delay, (int, float)) or not 0 <= self.delay <= 60:
+            raise ValueError(f"--delay must be a number of seconds from 0 to 60, got {self.delay!r}")
+
 
 def _caption(img: np.ndarray, text: str) -> np.ndarray:
     pil = Image.fromarray(np.pad(img, ((0, 16), (0, 0), (0, 0))))

@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import difflib
 import inspect
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,9 +65,12 @@ class Key:
     choices: tuple = ()
     optional: bool = False
     help: str = ""
+    items: "Key | None" = None  # a list's elements: each checked by this key
+    min_items: int = 0
 
     def check(self, where: str, value):
-        """`value` converted to the key's kind (an int for a float key), or a `RecipeError`."""
+        """`value` converted to the key's kind (an int for a float key), or a `RecipeError`.
+        A number is always finite (NaN and infinity are refused whatever the kind)."""
         about = f" ({self.help})" if self.help else ""
         if value is None:
             if self.optional or self.default is None:
@@ -79,6 +83,12 @@ class Key:
         numeric_bool = self.kind in (int, float) and isinstance(value, bool)
         if not isinstance(value, self.kind) or numeric_bool:
             raise RecipeError(f"{where} = {value!r} is not {_a(self.kind)}{about}")
+        _check_finite(where, value)
+        if isinstance(value, list):
+            if len(value) < self.min_items:
+                raise RecipeError(f"{where} = {value!r} needs at least {self.min_items} item(s){about}")
+            if self.items is not None:
+                value = [self.items.check(f"{where}[{i}]", v) for i, v in enumerate(value)]
         if self.choices and value not in self.choices:
             hint = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=1)
             raise RecipeError(f"{where} = {value!r} is not one of {', '.join(repr(c) for c in self.choices)}"
@@ -88,6 +98,19 @@ class Key:
         if self.high is not None and value > self.high:
             raise RecipeError(f"{where} = {value!r} is above its maximum {_num(self.high)}{about}")
         return value
+
+
+def _check_finite(where: str, value):
+    """Refuse NaN and infinity anywhere in a value (a list's items included): they pass every
+    comparison with a bound, and training on them fails much later or not at all."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RecipeError(f"{where} = {value!r} is not a finite number")
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_finite(f"{where}[{i}]", v)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(f"{where}.{k}", v)
 
 
 def _a(kind: type) -> str:
@@ -133,10 +156,28 @@ def register_keys(trainer: str, **sections: dict):
     TRAINER_KEYS[trainer] = {s: dict(sections.get(s, {})) for s in ("data", "train")}
 
 
+def _inferred_key(default, bounds: dict) -> Key:
+    """A model key typed by its constructor default: a number not below 0 when the default is
+    not (an int, a float), a non-empty list of whole numbers from 1 for a default such as
+    `filters=(32, 64)`; `bounds` (the class's `recipe_bounds` entry) overrides the range."""
+    if default is None or default is inspect.Parameter.empty:
+        return Key(int if bounds else object, optional=True, **bounds)  # a range is declared for numbers only
+    if isinstance(default, (tuple, list)):
+        positive = bool(default) and all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in default)
+        items = Key(int, low=1, high=bounds.get("high")) if positive else None
+        return Key(list, optional=True, items=items, min_items=int(bounds.get("min_items", 1 if positive else 0)))
+    kind = float if isinstance(default, float) else type(default)
+    if kind in (int, float) and not isinstance(default, bool):
+        return Key(kind, optional=True, **{"low": 0 if default >= 0 else None, **bounds})
+    return Key(kind, optional=True)
+
+
 def model_keys(entry) -> dict[str, Key]:
     """The `model` keys of a registry entry: its class's constructor arguments, typed by their
-    defaults (a tuple default takes a list)."""
-    keys = {}
+    defaults (`_inferred_key`), with the ranges its classes declare in `recipe_bounds`."""
+    keys, declared = {}, {}
+    for cls in reversed(entry.model_class.__mro__):
+        declared.update(vars(cls).get("recipe_bounds", {}))
     for cls in entry.model_class.__mro__:  # a constructor passing **kwargs on takes its parent's keys too
         if "__init__" not in vars(cls):
             continue
@@ -146,10 +187,7 @@ def model_keys(entry) -> dict[str, Key]:
         for p in params:
             if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name in keys or p.name == "dataset":
                 continue  # a model's dataset comes from [data] (zoo.runs.build_model)
-            d = p.default
-            kind = (object if d is p.empty or d is None else list if isinstance(d, (tuple, list))
-                    else float if isinstance(d, float) else type(d))
-            keys[p.name] = Key(kind, optional=True)
+            keys[p.name] = _inferred_key(p.default, dict(declared.get(p.name, {})))
         if not any(p.kind == p.VAR_KEYWORD for p in params):
             break
     return keys

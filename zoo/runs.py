@@ -38,6 +38,7 @@ import hashlib
 import inspect
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -66,7 +67,7 @@ def make_strategy(name: str):
         devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
         return tf.distribute.MirroredStrategy(devices=devices)
     if name == "multi-worker":
-        if "TF_CONFIG" not in os.environ:
+        if not tf_config():
             raise ValueError("--strategy multi-worker needs TF_CONFIG describing the cluster (see docs/distributed.md)")
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"unknown strategy {name!r}; use one of {', '.join(STRATEGIES)}")
@@ -81,18 +82,48 @@ def is_chief(strategy) -> bool:
                                               and "chief" not in resolver.cluster_spec().as_dict())
 
 
+def tf_config() -> dict:
+    """`TF_CONFIG` parsed and checked ({} when unset): an object whose `cluster` maps task types
+    to lists of addresses and whose `task` names a type of it and an index in its list; a
+    `ValueError` saying what is wrong otherwise."""
+    text = os.environ.get("TF_CONFIG", "").strip()
+    if not text:
+        return {}
+    try:
+        config = json.loads(text)
+    except ValueError:
+        config = None
+    how = ('write it as {"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", "index": 0}} '
+           "(docs/distributed.md)")
+    if not isinstance(config, dict):
+        raise ValueError(f"TF_CONFIG is not a JSON object; {how}")
+    cluster, task = config.get("cluster"), config.get("task")
+    if not isinstance(cluster, dict) or not all(isinstance(v, list) and v for v in cluster.values()):
+        raise ValueError(f"TF_CONFIG's cluster must map task types to lists of addresses; {how}")
+    if not isinstance(task, dict) or task.get("type") not in cluster:
+        raise ValueError(f"TF_CONFIG's task.type must be one of its cluster's task types {sorted(cluster)}; {how}")
+    index = task.get("index", 0)
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(cluster[task["type"]]):
+        raise ValueError(f"TF_CONFIG's task.index must be 0 to {len(cluster[task['type']]) - 1}, got {index!r}; {how}")
+    return config
+
+
 def chief_by_tf_config() -> bool:
     """Whether this process is the chief by `TF_CONFIG` (always, without one): known before
     TensorFlow makes the strategy, so the chief alone can lock the run folder first."""
-    try:
-        config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-    except ValueError:
-        return True
+    config = tf_config()
     task, cluster = config.get("task") or {}, config.get("cluster") or {}
     if not task:
         return True
-    return task.get("type") == "chief" or (task.get("type") == "worker" and int(task.get("index", 0)) == 0
-                                           and "chief" not in cluster)
+    return task["type"] == "chief" or (task["type"] == "worker" and int(task.get("index", 0)) == 0
+                                       and "chief" not in cluster)
+
+
+def writes_run_folder(strategy_name: str) -> bool:
+    """Whether this process writes the run folder, and so must hold its lock: every process
+    but a multi-worker run's non-chief workers (a stale `TF_CONFIG` does not make a one-process
+    run a worker)."""
+    return strategy_name != "multi-worker" or chief_by_tf_config()
 
 
 def worker_scratch_dir(out: Path, strategy) -> Path:
@@ -176,6 +207,45 @@ def recipe_changes(old: dict, new: dict) -> list[str]:
             if before.get(k) != now.get(k)]
 
 
+CHECKPOINT = re.compile(r"^ckpt-([0-9]+)\.(index|data-[0-9]+-of-[0-9]+)$")  # CheckpointManager's file names
+
+
+def checkpoint_prefixes(folder) -> list[str]:
+    """The checkpoints a folder has files of (`<folder>/ckpt-N`), newest first, whether or not
+    they are whole."""
+    folder = Path(folder)
+    found = {int(m.group(1)) for p in (folder.iterdir() if folder.is_dir() else ())
+             if (m := CHECKPOINT.match(p.name))}
+    return [str(folder / f"ckpt-{n}") for n in sorted(found, reverse=True)]
+
+
+def checkpoint_problem(prefix: str) -> str | None:
+    """Why the checkpoint `prefix` cannot be restored, or None: its index and data files are
+    there and every tensor reads back (TensorFlow checks each tensor's checksum)."""
+    if not Path(f"{prefix}.index").is_file():
+        return "its .index file is missing"
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        for key in reader.get_variable_to_shape_map():
+            reader.get_tensor(key)
+    except (tf.errors.OpError, ValueError, OSError) as e:
+        first = str(getattr(e, "message", e)).strip().splitlines()
+        return f"it does not read back ({type(e).__name__}: {first[0][:200] if first else ''})"
+    return None
+
+
+def newest_intact_checkpoint(folder) -> tuple[str | None, list[str]]:
+    """(the newest checkpoint of `folder` that reads back whole, or None; a note for each newer
+    one that does not, saying why)."""
+    skipped = []
+    for prefix in checkpoint_prefixes(folder):
+        problem = checkpoint_problem(prefix)
+        if problem is None:
+            return prefix, skipped
+        skipped.append(f"{Path(prefix).name}: {problem}")
+    return None, skipped
+
+
 def check_run_folder(out, recipe: dict):
     """Refuse, before anything is written, a run folder that cannot take this run: a path that
     passes through a file, or a folder whose checkpoints were trained with another model or
@@ -187,7 +257,7 @@ def check_run_folder(out, recipe: dict):
                 raise RunFolderError(f"run folder {out}: {folder} is a file, not a folder; choose another --out")
             break
     saved = out / "recipe.toml"
-    if not (saved.is_file() and tf.train.latest_checkpoint(str(out / "checkpoints"))):
+    if not (saved.is_file() and checkpoint_prefixes(out / "checkpoints")):
         return
     changes = [c for c in recipe_changes(tomllib.loads(saved.read_text()), recipe)
                if c.startswith(("name ", "model.", "data.dataset "))]
@@ -295,14 +365,31 @@ class Run:
         if self.chief:
             self.out.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.out / "recipe.toml", recipes.dumps(self.recipe))
+        latest = self._resumable()
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.ckpt_dir), max_to_keep=2)
-        latest = tf.train.latest_checkpoint(str(self.out / "checkpoints"))
         if latest:
             self.checkpoint.restore(latest).expect_partial()
         self.restored_from = latest
         self._base_elapsed, self._t0 = float(self._elapsed.numpy()), time.time()
         self.writer = (tf.summary.create_file_writer(str(self.out / "logs")) if self.chief
                        else tf.summary.create_noop_writer())
+        return latest
+
+    def _resumable(self) -> str | None:
+        """The newest checkpoint that reads back whole, saying on stderr which newer ones were
+        skipped and why; a `RunFolderError` (nothing written) when the folder has a history but
+        nothing to resume it from, which a fresh start would overwrite."""
+        latest, skipped = newest_intact_checkpoint(self.out / "checkpoints")
+        for note in skipped:
+            warn(f"resume: skipped checkpoint {self.out / 'checkpoints'} {note}; "
+                 + (f"resuming from the older {Path(latest).name}" if latest else "no older checkpoint is whole"))
+        history = self.out / "history.json"
+        if self.chief and latest is None and history.is_file() and history.read_text().strip() not in ("", "[]"):
+            why = (f"every checkpoint is damaged ({', '.join(n.split(':')[0] for n in skipped)}: see above)" if skipped
+                   else "it has no checkpoint")
+            raise RunFolderError(f"{self.out} holds a run's history.json but {why}, so the run cannot resume and a "
+                                 "fresh start would overwrite its history; train into a new --out, or move the folder "
+                                 "aside first")
         return latest
 
     def state(self, name: str) -> Path | None:
@@ -356,11 +443,14 @@ class Run:
         return float(self._elapsed.numpy())
 
     def diverged(self, problem: str, where: str) -> TrainingDiverged:
-        """The error that stops a run whose numbers went bad, naming the last good checkpoint."""
-        return TrainingDiverged(
-            f"stopped at {where}: {problem}. The last good checkpoint is in {self.ckpt_dir} "
-            f"({self.manager.latest_checkpoint}); lower the learning rate or change the seed, then run again "
-            "to resume from it, or start a fresh --out folder.")
+        """The error that stops a run whose numbers went bad, naming the last good checkpoint
+        (or saying there is none yet)."""
+        last = self.manager.latest_checkpoint
+        resume = (f"The last good checkpoint is {last}; lower the learning rate or change the seed, then run again "
+                  "to resume from it, or start a fresh --out folder." if last else
+                  "No checkpoint was saved before it: lower the learning rate or change the seed and train again "
+                  "into a fresh --out folder.")
+        return TrainingDiverged(f"stopped at {where}: {problem}. {resume}")
 
     def finish(self, model, finished: bool, summary: dict):
         """Drop a worker's scratch checkpoints; on the chief, once training is complete, write

@@ -132,6 +132,10 @@ def models_config(base_path: str = "/models", labels: bool = False) -> str:
     label only on a version that is already loaded, unless the server runs with
     `LABELS_FLAG`; a labelled config says so in its first lines.
     """
+    if not isinstance(base_path, str) or not base_path.strip() or any(c in base_path for c in '"\\\'') or \
+            not base_path.isprintable():
+        raise ValueError(f"--base-path must be a folder or URI as TF Serving sees it (e.g. /models or gs://bucket/zoo), "
+                         f"without quotes, backslashes or control characters; got {base_path!r}")
     blocks = []
     for name in list_models():
         versions = get_entry(name).versions()

@@ -265,7 +265,9 @@ class Verifier:
         self.changed = False
         try:
             self.known = read_json(self.path) if self.path.is_file() else {}
-        except ValueError:  # a damaged verdict file only costs a re-hash
+        except (ValueError, OSError):  # a damaged verdict file only costs a re-hash
+            self.known = {}
+        if not isinstance(self.known, dict):
             self.known = {}
 
     @staticmethod

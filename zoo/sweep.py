@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 import time
 import tomllib
@@ -32,11 +33,14 @@ from pathlib import Path
 import keras
 
 from . import recipes, training
+from .artifacts import Card
 from .evaluate import check_counts, default_judge, evaluate
 from .files import atomic_write_bytes, atomic_write_json, atomic_write_text
-from .runs import RunFolderError, recipe_changes
+from .registry import get_entry
+from .runs import RunFolderError, build_model, recipe_changes
 
 METRICS_FILE = "sweep_metrics.json"  # in each value's run folder, once it is measured
+FOLDER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+=-]{0,127}$")
 # Settings that do not change what a run learns: a folder trained with other values of these is reused.
 NOT_LEARNED = {"train.judge", "train.checkpoint_every"}
 
@@ -70,6 +74,10 @@ def run(recipe_name: str, key: str, values: list, out, overrides=(), verbose: in
     scored after every epoch by its dataset's judge, as `zoo train` does."""
     check_counts(limit=limit)
     out = Path(out)
+    for v in values:  # each value names a folder under `out`, and must stay one
+        if not FOLDER_NAME.match(f"{key.split('.')[-1]}={v}"):
+            raise ValueError(f"a swept value names its run's folder under {out}: {v!r} cannot (use letters, digits "
+                             "and . _ - + = , no / or leading dot)")
     runs = [(v, out / f"{key.split('.')[-1]}={v}", recipes.apply_overrides(recipes.load(recipe_name),
                                                                            [*overrides, f"{key}={v}"]))
             for v in values]
@@ -100,6 +108,32 @@ def run(recipe_name: str, key: str, values: list, out, overrides=(), verbose: in
         atomic_write_json(measured, row)
         rows.append(row)
     return rows
+
+
+def known_columns(recipe: dict, limit: int | None = None) -> list[str]:
+    """The metric names a run of `recipe` can be tabulated by, known before any training: what
+    the family measures on an untrained model of the recipe (two test images), and the
+    metrics of the entry's published card when it was measured on the same dataset (the ones
+    a trained model adds, such as a fitted prior's)."""
+    entry = get_entry(recipe["name"])
+    model = build_model(entry, recipe)
+    model.build()
+    names = set(scalar_columns([evaluate(model, limit=2 if limit is None else min(2, limit), verbose=False,
+                                         dataset=recipe["data"]["dataset"])]))
+    if entry.versions():
+        card = Card.of_version(entry.artifact_dir)
+        if card.get("dataset", entry.dataset) == recipe["data"]["dataset"]:
+            names |= set(scalar_columns([card.metrics])) if card.metrics else set()
+    return sorted(names)
+
+
+def check_columns(recipe: dict, wanted: list[str], limit: int | None = None):
+    """Refuse, before anything trains, a column or plotted metric no run of `recipe` has."""
+    known = known_columns(recipe, limit)
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        raise ValueError(f"no metric {', '.join(map(repr, unknown))} in a {recipe['name']} run; its metrics: "
+                         f"{', '.join(known)}")
 
 
 def scalar_columns(rows: list[dict]) -> list[str]:
@@ -159,4 +193,4 @@ def write(rows: list[dict], out, label: str, columns: list[str], command: str) -
     return md
 
 
-__all__ = ["parse_values", "plot", "run", "scalar_columns", "table", "write"]
+__all__ = ["check_columns", "known_columns", "parse_values", "plot", "run", "scalar_columns", "table", "write"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from . import data, recipes
 from .files import LOCK, folder_lock, save_png
 from .registry import get_entry
 from .recipes import Key
-from .runs import Run, check_run_folder, chief_by_tf_config, get_trainer, make_optimizer, register_trainer, warn
+from .runs import Run, check_run_folder, get_trainer, make_optimizer, register_trainer, warn, writes_run_folder
 
 
 def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, command: str | None = None,
@@ -64,9 +65,13 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
     if bad:
         raise ValueError(f"{', '.join(bad)} must be a positive whole number of {trainer.unit}, got {bad}")
     check_run_folder(out_dir, recipe)
+    strategy_name = strategy or recipe["train"]["strategy"]
+    if strategy_name != "multi-worker" and os.environ.get("TF_CONFIG", "").strip():
+        warn(f"TF_CONFIG is set but the {strategy_name!r} strategy trains in this process alone: it is ignored")
     fresh = not Path(out_dir).exists()
     try:
-        with folder_lock(out_dir, f"zoo train {recipe['name']}") if chief_by_tf_config() else contextlib.nullcontext():
+        with folder_lock(out_dir, f"zoo train {recipe['name']}") if writes_run_folder(strategy_name) else \
+                contextlib.nullcontext():
             summary = trainer.fn(recipe, out_dir, strategy=strategy, verbose=verbose, command=command, judge=judge,
                                  **limit)
     except BaseException:

@@ -27,6 +27,7 @@ from collections import deque
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.error import ResetNeeded
 
 DIRS = np.array([(-1, 0), (0, 1), (1, 0), (0, -1)])  # up, right, down, left (row, col)
 N_FEATURES = 16
@@ -120,6 +121,7 @@ class SnakeEnv(gym.Env):
         self.body: deque = deque()
         self.heading = 1
         self.apple = (0, 0)
+        self.ended: str | None = "not started"  # why step() needs a reset() first, or None
 
     # --- state --------------------------------------------------------------------------------
     def _place_apple(self):
@@ -148,11 +150,23 @@ class SnakeEnv(gym.Env):
         self.body = deque((mid - k * dr, mid - k * dc) for k in range(3))
         self.apple = self._place_apple()
         self.score, self.steps, self.idle = 0, 0, 0
+        self.ended = None
         return self._obs(), self._info()
 
     def step(self, action):
+        """One move; (obs, reward, terminated, truncated, info). Stepping an episode that has
+        ended (terminated or truncated), or before the first `reset()`, is an error, as
+        Gymnasium's contract says: call `reset()`."""
+        if self.ended is not None:
+            raise ResetNeeded(f"the episode is {self.ended}; call reset() before step()")
         if not self.action_space.contains(action):
             raise ValueError(f"action {action!r} is not in {self.action_space}")
+        out = self._move(action)
+        if out[2] or out[3]:
+            self.ended = "terminated" if out[2] else "truncated"
+        return out
+
+    def _move(self, action):
         action = int(action)
         if self.action_mode == "relative":
             self.heading = (self.heading + (0, -1, 1)[action]) % 4

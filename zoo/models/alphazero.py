@@ -24,7 +24,7 @@ from keras import layers, ops
 
 from ..games import RandomPlayer, SearchPlayer, get_game, play_game, play_match, random_openings, reference_opponent
 from ..registry import register
-from .base import ZooModel, check_images, empty_batch_safe
+from .base import ZooModel, check_board, empty_batch_safe
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -58,6 +58,8 @@ class PolicyValueNet(ZooModel):
     trainer = "alphazero"
     play_kind = "board"
     picture_scale = 1
+
+    recipe_bounds = {"filters": {"low": 1}, "simulations": {"low": 1}}
 
     def __init__(self, game="tictactoe", filters=64, blocks=3, simulations=100, **kwargs):
         super().__init__(**kwargs)
@@ -114,7 +116,7 @@ class PolicyValueNet(ZooModel):
     @empty_batch_safe
     def predict_board(self, board):
         """(policy (n, actions), value (n,)) for boards (n, rows, cols, 2) from the mover's side."""
-        board = check_images(board, "board", (self.rows, self.cols, 2))
+        board = check_board(board, (self.rows, self.cols, 2))
         logits, value = self.call(board)
         return tf.nn.softmax(logits), value
 

@@ -27,8 +27,8 @@ from .. import data
 from ..files import tile
 from ..metrics import judged
 from ..registry import register
-from .base import (IMAGE_SHAPE, ZooModel, check_images, check_vectors, empty_batch_safe, in_batches, in_chunks,
-                   normal_noise, sample_count)
+from .base import (IMAGE_SHAPE, ZooModel, check_images, check_temperature, check_vectors, empty_batch_safe, in_batches,
+                   in_chunks, normal_noise, sample_count)
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -59,6 +59,8 @@ def conv_decoder(latent_dim, filters, hidden, activation, name):
 class _AutoEncoderBase(ZooModel):
     prior_samples_seed = 1  # the fixed N(0, I) draw that every prior-sample score decodes
     needs_judge = True      # the prior samples are scored by cnn-mnist
+
+    recipe_bounds = {"latent_dim": {"low": 1}, "hidden": {"low": 1}, "iw_samples": {"low": 1}}
 
     def __init__(self, latent_dim=32, filters=(32, 64), hidden=256, activation="relu", **kwargs):
         super().__init__(**kwargs)
@@ -324,7 +326,7 @@ class VAE(_AutoEncoderBase):
     def sample(self, n: int, temperature: float = 1.0):
         """`n` new images decoded from codes drawn from the prior N(0, temperature² I) (at most
         `MAX_SAMPLES` per call; 0 gives an empty batch)."""
-        n = sample_count(n)
+        n, temperature = sample_count(n), check_temperature(temperature)
         if n == 0:
             return self.decode(np.zeros((0, self.latent_dim), "float32"))
         return in_chunks(lambda start, rows: self.decode_noise(self.prior_draw(rows, temperature)), n)

@@ -88,6 +88,29 @@ def sample_count(n) -> int:
     return n
 
 
+def check_temperature(temperature) -> float:
+    """A sampling temperature (the prior's spread is multiplied by it): a finite number from 0,
+    else a clear error."""
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)):
+        raise TypeError(f"temperature must be a number (1.0: the prior itself), got {temperature!r}")
+    if not np.isfinite(temperature) or temperature < 0:
+        raise ValueError(f"temperature must be a finite number from 0 (1.0: the prior itself), got {temperature!r}")
+    return float(temperature)
+
+
+def check_unit_interval(u, name: str):
+    """A float32 vector (batch,) of values in [0, 1] (a mixture's component is picked by
+    where a row's value falls), or a clear error."""
+    dtype = getattr(u, "dtype", None)
+    if dtype is not None and np.dtype(getattr(dtype, "as_numpy_dtype", dtype)).kind != "f":
+        raise TypeError(f"{name} must be floating point in [0, 1] with shape (batch,); got dtype {dtype}.")
+    u = tf.convert_to_tensor(u, dtype=tf.float32)
+    if len(u.shape) != 1:
+        raise ValueError(f"{name} must have shape (batch,); got {tuple(u.shape)}.")
+    _check_values(u, name, 0.0, 1.0, hint="")
+    return u
+
+
 def in_chunks(fn, n: int, size: int = SAMPLE_CHUNK):
     """`fn(start, rows)` for `n` rows in pieces of at most `size` rows, concatenated (a tensor)."""
     parts = [fn(i, min(size, n - i)) for i in range(0, n, size)]
@@ -114,8 +137,13 @@ def empty_batch_safe(method):
     return wrapper
 
 
-def _check_values(x, name: str, low=None, high=None):
-    """Refuse non-finite values, and values outside [low, high], when running eagerly."""
+PIXELS_HINT = " Pixels of 0-255 images: divide by 255 first (x / 255)."
+BOARD_HINT = " A board holds two 0/1 planes, the mover's stones and the opponent's: encode a position with game.encode(state)."
+
+
+def _check_values(x, name: str, low=None, high=None, hint: str = PIXELS_HINT):
+    """Refuse non-finite values, and values outside [low, high], when running eagerly; `hint`
+    (what the values should be) is added when they are above a [0, 1] range by no more than 255."""
     if not tf.executing_eagerly() or not x.shape.num_elements():
         return
     if not bool(tf.reduce_all(tf.math.is_finite(x))):
@@ -123,13 +151,22 @@ def _check_values(x, name: str, low=None, high=None):
     if low is not None and high is not None:
         lo, hi = float(tf.reduce_min(x)), float(tf.reduce_max(x))
         if lo < low or hi > high:
-            hint = " Pixels of 0-255 images: divide by 255 first (x / 255)." if high == 1.0 and hi <= 255.0 else ""
+            hint = hint if high == 1.0 and hi <= 255.0 else ""
             raise ValueError(f"{name} must be in [{low:g}, {high:g}]; got values from {lo:g} to {hi:g}.{hint}")
 
 
-def check_images(x, name: str = "images", shape=IMAGE_SHAPE):
+def check_board(x, shape):
+    """Boards (batch, rows, cols, 2) as a float32 tensor: 0/1 planes (`Game.encode`), given as
+    floats or as integers (which are exact here, unlike 0-255 pixels), or a clear error."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and np.dtype(getattr(dtype, "as_numpy_dtype", dtype)).kind in "iub":
+        x = tf.cast(x, tf.float32)
+    return check_images(x, "board", shape, hint=BOARD_HINT)
+
+
+def check_images(x, name: str = "images", shape=IMAGE_SHAPE, hint: str = PIXELS_HINT):
     """Convert `x` to a float32 tensor of shape (batch, *shape), with finite values in [0, 1],
-    or raise a clear error."""
+    or raise a clear error (`hint` says what the values should be)."""
     dtype = getattr(x, "dtype", None)
     if dtype is not None and not (np.dtype(getattr(dtype, "as_numpy_dtype", dtype)).kind == "f"):
         raise TypeError(
@@ -145,7 +182,7 @@ def check_images(x, name: str = "images", shape=IMAGE_SHAPE):
         if got == tuple(shape):
             hint = " Add a batch axis with x[None]."
         raise ValueError(f"{name} must have shape (batch, {', '.join(map(str, shape))}); got {got}.{hint}")
-    _check_values(x, name, 0.0, 1.0)
+    _check_values(x, name, 0.0, 1.0, hint)
     return x
 
 
@@ -176,6 +213,10 @@ class ZooModel(keras.Model):
     needs_judge = False                 # card_metrics wants the zoo's judge (cnn-mnist) passed in
     picture_scale = 2                   # pixels per picture pixel in samples.png
     play_kind: str | None = None        # "agent" (an environment) or "board" (a board game): zoo play
+    # Ranges of the constructor's recipe keys beyond what their defaults imply (zoo.recipes
+    # infers "not below 0" for a number and "a non-empty list of whole numbers from 1" for
+    # filters): {key: {"low": ..., "high": ...}}, merged down the class hierarchy.
+    recipe_bounds: dict = {"seed": {"low": 0, "high": 2 ** 31 - 1}}
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

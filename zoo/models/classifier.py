@@ -39,6 +39,8 @@ class DigitClassifier(ZooModel):
 
     serving_default = "classify"
 
+    recipe_bounds = {"feature_dim": {"low": 1}, "num_classes": {"low": 2}}
+
     def __init__(self, filters=(32, 64), feature_dim=128, num_classes=10, dataset="mnist", **kwargs):
         super().__init__(**kwargs)
         data.check_dataset_name(dataset)

@@ -102,6 +102,8 @@ class _GANBase(ZooModel):
     conditional = False
     needs_judge = True
 
+    recipe_bounds = {"latent_dim": {"low": 1}, "ema": {"high": 0.9999}}
+
     def __init__(self, latent_dim=64, g_filters=(128, 64), d_filters=(64, 128), seed=None, g_dense=0, d_dense=0,
                  d_batchnorm=False, ema=0.0, **kwargs):
         super().__init__(**kwargs)

@@ -29,6 +29,8 @@ class SnakeQNetwork(ZooModel):
     play_kind = "agent"
     picture_scale = 1
 
+    recipe_bounds = {"obs_dim": {"low": 1}, "n_actions": {"low": 2}}
+
     def __init__(self, obs_dim=N_FEATURES, n_actions=3, hidden=(256, 256), **kwargs):
         super().__init__(**kwargs)
         self.obs_dim, self.n_actions = int(obs_dim), int(n_actions)

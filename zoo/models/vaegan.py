@@ -36,7 +36,8 @@ from .. import data
 from ..metrics import judged
 from ..registry import register
 from .autoencoders import VAE
-from .base import IMAGE_SHAPE, check_images, ema_weights, empty_batch_safe, in_batches, minimize, normal_noise
+from .base import (IMAGE_SHAPE, check_images, check_unit_interval, check_vectors, ema_weights, empty_batch_safe, in_batches,
+                   minimize, normal_noise)
 from .gans import bce_fake, bce_real, discriminator_body, diversity
 
 
@@ -65,6 +66,9 @@ class VAEGAN(VAE):
     is the posterior's reparameterisation noise, the second the prior codes whose decodings
     the discriminator judges, so a distributed step draws exactly what one device draws.
     """
+
+    recipe_bounds = {"ema": {"high": 0.9999}}
+    serving_input_bounds = {**VAE.serving_input_bounds, "uniform": (0.0, 1.0)}
 
     def __init__(self, latent_dim=32, filters=(32, 64), hidden=256, activation="relu", kl_warmup_steps=0,
                  adversarial_weight=1.0, d_filters=(64, 128), d_dense=1024, ema=0.0, feature_matching=False,
@@ -143,6 +147,7 @@ class VAEGAN(VAE):
         the mixture's weights), `noise` ~ N(0, I) its point (mean + Cholesky factor × noise).
         Pure: the caller's random numbers decide, so a request is reproducible."""
         k = self.prior_components
+        noise, uniform = check_vectors(noise, self.latent_dim, "noise"), check_unit_interval(uniform, "uniform")
         component = ops.minimum(ops.sum(ops.cast(uniform[:, None] >= self.prior_cumulative[None, :], "int32"), axis=1),
                                 k - 1)
         scale = ops.take(self.prior_cholesky, component, axis=0)

@@ -164,8 +164,8 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, command=None, 
     examples = ExampleWindow(int(t.get("window", 5)))
     if run.state("examples.npz"):
         examples.load(run.state("examples.npz"))
-    history = run.load_history()
     start = int(iteration.numpy())
+    history = run.load_history(lambda h: h["iteration"] <= start)  # a resume from an older checkpoint drops later rows
     if run.restored_from:
         run.say(f"resuming from {run.restored_from} at iteration {start + 1}", verbose)
     step = tf.function(lambda batch: run.strategy.run(net.train_step, args=(batch,)))
