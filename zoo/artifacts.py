@@ -349,11 +349,33 @@ def load_run_model(name: str, run: Path):
     return model
 
 
-def trained_steps(run: Path) -> int:
-    """How far a finished run trained (optimiser updates, environment steps or iterations, as
-    its trainer counts), from its summary.json; 0 when it has none."""
+def trained_updates(run: Path) -> int:
+    """How many optimiser updates a finished run made, from its summary.json (`updates`; a
+    summary written before trainers recorded them counts its steps or iterations, except an
+    agent's, whose steps are environment steps); 0 when it has none."""
     summary = read_json(run / "summary.json") if (run / "summary.json").is_file() else {}
+    if "updates" in summary:
+        return int(summary["updates"] or 0)
+    if "env_steps" in summary:  # environment steps say nothing of how many updates were made
+        return 0
     return int(summary.get("steps", summary.get("iterations", 0)) or 0)
+
+
+def run_dataset(run: Path) -> str:
+    """The dataset a run folder's model was trained on (its resolved recipe's `data.dataset`)."""
+    recipe = tomllib.loads((Path(run) / "recipe.toml").read_text())
+    return recipe.get("data", {}).get("dataset", "")
+
+
+def check_run_for(name: str, run: Path):
+    """Refuse to publish `run` as a version of `name` when it was trained on another dataset
+    than the entry's: the card, the README and, for a classifier, every score it judges would
+    say one dataset while the weights learnt another."""
+    entry, dataset = get_entry(name), run_dataset(run)
+    if dataset != entry.dataset:
+        raise ArtifactError(f"run {run} was trained on {dataset!r}, but {name} is the model of {entry.dataset!r}: "
+                            f"publish it under a model registered for {dataset!r} (as cnn-fashion-mnist is for "
+                            "fashion-mnist), or train on the entry's dataset")
 
 
 def remove_unpublished(folder: Path, name: str) -> list[str]:
@@ -387,9 +409,10 @@ def export_artifact(name: str, run_dir, version: int | None = None, verbose: boo
     its leftovers. One export of a model runs at a time (the artifact folder's lock)."""
     entry, run = get_entry(name), Path(run_dir)
     model = load_run_model(name, run)
-    if trained_steps(run) <= 0:
-        raise ArtifactError(f"run {run} trained 0 steps: its model is untrained, not a version to publish; "
-                            "train it (zoo train ... --out RUN) and export again")
+    check_run_for(name, run)
+    if trained_updates(run) <= 0:
+        raise ArtifactError(f"run {run} made no optimiser update (trained 0 steps): its model is untrained, not a "
+                            "version to publish; train it longer (zoo train ... --out RUN) and export again")
     return _publish(name, model, version, verbose,
                     write_keras=lambda path: save_keras_atomic(model, path),
                     make_card=lambda version, aside: _card(name, entry, model, run, version, aside))
@@ -477,16 +500,17 @@ def _card(name: str, entry, model, run: Path, version: int, aside: Path) -> tupl
     stages = training_stages(run, entry)
     recipe_text = stages[-1]["recipe"]
     recipe = tomllib.loads(recipe_text)
+    dataset = recipe.get("data", {}).get("dataset", entry.dataset)  # what the weights learnt (check_run_for)
     files, entries = _card_files(name, version, aside)
     card = Card({
         "name": name,
         "version": version,
         "versions": sorted(set(entry.versions()) | {version}),
         "task": entry.task,
-        "dataset": entry.dataset,
+        "dataset": dataset,
         "description": entry.description,
         "paper": entry.paper,
-        "licence": data.licences(entry.dataset),
+        "licence": data.licences(dataset),
         "model_class": f"{type(model).__module__}.{type(model).__name__}",
         "config": {k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")},
         "parameters": model.num_params(),
@@ -495,7 +519,7 @@ def _card(name: str, entry, model, run: Path, version: int, aside: Path) -> tupl
         "recipe": {"file": f"train/{entry.recipe}", "resolved": recipe_text, "seed": recipe.get("seed"),
                    **({"stages": [st["recipe"] for st in stages]} if len(stages) > 1 else {})},
         "training": _training_record(name, run, stages),
-        "data_checksums": data.checksums(entry.dataset) if entry.dataset in data.DATASETS else {},
+        "data_checksums": data.checksums(dataset) if dataset in data.DATASETS else {},
         "signatures": files["signatures"],
         "serving_default": model.serving_default,
         "files": files["files"],
@@ -505,8 +529,9 @@ def _card(name: str, entry, model, run: Path, version: int, aside: Path) -> tupl
     return card, entries
 
 
-__all__ = ["ArtifactError", "Card", "export_artifact", "load_run_model", "republish", "save_picture",
-           "signature_table", "training_stages", "update_card_metrics", "write_saved_model"]
+__all__ = ["ArtifactError", "Card", "check_run_for", "export_artifact", "load_run_model", "republish", "run_dataset",
+           "save_picture", "signature_table", "trained_updates", "training_stages", "update_card_metrics",
+           "write_saved_model"]
 
 
 def update_card_metrics(name: str, metrics: dict, evaluation: dict, version: int | None = None):

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
-import keras
-
-from .artifacts import ArtifactError, Card, update_card_metrics
+from .artifacts import ArtifactError, Card, load_run_model, run_dataset, update_card_metrics
 from .hub import load
 from .metrics import Judge
 from .registry import get_entry, judge_for
@@ -87,13 +86,16 @@ def evaluate_artifact(name: str, run: str | None = None, samples: int = 1000, li
             raise ValueError(f"a reduced evaluation (--limit {limit}, --samples {samples}) is never written into a card, "
                              f"which holds the full one (every test image, --samples {FULL_SAMPLES}); "
                              "drop --limit and --samples, or drop --write-card to see the estimate")
-    model = keras.saving.load_model(f"{run}/model.keras", compile=False) if run else load(name, version)
-    t0 = time.time()
-    metrics = evaluate(model, samples=samples, limit=limit, verbose=verbose, dataset=get_entry(name).dataset)
     entry = get_entry(name)
+    if run:  # a run of the entry's class, measured on the data it was trained on
+        model, dataset = load_run_model(name, Path(run)), run_dataset(Path(run))
+    else:
+        model, dataset = load(name, version), entry.dataset  # a version is of its entry's dataset (check_run_for)
+    t0 = time.time()
+    metrics = evaluate(model, samples=samples, limit=limit, verbose=verbose, dataset=dataset)
     record = {"command": evaluation_command(name if version is None else f"{name}@{version}", samples, limit),
-              "seconds": round(time.time() - t0, 1), "test_set": entry.model_class.test_set(model.get_config()),
-              "full": not reduced}
+              "seconds": round(time.time() - t0, 1),
+              "test_set": entry.model_class.test_set({**model.get_config(), "dataset": dataset}), "full": not reduced}
     if write_card:
         update_card_metrics(name, metrics, record, version)
     return metrics, record

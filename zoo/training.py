@@ -268,6 +268,7 @@ class SupervisedTrainer:
         run.finish(model, finished, {
             "command": command, "strategy": run.strategy_name, "replicas": run.replicas,
             "global_batch": run.global_batch, "epochs": self.epochs, "steps": self.updates_done(),
+            "updates": self.updates_done(),
             "elapsed_s": round(run.saved_elapsed_s(), 1), "mixed_precision": self.t.get("mixed_precision") or "float32"})
         return run.result(model, finished, self.updates_done(), self.history, epochs=self.epochs)
 

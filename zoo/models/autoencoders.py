@@ -25,8 +25,8 @@ from keras import layers, ops
 
 from .. import data
 from ..files import tile
-from ..metrics import judged
-from ..registry import register
+from ..metrics import dataset_title, judged
+from ..registry import judge_for, register
 from .base import (IMAGE_SHAPE, ZooModel, check_images, check_temperature, check_vectors, empty_batch_safe, in_batches,
                    in_chunks, normal_noise, sample_count)
 
@@ -193,12 +193,14 @@ class AutoEncoder(_AutoEncoderBase):
     def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True) -> dict:
         """Reconstruction error on the grey-level test set, and the judge's scores of 10,000
         decoded N(0, I) codes (a plain AE's decoder was never trained on them)."""
-        return {**self.reconstruction_metrics(data.float_images(limit=limit)), **self.prior_sample_scores(judge)}
+        return {**self.reconstruction_metrics(data.float_images(judge.dataset, limit=limit)),
+                **self.prior_sample_scores(judge)}
 
     @classmethod
     def test_set(cls, config):
-        return ("reconstruction: MNIST test (10,000) grey levels in [0, 1]; prior samples: 10,000 decoded N(0, I) "
-                "codes (seed 1) scored by cnn-mnist")
+        dataset = config.get("dataset", "mnist")  # the evaluation's (zoo.evaluate adds it)
+        return (f"reconstruction: {dataset_title(dataset)} test (10,000) grey levels in [0, 1]; prior samples: 10,000 "
+                f"decoded N(0, I) codes (seed 1) scored by {judge_for(dataset) or 'the dataset judge'}")
 
     @classmethod
     def headline(cls, m, config):
@@ -400,13 +402,15 @@ class VAE(_AutoEncoderBase):
     def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True) -> dict:
         """NLL (importance sampling, `samples` per image) and ELBO on the test set binarised once
         with seed 0, and the judge's scores of 10,000 decoded N(0, I) codes."""
-        x = data.binarized_test_images("mnist", seed=0)[:limit]
+        x = data.binarized_test_images(judge.dataset, seed=0)[:limit]
         return {**self.likelihood_metrics(x, k=samples, verbose=verbose), **self.prior_sample_scores(judge)}
 
     @classmethod
     def test_set(cls, config):
-        return ("NLL/ELBO: MNIST test (10,000) binarised once with seed 0; prior samples: 10,000 decoded N(0, I) "
-                "codes (seed 1) scored by cnn-mnist against the test set")
+        dataset = config.get("dataset", "mnist")
+        return (f"NLL/ELBO: {dataset_title(dataset)} test (10,000) binarised once with seed 0; prior samples: 10,000 "
+                f"decoded N(0, I) codes (seed 1) scored by {judge_for(dataset) or 'the dataset judge'} against the "
+                "test set")
 
     @classmethod
     def headline(cls, m, config):

@@ -198,5 +198,6 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, command=None, 
     finished = it >= iterations
     run.finish(best, finished, {
         "command": command, "strategy": run.strategy_name, "replicas": run.replicas, "global_batch": run.global_batch,
-        "iterations": it, "elapsed_s": round(run.saved_elapsed_s(), 1)})
+        "iterations": it, "updates": max(int(o.iterations.numpy()) for o in optimizers.values()),
+        "elapsed_s": round(run.saved_elapsed_s(), 1)})
     return run.result(best, finished, it, history, candidate=net)

@@ -207,5 +207,6 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, command=None, 
     finished = step >= total
     run.finish(q, finished, {
         "command": command, "strategy": run.strategy_name, "replicas": run.replicas, "global_batch": run.global_batch,
-        "steps": step, "env_steps": step * envs.n, "elapsed_s": round(run.saved_elapsed_s(), 1)})
+        "steps": step, "env_steps": step * envs.n, "updates": int(optimizer.iterations.numpy()),
+        "elapsed_s": round(run.saved_elapsed_s(), 1)})
     return run.result(q, finished, step, history)
