@@ -35,10 +35,50 @@ def _is_distribution(printed: str) -> bool:
     return abs(float(printed.split()[-1]) - 1.0) < 1e-5
 
 
-def test_installed_wheel_loads_pulls_verifies_and_retrains_from_an_http_store(tmp_path):
-    wheels = tmp_path / "wheels"
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    wheels = tmp_path_factory.mktemp("wheels")
     _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", wheels, ROOT], os.environ, ROOT)
-    wheel = next(wheels.glob("zoo-*.whl"))
+    return next(wheels.glob("zoo-*.whl"))
+
+
+def test_the_wheel_holds_every_package_and_the_recipes(wheel):
+    import zipfile
+
+    names = zipfile.ZipFile(wheel).namelist()
+    packages = {str(p.parent.relative_to(ROOT)).replace("/", ".") for p in (ROOT / "zoo").rglob("__init__.py")}
+    assert packages <= {n.rsplit("/", 1)[0].replace("/", ".") for n in names if n.endswith("/__init__.py")}, packages
+    assert {f"zoo/train/{p.name}" for p in (ROOT / "train").glob("*.toml")} <= set(names)
+
+
+RECIPE = ("import sys, zoo; from zoo import recipes; print(zoo.__file__); print(recipes.load('vae-mnist')['source']); "
+          "from zoo import cli; sys.exit(cli.main(['train', 'vae-mnist', '--set', 'epochs=0']))")
+
+
+@pytest.mark.parametrize("how", ["--target", "--prefix", "--user"])
+def test_recipes_travel_with_every_kind_of_install(wheel, tmp_path, how):
+    """The recipes are package data: found wherever pip puts the package, not under sys.prefix."""
+    place, deps = tmp_path / "place", sysconfig.get_paths()["purelib"]  # TensorFlow etc. borrowed as above
+    env = {k: v for k, v in os.environ.items() if k not in ("ZOO_ARTIFACTS_DIR", "PYTHONPATH", "PYTHONUSERBASE")}
+    if how == "--user":  # the interpreter the test's venv was made from: a venv refuses --user installs
+        python = getattr(sys, "_base_executable", sys.executable)
+        env.update(PYTHONUSERBASE=str(place), PIP_BREAK_SYSTEM_PACKAGES="1")  # a user site, not the system's
+        _run([python, "-m", "pip", "install", "-q", "--no-deps", "--user", wheel], env, tmp_path)
+        installed = next(place.glob("lib/python*/site-packages"))
+        env["PYTHONPATH"] = deps
+    else:
+        python = sys.executable
+        _run([python, "-m", "pip", "install", "-q", "--no-deps", how, place, wheel], env, tmp_path)
+        installed = place if how == "--target" else next(place.glob("lib/python*/site-packages"))
+        env["PYTHONPATH"] = f"{installed}{os.pathsep}{deps}"
+    p = subprocess.run([python, "-c", RECIPE], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    printed = p.stdout.split()
+    assert printed[:2] == [str(installed / "zoo" / "__init__.py"), str(installed / "zoo" / "train" / "vae-mnist.toml")], \
+        p.stdout + p.stderr[-2000:]
+    assert p.returncode == 2 and "train.epochs = 0 is below its minimum 1" in p.stderr, p.stderr[-2000:]
+
+
+def test_installed_wheel_loads_pulls_verifies_and_retrains_from_an_http_store(tmp_path, wheel):
     # A fresh venv: zoo from the wheel only; its dependencies (TensorFlow...) are borrowed from the
     # test's own environment through a .pth line, which spares a 600 MB download and does not
     # bring the checkout's editable install along (.pth files of an added path are not run).

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import importlib.resources
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -27,10 +27,11 @@ NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")  # a model's name, also 
 
 
 def recipes_root() -> Path:
-    """Where the recipes are: the checkout's `train/`, else the installed package's copy
-    (`<prefix>/share/zoo/train`, shipped as the wheel's data files)."""
-    here = ROOT / "train"
-    return here if here.is_dir() else Path(sys.prefix) / "share" / "zoo" / "train"
+    """Where the recipes are: the installed package's data (`zoo/train/*.toml` in a wheel, read
+    through `importlib.resources`, wherever pip put the package: a venv, `--target`, `--user`,
+    `--prefix`), else the checkout's `train/` (a source tree or an editable install)."""
+    installed = Path(str(importlib.resources.files(__package__) / "train"))
+    return installed if installed.is_dir() else ROOT / "train"
 
 
 def artifacts_root() -> Path:
