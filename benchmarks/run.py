@@ -687,117 +687,146 @@ def _cpu(m) -> str:
     return f"{m['cpu']} ({m['vector']}, L3 {m['l3']})" if "vector" in m else m["cpu"]
 
 
+def _render_train(results) -> list[str]:
+    """The train part's section of BENCHMARKS.md."""
+    out = []
+    out += ["## Training throughput (samples/s, steady state) and peak memory", ""] + _stamp(results, "train") + [
+            "Baseline: same architecture, float32 `model.fit` on numpy arrays, no tf.data, no XLA, no mixed "
+            "precision, same batch and optimiser. Zoo: the recipe through the zoo's trainer (`SupervisedTrainer`: "
+            "its pipeline and loop, timed between its first and last log points); *zoo float32* compares at "
+            "the baseline's precision; *step alone float32*: the trainer's own step function over one batch "
+            "held in memory, no input pipeline and no reads between steps, at float32: no pipeline or loop "
+            "lever can beat it, so it bounds *zoo float32*. Baseline /s, zoo /s and the ratios are paired: one "
+            "process alternates blocks of baseline, zoo and step-alone steps (A B C C B A ...), so host drift lands on all; each "
+            "ratio is the median over the rounds, with its range. The other columns come from one fresh process "
+            "each (peak memory needs one). Levers: the zoo's trainer with one setting changed (XLA: the recipe's "
+            "step alone, jit-compiled, one call per step); bf16 + 4x batch: both at once (the speed a larger-batch recipe "
+            "would get, before any retraining to hold quality); ceiling: the bf16 + 4x batch step over one batch held in "
+            "memory, no input pipeline at all: no data-pipeline lever can go faster, so `ceiling vs baseline` "
+            "bounds what this machine allows.", "",
+            "| recipe | baseline /s | zoo /s | zoo vs baseline | zoo float32 vs baseline | step alone float32 vs baseline "
+            "| baseline MB | zoo MB | float32 /s | bf16 /s | XLA /s | bf16 + 4x batch /s | ceiling /s | ceiling vs baseline |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results["train"]:
+        b, z, lv = r["baseline"], r["zoo"], r["levers"]
+        p, p32 = r.get("pair", {}), r.get("pair_float32", {})
+        out.append(f"| {r['recipe']} | {p.get('baseline_per_s', p.get('error'))} | {p.get('zoo_per_s')} | "
+                   f"{_paired(p)} | {_paired(p32)} | {_paired(p32, 'alone_')} | {b.get('peak_mb')} | "
+                   f"{z.get('peak_mb')} | {lv.get('float32')} | {lv.get('mixed_bfloat16')} | {lv.get('xla')} | "
+                   f"{lv.get('bf16_x4')} | {lv.get('ceiling')} | {_ratio(lv.get('ceiling'), b.get('samples_per_s'))} |")
+    out.append("")
+    return out
+
+
+def _render_threshold(results) -> list[str]:
+    """The threshold part's section of BENCHMARKS.md."""
+    out = []
+    out += ["## Time to a quality threshold (training seconds; evaluation not counted)", ""] + _stamp(results, "threshold") + [
+            "| recipe | threshold | zoo s | baseline s | speed-up | zoo trace (s, metric) | baseline trace |",
+            "|---|---|---|---|---|---|---|"]
+    for r in results["threshold"]:
+        metric, target, direction = THRESHOLDS[r["recipe"]]
+        z, b = r["zoo"], r["baseline"]
+        zs, bs = z.get("seconds"), b.get("seconds")
+        out.append(f"| {r['recipe']} | {metric} {'>=' if direction == 'max' else '<='} {target} | "
+                   f"{zs if zs else 'not reached'} | {bs if bs else 'not reached'} | {_ratio(bs, zs)} | "
+                   f"{z.get('trace', z.get('error'))} | {b.get('trace', b.get('error'))} |")
+    out += ["", "Snake's baseline is the same DQN on one board instead of 64 vectorised boards "
+            "(`model.fit` has no place in an RL loop).", ""]
+    return out
+
+
+def _render_peers(results) -> list[str]:
+    """The peers part's section of BENCHMARKS.md."""
+    out = []
+    out += ["## Time to the published peers' quality", ""] + _stamp(results, "peers") + [
+            "Each peer is the published Keras example, rebuilt from its page and trained as published "
+            "(benchmarks/peers.py says what each one is and how it is scored); then the zoo's recipe trains "
+            "until it reaches the peer's final quality by the same yardstick, given up to the peer's time: "
+            "one run, looked at every quarter of an epoch, the looks off its clock (the recipe's own per-epoch "
+            "test pass stays on it, as the convnet's validation split does on the peer's). Floor: a third of "
+            "the peer's time.", "",
+            "| peer | zoo recipe | yardstick | peer's final | peer s | zoo s to it | zoo / peer | zoo trace (s, value) |",
+            "|---|---|---|---|---|---|---|---|"]
+    for r in results["peers"]:
+        p, z = r["peer_result"], r["zoo"]
+        zs, ps, value = z.get("seconds"), p.get("seconds"), p.get("value")
+        out.append(f"| [{r['peer']}]({p.get('source', '')}) | {r['recipe']} | {p.get('metric', p.get('error'))} | "
+                   f"{round(value, 4) if isinstance(value, float) else 'n/a'} | {ps} | "
+                   f"{zs if zs else 'not reached'} | {_ratio(zs, ps)} | "
+                   f"{z.get('trace', z.get('error'))} |")
+    import peers
+
+    missing = [f"{kind} ({name})" for kind, name in peers.ZOO_RECIPE.items()
+               if kind not in {r["peer"] for r in results["peers"]}]
+    if missing:
+        out += ["", f"Not run yet: {', '.join(missing)}. Add a row with `python benchmarks/run.py --parts peers "
+                    "--recipes NAME --merge benchmarks/results.json --json benchmarks/results.json`."]
+    out.append("")
+    return out
+
+
+def _render_serving(results) -> list[str]:
+    """The serving part's section of BENCHMARKS.md."""
+    out = []
+    out += ["## Serving latency (batch 1) and throughput (batch 1,024)", ""] + _stamp(results, "serving") + [
+            "SavedModel: `tf.saved_model.load` of the artifact's newest version, signature called from Python "
+            "(no zoo import). Baseline: the same function run eagerly on the Keras model. Floor (issue 17): "
+            "p50 <= 1.0 ms and p99 <= 2 ms at batch 1. XLA-compiled signatures are not a lever: TF Serving's "
+            "model server disables XLA:CPU unless started with `--xla_cpu_compilation_enabled`, a flag its "
+            "source marks \"EXPERIMENTAL; CAN BE REMOVED ANYTIME!\" (without it, such a model \"will return bad "
+            "Status on first compilation request\"; tensorflow_serving/model_servers/main.cc). *Session::Run*: "
+            "the same SavedModel run the way TF Serving's Predict runs it (its MetaGraph loaded into a Session, "
+            "`session->Run` on the signature's tensors; tensorflow_serving/servables/tensorflow/predict_util.cc), "
+            "through a Session callable, outputs checked equal to the signature's: what a served request "
+            "spends in TensorFlow, without the Python call of the first columns. *One thread per op*: the same "
+            "Session in a process whose ops each run on one thread, as TF Serving runs them when started with "
+            "`--tensorflow_intra_op_parallelism=1`: on a small CPU host one row's ops are too small to gain "
+            "from a second thread, while a batch of 4 rows or more runs as two halves on two cores "
+            "(`zoo.artifacts.in_halves`).", ""] + _floor_counts(results["serving"]) + ["",
+            "| model | signature | p50 ms | p99 ms | /s at 1,024 | Session::Run p50 ms | Session::Run p99 ms | "
+            "Session::Run /s at 1,024 | one thread per op: Session::Run p50 ms | p99 ms | /s at 1,024 | "
+            "eager p50 ms | eager p99 ms | eager /s at 1,024 | p50 speed-up |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results["serving"]:
+        s, e = r["saved_model"], r["eager"]
+        c, t = s.get("session", {}), r.get("one_thread", {}).get("session", {})
+        out.append(f"| {r['model']} | {r['signature']} | {s['p50_ms']} | {s['p99_ms']} | {s['batch_per_s']} | "
+                   f"{c.get('p50_ms', 'n/a')} | {c.get('p99_ms', 'n/a')} | {c.get('batch_per_s', 'n/a')} | "
+                   f"{t.get('p50_ms', 'n/a')} | {t.get('p99_ms', 'n/a')} | {t.get('batch_per_s', 'n/a')} | "
+                   f"{e.get('p50_ms')} | {e.get('p99_ms')} | {e.get('batch_per_s')} | "
+                   f"{_ratio(e.get('p50_ms'), s['p50_ms'])} |")
+    out.append("")
+    return out
+
+
+def _render_load(results) -> list[str]:
+    """The load part's section of BENCHMARKS.md."""
+    out = []
+    out += ["## Loading by name", ""] + _stamp(results, "load") + [
+            "`zoo.load` checks every file it reads against the store's index (hashing a file once per "
+            "size and modification time); *from cache* loads a model pulled from a remote store, offline.", "",
+            "| model | zoo.load cold s | zoo.load warm s | from cache cold s | from cache warm s | "
+            "keras load_model cold s | warm s |", "|---|---|---|---|---|---|---|"]
+    for r in results["load"]:
+        z, c, k = r["zoo"], r.get("cache", {}), r["keras"]
+        out.append(f"| {r['model']} | {z.get('cold_s')} | {z.get('warm_s')} | {c.get('cold_s', 'n/a')} | "
+                   f"{c.get('warm_s', 'n/a')} | {k.get('cold_s')} | {k.get('warm_s')} |")
+    out.append("")
+    return out
+
 def render(results) -> str:
+    """BENCHMARKS.md from the results: the machine, then a section for each part measured."""
     m = results["machine"]
     out = ["# Benchmarks", "",
            "Written by `python benchmarks/run.py` (`make bench`); every figure is measured in the same run "
            "as its baseline, in a fresh process, or paired with it in one (training ratios).", "",
            f"Machine: {_cpu(m)}, {m['cores']} cores, {m['memory_gib']} GiB, AMX-bf16 {'yes' if m['amx_bf16'] else 'no'}, "
            f"{m['gpus']} GPU; TensorFlow {m['tensorflow']}, Keras {m['keras']}, Python {m['python']}; {m['date']}.", ""]
-    if "train" in results:
-        out += ["## Training throughput (samples/s, steady state) and peak memory", ""] + _stamp(results, "train") + [
-                "Baseline: same architecture, float32 `model.fit` on numpy arrays, no tf.data, no XLA, no mixed "
-                "precision, same batch and optimiser. Zoo: the recipe through the zoo's trainer (`SupervisedTrainer`: "
-                "its pipeline and loop, timed between its first and last log points); *zoo float32* compares at "
-                "the baseline's precision; *step alone float32*: the trainer's own step function over one batch "
-                "held in memory, no input pipeline and no reads between steps, at float32: no pipeline or loop "
-                "lever can beat it, so it bounds *zoo float32*. Baseline /s, zoo /s and the ratios are paired: one "
-                "process alternates blocks of baseline, zoo and step-alone steps (A B C C B A ...), so host drift lands on all; each "
-                "ratio is the median over the rounds, with its range. The other columns come from one fresh process "
-                "each (peak memory needs one). Levers: the zoo's trainer with one setting changed (XLA: the recipe's "
-                "step alone, jit-compiled, one call per step); bf16 + 4x batch: both at once (the speed a larger-batch recipe "
-                "would get, before any retraining to hold quality); ceiling: the bf16 + 4x batch step over one batch held in "
-                "memory, no input pipeline at all: no data-pipeline lever can go faster, so `ceiling vs baseline` "
-                "bounds what this machine allows.", "",
-                "| recipe | baseline /s | zoo /s | zoo vs baseline | zoo float32 vs baseline | step alone float32 vs baseline "
-                "| baseline MB | zoo MB | float32 /s | bf16 /s | XLA /s | bf16 + 4x batch /s | ceiling /s | ceiling vs baseline |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in results["train"]:
-            b, z, lv = r["baseline"], r["zoo"], r["levers"]
-            p, p32 = r.get("pair", {}), r.get("pair_float32", {})
-            out.append(f"| {r['recipe']} | {p.get('baseline_per_s', p.get('error'))} | {p.get('zoo_per_s')} | "
-                       f"{_paired(p)} | {_paired(p32)} | {_paired(p32, 'alone_')} | {b.get('peak_mb')} | "
-                       f"{z.get('peak_mb')} | {lv.get('float32')} | {lv.get('mixed_bfloat16')} | {lv.get('xla')} | "
-                       f"{lv.get('bf16_x4')} | {lv.get('ceiling')} | {_ratio(lv.get('ceiling'), b.get('samples_per_s'))} |")
-        out.append("")
-    if "threshold" in results:
-        out += ["## Time to a quality threshold (training seconds; evaluation not counted)", ""] + _stamp(results, "threshold") + [
-                "| recipe | threshold | zoo s | baseline s | speed-up | zoo trace (s, metric) | baseline trace |",
-                "|---|---|---|---|---|---|---|"]
-        for r in results["threshold"]:
-            metric, target, direction = THRESHOLDS[r["recipe"]]
-            z, b = r["zoo"], r["baseline"]
-            zs, bs = z.get("seconds"), b.get("seconds")
-            out.append(f"| {r['recipe']} | {metric} {'>=' if direction == 'max' else '<='} {target} | "
-                       f"{zs if zs else 'not reached'} | {bs if bs else 'not reached'} | {_ratio(bs, zs)} | "
-                       f"{z.get('trace', z.get('error'))} | {b.get('trace', b.get('error'))} |")
-        out += ["", "Snake's baseline is the same DQN on one board instead of 64 vectorised boards "
-                "(`model.fit` has no place in an RL loop).", ""]
-    if "peers" in results:
-        out += ["## Time to the published peers' quality", ""] + _stamp(results, "peers") + [
-                "Each peer is the published Keras example, rebuilt from its page and trained as published "
-                "(benchmarks/peers.py says what each one is and how it is scored); then the zoo's recipe trains "
-                "until it reaches the peer's final quality by the same yardstick, given up to the peer's time: "
-                "one run, looked at every quarter of an epoch, the looks off its clock (the recipe's own per-epoch "
-                "test pass stays on it, as the convnet's validation split does on the peer's). Floor: a third of "
-                "the peer's time.", "",
-                "| peer | zoo recipe | yardstick | peer's final | peer s | zoo s to it | zoo / peer | zoo trace (s, value) |",
-                "|---|---|---|---|---|---|---|---|"]
-        for r in results["peers"]:
-            p, z = r["peer_result"], r["zoo"]
-            zs, ps, value = z.get("seconds"), p.get("seconds"), p.get("value")
-            out.append(f"| [{r['peer']}]({p.get('source', '')}) | {r['recipe']} | {p.get('metric', p.get('error'))} | "
-                       f"{round(value, 4) if isinstance(value, float) else 'n/a'} | {ps} | "
-                       f"{zs if zs else 'not reached'} | {_ratio(zs, ps)} | "
-                       f"{z.get('trace', z.get('error'))} |")
-        import peers
-
-        missing = [f"{kind} ({name})" for kind, name in peers.ZOO_RECIPE.items()
-                   if kind not in {r["peer"] for r in results["peers"]}]
-        if missing:
-            out += ["", f"Not run yet: {', '.join(missing)}. Add a row with `python benchmarks/run.py --parts peers "
-                        "--recipes NAME --merge benchmarks/results.json --json benchmarks/results.json`."]
-        out.append("")
-    if "serving" in results:
-        out += ["## Serving latency (batch 1) and throughput (batch 1,024)", ""] + _stamp(results, "serving") + [
-                "SavedModel: `tf.saved_model.load` of the artifact's newest version, signature called from Python "
-                "(no zoo import). Baseline: the same function run eagerly on the Keras model. Floor (issue 17): "
-                "p50 <= 1.0 ms and p99 <= 2 ms at batch 1. XLA-compiled signatures are not a lever: TF Serving's "
-                "model server disables XLA:CPU unless started with `--xla_cpu_compilation_enabled`, a flag its "
-                "source marks \"EXPERIMENTAL; CAN BE REMOVED ANYTIME!\" (without it, such a model \"will return bad "
-                "Status on first compilation request\"; tensorflow_serving/model_servers/main.cc). *Session::Run*: "
-                "the same SavedModel run the way TF Serving's Predict runs it (its MetaGraph loaded into a Session, "
-                "`session->Run` on the signature's tensors; tensorflow_serving/servables/tensorflow/predict_util.cc), "
-                "through a Session callable, outputs checked equal to the signature's: what a served request "
-                "spends in TensorFlow, without the Python call of the first columns. *One thread per op*: the same "
-                "Session in a process whose ops each run on one thread, as TF Serving runs them when started with "
-                "`--tensorflow_intra_op_parallelism=1`: on a small CPU host one row's ops are too small to gain "
-                "from a second thread, while a batch of 4 rows or more runs as two halves on two cores "
-                "(`zoo.artifacts.in_halves`).", ""] + _floor_counts(results["serving"]) + ["",
-                "| model | signature | p50 ms | p99 ms | /s at 1,024 | Session::Run p50 ms | Session::Run p99 ms | "
-                "Session::Run /s at 1,024 | one thread per op: Session::Run p50 ms | p99 ms | /s at 1,024 | "
-                "eager p50 ms | eager p99 ms | eager /s at 1,024 | p50 speed-up |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in results["serving"]:
-            s, e = r["saved_model"], r["eager"]
-            c, t = s.get("session", {}), r.get("one_thread", {}).get("session", {})
-            out.append(f"| {r['model']} | {r['signature']} | {s['p50_ms']} | {s['p99_ms']} | {s['batch_per_s']} | "
-                       f"{c.get('p50_ms', 'n/a')} | {c.get('p99_ms', 'n/a')} | {c.get('batch_per_s', 'n/a')} | "
-                       f"{t.get('p50_ms', 'n/a')} | {t.get('p99_ms', 'n/a')} | {t.get('batch_per_s', 'n/a')} | "
-                       f"{e.get('p50_ms')} | {e.get('p99_ms')} | {e.get('batch_per_s')} | "
-                       f"{_ratio(e.get('p50_ms'), s['p50_ms'])} |")
-        out.append("")
-    if "load" in results:
-        out += ["## Loading by name", ""] + _stamp(results, "load") + [
-                "`zoo.load` checks every file it reads against the store's index (hashing a file once per "
-                "size and modification time); *from cache* loads a model pulled from a remote store, offline.", "",
-                "| model | zoo.load cold s | zoo.load warm s | from cache cold s | from cache warm s | "
-                "keras load_model cold s | warm s |", "|---|---|---|---|---|---|---|"]
-        for r in results["load"]:
-            z, c, k = r["zoo"], r.get("cache", {}), r["keras"]
-            out.append(f"| {r['model']} | {z.get('cold_s')} | {z.get('warm_s')} | {c.get('cold_s', 'n/a')} | "
-                       f"{c.get('warm_s', 'n/a')} | {k.get('cold_s')} | {k.get('warm_s')} |")
-        out.append("")
+    for part, section in (("train", _render_train), ("threshold", _render_threshold), ("peers", _render_peers),
+                          ("serving", _render_serving), ("load", _render_load)):
+        if part in results:
+            out += section(results)
     return "\n".join(out) + "\n"
 
 
