@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from zoo import cli, store
+from zoo import cli, layout, store
 from conftest import copy_version
 from test_stores import SMALL, _Quiet, _serve, isolated, small_store  # noqa: F401  (isolated: a fixture)
 
@@ -340,6 +340,6 @@ def test_a_fuzzed_index_never_writes_outside_the_cache_and_fails_in_one_line(iso
         for p in home.rglob("*"):  # the cache holds its own files and files of the layout only
             rel = p.relative_to(home).as_posix()
             assert p.is_dir() or rel in ("index.json", "verified.json") or rel.startswith(".downloads/") or any(
-                store.layout_problem(rel.split("/")[0], v, rel) is None for v in (1,)), (seed, rel)
+                layout.layout_problem(rel.split("/")[0], v, rel) is None for v in (1,)), (seed, rel)
         shutil.rmtree(home, ignore_errors=True)
     assert seen["refused"] > 50 and seen["ok"] > 5, seen  # both outcomes were exercised

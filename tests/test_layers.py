@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "zoo"
 
 LAYERS = [
-    ["zoo.files"],                                                       # 1 helpers
+    ["zoo.files", "zoo.layout"],                                         # 1 helpers, the store layout
     ["zoo.data", "zoo.metrics", "zoo.registry", "zoo.envs", "zoo.games"],  # 2 data, rules, registry
     ["zoo.models"],                                                      # 3 model families
     ["zoo.recipes", "zoo.runs", "zoo.training", "zoo.rl"],               # 4 training

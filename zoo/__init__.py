@@ -9,7 +9,8 @@
 
 The package is layered; a module imports only from its own layer or below (tests/test_layers.py):
 
-1. `files`: atomic writes, checksums, PNG and image tiles.
+1. `files`, `layout`: atomic writes, checksums, PNG and image tiles; the store layout (what
+   every file of a store is called, and what makes a version published).
 2. `data`, `metrics`, `registry`, `envs`, `games`: datasets, the judge's mathematics, the
    registry, the Snake environment, board games with their search and opponents.
 3. `models`: each family with everything specific to it (see `zoo.models.base.ZooModel`).

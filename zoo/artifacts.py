@@ -42,10 +42,12 @@ import numpy as np
 import tensorflow as tf
 
 from . import data
-from .files import atomic_write_bytes, atomic_write_json, folder_lock, numeric_subfolders, read_json, save_keras_atomic, save_png, sha256
+from .files import atomic_write_bytes, atomic_write_json, folder_lock, read_json, save_keras_atomic, save_png, sha256
+from .layout import (INDEX, PICTURE, card_name, keras_file, keras_name, published_versions, version_of_card,
+                     version_of_keras)
 from .registry import get_entry
 from .serving import write_warmup
-from .store import INDEX, ArtifactError, Store, add_index_entry, write_index
+from .store import ArtifactError, Store, add_index_entry, write_index
 
 
 class Card(dict):
@@ -83,14 +85,14 @@ class Card(dict):
     def path_of(folder: Path, version: int | None = None) -> Path:
         """Where a model's card is: `card.v<N>.json` for version N (each version keeps its
         own), `card.json` for the newest (what README links and `zoo describe` show)."""
-        return Path(folder) / ("card.json" if version is None else f"card.v{version}.json")
+        return Path(folder) / card_name(version)
 
     @classmethod
     def of_version(cls, folder: Path, version: int | None = None) -> "Card":
         """The card of one version (default: the newest); an older export without per-version
         cards has only `card.json`, which is used when it describes that version."""
         if version is None:  # the newest published version's own card (card.json is its copy)
-            published = [v for v in numeric_subfolders(folder) if cls.path_of(folder, v).is_file()]
+            published = published_versions(folder)
             version = published[-1] if published else None
         if version is None or cls.path_of(folder, version).is_file():
             return cls.read(cls.path_of(folder, version))
@@ -382,15 +384,14 @@ def remove_unpublished(folder: Path, name: str) -> list[str]:
     """Remove what killed exports of `name` left in its artifact folder (call holding the
     folder's lock, so no export is running): Keras files and cards of no published version,
     hidden temporary folders and files (a SavedModel written aside). Returns what was removed."""
-    published = {v for v in numeric_subfolders(folder) if Card.path_of(folder, v).is_file()}
+    published = set(published_versions(folder))
     removed = []
     for p in sorted(folder.iterdir()):
-        card_version = p.name[len("card.v"):-len(".json")] if p.name.startswith("card.v") and p.name.endswith(".json") else ""
-        stale = ((p.is_dir() and p.name.isdigit() and int(p.name) not in published)
-                 or (card_version.isdigit() and int(card_version) not in published)
-                 or (p.name.startswith(f"{name}.v") and p.name.endswith(".keras")
-                     and p.name[len(name) + 2:-6].isdigit() and int(p.name[len(name) + 2:-6]) not in published)
-                 or (p.name.startswith(".") and (".tmp" in p.name)))
+        if p.is_dir() and p.name.isdigit():
+            number = int(p.name)
+        else:
+            number = version_of_card(p.name) or version_of_keras(name, p.name)
+        stale = (number is not None and number not in published) or (p.name.startswith(".") and ".tmp" in p.name)
         if stale:
             shutil.rmtree(p) if p.is_dir() else p.unlink()
             removed.append(p.name)
@@ -428,8 +429,8 @@ def republish(name: str, from_version: int, version: int | None = None, note: st
     folder = entry.artifact_dir
     if from_version not in entry.versions():
         raise ArtifactError(f"{name} has no published version {from_version} to republish (versions: {entry.versions()})")
-    source = Store(str(folder.parent)).checked(name, from_version, only=[f"{name}/{name}.v{from_version}.keras"])
-    source = source / name / f"{name}.v{from_version}.keras"
+    source = Store(str(folder.parent)).checked(name, from_version, only=[keras_file(name, from_version)])
+    source = source / keras_file(name, from_version)
     model = keras.saving.load_model(source, compile=False)
     old = Card.of_version(folder, from_version)
 
@@ -461,7 +462,7 @@ def _publish(name: str, model, version: int | None, verbose: bool, write_keras, 
         version = version if version is not None else (versions[-1] + 1 if versions else 1)
         if version in versions:
             raise FileExistsError(f"{name} version {version} exists already; versions are never overwritten")
-        write_keras(folder / f"{name}.v{version}.keras")
+        write_keras(folder / keras_name(name, version))
         aside = write_saved_model_aside(model, folder / str(version), name)
         card, entries = make_card(version, aside)
         newest = version >= max(versions, default=0)
@@ -473,7 +474,7 @@ def _publish(name: str, model, version: int | None, verbose: bool, write_keras, 
             write_index(folder.parent, names=[name])
         if newest:
             card.write(Card.path_of(folder))
-            save_picture(model, folder / "samples.png")
+            save_picture(model, folder / PICTURE)
     if verbose:
         print(f"exported {name} version {version} to {folder}")
     return folder / str(version)
@@ -482,8 +483,8 @@ def _publish(name: str, model, version: int | None, verbose: bool, write_keras, 
 def _card_files(name: str, version: int, aside: Path) -> tuple[dict, dict]:
     """The card fields that describe a version's files (checksums, signatures, software), and
     its index entries: each file hashed once, for both."""
-    keras_file = aside.parent / f"{name}.v{version}.keras"
-    entries = {f"{name}/{keras_file.name}": {"size": keras_file.stat().st_size, "sha256": sha256(keras_file)}}
+    keras_path = aside.parent / keras_name(name, version)
+    entries = {keras_file(name, version): {"size": keras_path.stat().st_size, "sha256": sha256(keras_path)}}
     for p in sorted(q for q in aside.rglob("*") if q.is_file()):
         entries[f"{name}/{version}/{p.relative_to(aside).as_posix()}"] = {"size": p.stat().st_size, "sha256": sha256(p)}
     fields = {"version": version, "signatures": signature_table(aside),

@@ -24,6 +24,7 @@ from .data import DataError
 from .recipes import RecipeError
 from .registry import UnknownModelError
 from .files import FolderBusy
+from .layout import VERSION_KEY
 from .runs import STRATEGIES, RunFolderError, TrainingDiverged
 
 
@@ -42,7 +43,7 @@ def _cmd_list(args):
 
 def _name_version(text: str) -> tuple[str, int | None]:
     name, at, version = text.partition("@")
-    if at and not store.VERSION_KEY.match(version):
+    if at and not VERSION_KEY.match(version):
         raise ValueError(f"{text!r}: write a version as NAME@N with N a whole number from 1, e.g. cgan-mnist@1 "
                          "(or NAME alone for the newest)")
     return name, int(version) if version else None

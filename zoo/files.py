@@ -118,12 +118,6 @@ def save_keras_atomic(model, path) -> Path:
     return path
 
 
-def numeric_subfolders(folder) -> list[int]:
-    """The numbers of a folder's numeric sub-folders (a model's versions), ascending; [] if absent."""
-    folder = Path(folder)
-    return sorted(int(p.name) for p in folder.iterdir() if p.is_dir() and p.name.isdigit()) if folder.is_dir() else []
-
-
 def sha256(path) -> str:
     """Hex sha256 of a file, read in 1 MiB blocks."""
     h = hashlib.sha256()

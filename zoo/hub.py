@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from . import models  # noqa: F401  (keras.saving.load_model finds the zoo's classes through it)
 from .artifacts import ArtifactError, Card
+from .layout import keras_file, version_folder
 from .registry import get_entry
 from .store import Store, locate
 
@@ -36,15 +37,15 @@ def resolve_version(name: str, version: int | None = None, store: str | None = N
 def _checked(s: Store, name: str, version: int, which: str) -> Path:
     """A local folder with the `which` files ("keras" or "saved_model") of a version held by
     store `s` (downloaded into the cache if `s` is remote), each checked against its index."""
-    wanted = [f"{name}/{name}.v{version}.keras"] if which == "keras" else [
-        rel for rel in s.files(name, version) if rel.startswith(f"{name}/{version}/")]
+    wanted = [keras_file(name, version)] if which == "keras" else [
+        rel for rel in s.files(name, version) if rel.startswith(f"{version_folder(name, version)}/")]
     return s.checked(name, version, only=wanted)
 
 
 def keras_path(name: str, version: int | None = None, store: str | None = None) -> Path:
     """The (checked) Keras file of a version (default: the newest) of `name`."""
     s, version = locate(name, version, store)
-    return _checked(s, name, version, "keras") / name / f"{name}.v{version}.keras"
+    return _checked(s, name, version, "keras") / keras_file(name, version)
 
 
 def load(name: str, version: int | None = None, format: str = "keras", store: str | None = None):
@@ -60,8 +61,8 @@ def load(name: str, version: int | None = None, format: str = "keras", store: st
     s, version = locate(name, version, store)
     root = _checked(s, name, version, format)
     if format == "saved_model":
-        return tf.saved_model.load(str(root / name / str(version)))
-    path = root / name / f"{name}.v{version}.keras"
+        return tf.saved_model.load(str(root / version_folder(name, version)))
+    path = root / keras_file(name, version)
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as e:  # a tampered zip with a matching index entry surfaces as many exception types

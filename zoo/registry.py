@@ -14,16 +14,14 @@ import difflib
 import fnmatch
 import importlib.resources
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .files import numeric_subfolders
+from .layout import NAME_PATTERN, published_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS_ENV = "ZOO_ARTIFACTS_DIR"
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")  # a model's name, also as a folder in every store
 
 
 def recipes_root() -> Path:
@@ -68,7 +66,7 @@ class ModelEntry:
         (`card.v<N>.json`, the last thing an export writes) exists. A folder a killed export
         left without its card is not a version: loaders, `describe` and `serving-config`
         never see it, and the next export removes it."""
-        return [v for v in numeric_subfolders(self.artifact_dir) if (self.artifact_dir / f"card.v{v}.json").is_file()]
+        return published_versions(self.artifact_dir)
 
     def build(self, **config):
         """A fresh, untrained model from the builder with `config`."""

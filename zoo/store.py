@@ -1,7 +1,8 @@
 """Stores: where artifacts come from, a cache for the remote ones, and integrity checks.
 
-A store is a folder tree in exactly the `artifacts/` layout plus an `index.json` that lists
-every model, its versions and every file of each version with its size and sha256:
+A store is a folder tree in exactly the `artifacts/` layout (`zoo.layout` names every file)
+plus an `index.json` that lists every model, its versions and every file of each version with
+its size and sha256:
 
     <store>/index.json
     <store>/<name>/<name>.v<N>.keras
@@ -41,20 +42,18 @@ import keras
 import requests
 import tensorflow as tf
 
-from .files import atomic_write_json, numeric_subfolders, read_json, sha256
-from .registry import NAME_PATTERN, ROOT, artifacts_root
+from .files import atomic_write_json, read_json, sha256
+from .layout import (CARD, INDEX, NAME_PATTERN, PICTURE, VERSION_KEY, card_name, keras_file, layout_problem,
+                     published_versions, version_folders, version_of_card)
+from .registry import ROOT, artifacts_root
 
-INDEX = "index.json"
 STORE_ENV, HOME_ENV, OFFLINE_ENV = "ZOO_STORE", "ZOO_HOME", "ZOO_OFFLINE"
 INDEX_FORMAT = 1
 CHUNK = 1 << 16  # bytes written to the part file at a time: what a killed pull keeps
 DOWNLOAD_ATTEMPTS = 4
 PART_MAX_AGE_DAYS = 7
 HTTP_TIMEOUT = (10, 60)  # seconds to connect, seconds between bytes
-VERSION_KEY = re.compile(r"^[1-9][0-9]{0,8}$")  # 1, 2, ...: no sign, no leading zero, one spelling per version
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
-PATH_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")  # a plain name: never "", ".", ".." or hidden
-MAX_PARTS = 8  # <name>/<N>/ and at most six levels inside a SavedModel
 MAX_FILE_BYTES = 1 << 40
 
 
@@ -80,34 +79,6 @@ def offline() -> bool:
 
 
 # --- the index -------------------------------------------------------------------------------------
-def layout_problem(name: str, version: int, rel) -> str | None:
-    """Why `rel` cannot be a file of version `version` of `name` in the store layout, or None
-    when it can. The layout is `<name>/<name>.v<N>.keras` and `<name>/<N>/<path>`, each part of
-    `<path>` a plain name (letters, digits, `._-`, not starting with a dot): never absolute, never
-    `..`, never in another model's or another version's folder.
-
-    Example:
-        >>> layout_problem("vae-mnist", 2, "vae-mnist/2/variables/variables.index") is None
-        True
-        >>> layout_problem("vae-mnist", 2, "cnn-mnist/2/saved_model.pb")
-        "outside the store's vae-mnist/ folder"
-    """
-    if not isinstance(rel, str) or not rel:
-        return "not a file name"
-    parts = rel.split("/")
-    if rel.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", rel):
-        return "an absolute path"
-    if ".." in parts or "\\" in rel:
-        return "outside the store's folder (.. or \\)"
-    if parts[0] != name:
-        return f"outside the store's {name}/ folder"
-    if parts[1:] == [f"{name}.v{version}.keras"]:
-        return None
-    if 3 <= len(parts) <= MAX_PARTS and parts[1] == str(version) and all(PATH_PART.match(p) for p in parts[2:]):
-        return None
-    return f"not a file of the store layout ({name}/{name}.v{version}.keras or {name}/{version}/...)"
-
-
 def _said(value, width: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= width else text[:width] + "...'"
@@ -198,7 +169,7 @@ def version_files(root: Path, name: str, version: int) -> list[str]:
     """Store-relative paths of one version's files in a local folder: the Keras file and the
     SavedModel folder."""
     root = Path(root)
-    out = [f"{name}/{name}.v{version}.keras"] if (root / name / f"{name}.v{version}.keras").is_file() else []
+    out = [keras_file(name, version)] if (root / keras_file(name, version)).is_file() else []
     folder = root / name / str(version)
     out += sorted(p.relative_to(root).as_posix() for p in folder.rglob("*") if p.is_file())
     return out
@@ -220,11 +191,9 @@ def build_index(root, names=None) -> dict:
     for d in sorted(p for p in root.iterdir() if p.is_dir() and NAME_PATTERN.match(p.name)):
         if names is not None and d.name not in names:
             continue
-        versions = {}
-        carded = any(d.glob("card.v*.json"))  # a folder with cards publishes a version by its card
-        for v in numeric_subfolders(d):
-            if VERSION_KEY.match(str(v)) and (d / str(v)).is_dir() and (not carded or (d / f"card.v{v}.json").is_file()):
-                versions[str(v)] = {"files": version_entries(root, d.name, v)}
+        carded = any(version_of_card(p.name) for p in d.iterdir())  # a folder with cards publishes by its cards
+        versions = {str(v): {"files": version_entries(root, d.name, v)}
+                    for v in (published_versions(d) if carded else version_folders(d))}
         if versions:
             models[d.name] = {"versions": versions}
     return {"format": INDEX_FORMAT, "models": models}
@@ -554,10 +523,10 @@ def _add_carded_versions(root: Path, index: dict) -> dict:
     publishing its version but before updating the index. A card naming a file outside its
     version's layout is refused (`StoreIndexError`), as an index would be."""
     for card_path in sorted(Path(root).glob("*/card.v*.json")):
-        name, version = card_path.parent.name, card_path.name[len("card.v"):-len(".json")]
+        name, number = card_path.parent.name, version_of_card(card_path.name)
+        version = str(number)
         known = index.setdefault("models", {}).get(name, {}).get("versions", {})
-        if (not VERSION_KEY.match(version) or not NAME_PATTERN.match(name) or version in known
-                or not (card_path.parent / version).is_dir()):
+        if number is None or not NAME_PATTERN.match(name) or version in known or not (card_path.parent / version).is_dir():
             continue
         try:
             card = read_json(card_path)
@@ -652,8 +621,8 @@ def push(name: str, version: int, source, destination: str) -> list[str]:
         _gfile_write_atomic(url, (root / rel).read_bytes())
         written.append(url)
     newest = all(int(v) < version for v in published)  # card.json and the picture are the newest version's
-    for extra in ("card.json", f"card.v{version}.json", "samples.png"):  # what describe and people read
-        if (root / name / extra).is_file() and (newest or extra.startswith("card.v")):
+    for extra in (CARD, card_name(version), PICTURE):  # what describe and people read
+        if (root / name / extra).is_file() and (newest or extra == card_name(version)):
             _gfile_write_atomic(f"{dest.location}/{name}/{extra}", (root / name / extra).read_bytes())
     return written + [add_index_entry(dest.location, name, version, files)]
 
