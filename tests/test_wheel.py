@@ -8,7 +8,6 @@ import subprocess
 import sys
 import sysconfig
 import threading
-from pathlib import Path
 
 import pytest
 
