@@ -21,7 +21,7 @@ import zoo
 from zoo import games
 from conftest import ROOT, copy_version, run_python
 from test_training import ONE_PER_FAMILY, SMALL_ARCH
-from zoo import artifacts, cli, evaluate, files, recipes, reporting, runs, serving, store, training
+from zoo import artifacts, cli, evaluate, files, publish, recipes, reporting, runs, serving, store, training
 
 # --- recipes: (recipe, overrides, exception, phrase) ------------------------------------------------
 RECIPE_CASES = [
@@ -198,11 +198,11 @@ def _run_folder(tmp_path: Path, steps: int) -> Path:
 
 def test_a_run_that_trained_zero_steps_is_not_exported(isolated_artifacts, tmp_path):
     with pytest.raises(artifacts.ArtifactError, match="trained 0 steps"):
-        artifacts.export_artifact("alphazero-tictactoe", _run_folder(tmp_path, 0), verbose=False)
+        publish.publish_run(_run_folder(tmp_path, 0), verbose=False)
     assert zoo.get_entry("alphazero-tictactoe").versions() == [1]
 
 
-EXPORT = "import sys, zoo; zoo.artifacts.export_artifact('alphazero-tictactoe', sys.argv[1])"
+EXPORT = "import sys, zoo.publish; zoo.publish.publish_run(sys.argv[1], limit=4)"
 STAGES = {  # what to wait for before the kill, in the order an export writes
     "keras-file": lambda d: (d / "alphazero-tictactoe.v2.keras").exists(),
     "saved-model-aside": lambda d: any(d.glob(".2.tmp-*")),
@@ -244,6 +244,7 @@ def test_a_killed_export_is_never_half_visible_and_the_next_export_repairs_it(is
     p.wait()
     seen = _seen_versions(isolated_artifacts)
     complete = (folder / "2").is_dir()
+    assert all(artifacts.Card.of_version(folder, v).metrics for v in seen["versions"]), "a version without metrics"
     # old or complete new, never a partial one; and every reader agrees
     assert seen["versions"] in ([1], [1, 2]) and seen["versions"] == ([1, 2] if complete else [1]), seen
     if complete:
@@ -252,7 +253,7 @@ def test_a_killed_export_is_never_half_visible_and_the_next_export_repairs_it(is
     assert seen["index"] in ([1], seen["versions"]), seen
     zoo.load("alphazero-tictactoe")
     # the next export cleans the leftovers and publishes the next complete version
-    made = artifacts.export_artifact("alphazero-tictactoe", run, verbose=False)
+    made = publish.publish_run(run, verbose=False, limit=4)
     versions = zoo.get_entry("alphazero-tictactoe").versions()
     assert made.name == str(versions[-1]) and not [p.name for p in folder.iterdir() if ".tmp" in p.name]
     assert sorted(p.name for p in folder.glob("*.keras")) == [f"alphazero-tictactoe.v{v}.keras" for v in versions]
@@ -320,7 +321,7 @@ CLI_CASES = [
     (["train", "no-such-model"], "no-such-model"),
     (["describe", "vae-mnist@x"], "write a version as NAME@N"),
     (["pull", "vae-mnist@99"], "99"),
-    (["export", "vae-mnist", "--run", "/nonexistent/run"], "model.keras not found"),
+    (["export", "vae-mnist", "--run", "/nonexistent/run"], "is /nonexistent/run a run folder"),
 ]
 
 

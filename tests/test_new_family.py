@@ -14,7 +14,7 @@ from pathlib import Path
 import keras, numpy as np, tensorflow as tf
 from keras import layers, ops
 import zoo
-from zoo import artifacts, evaluate, recipes, registry, reporting, training
+from zoo import artifacts, evaluate, publish, recipes, registry, reporting, training
 from zoo.models.base import ZooModel, in_batches
 from zoo.registry import register
 
@@ -90,7 +90,7 @@ eval_batches = 1
 # ---- and the zoo's own commands, unchanged --------------------------------------------------
 recipe = recipes.load(tmp / "denoiser-mnist.toml")
 summary = training.train(recipe, tmp / "run", verbose=0)
-artifacts.export_artifact("denoiser-mnist", tmp / "run", verbose=False)
+publish.publish_run(tmp / "run", verbose=False)
 metrics, record = evaluate.evaluate_artifact("denoiser-mnist", write_card=True, verbose=False)
 card = zoo.hub.card("denoiser-mnist")
 print(json.dumps({"finished": summary["finished"], "unit": summary["unit"], "metrics": card["metrics"],

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo import artifacts, cli, data, evaluate, recipes, training
+from zoo import artifacts, cli, data, evaluate, publish, recipes, training
 from zoo.runs import build_model
 
 
@@ -65,10 +65,10 @@ def test_a_dqn_run_that_made_no_update_is_not_published(no_artifacts, tmp_path):
     assert summary["finished"] and summary["steps"] == 10
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["updates"] == 0
     with pytest.raises(artifacts.ArtifactError, match="made no optimiser update"):
-        artifacts.export_artifact("snake-dqn", tmp_path / "run", verbose=False)
+        publish.publish_run(tmp_path / "run", verbose=False)
     old = fake_run(tmp_path / "old", "snake-dqn", ["model.hidden=[8]"], {"steps": 10, "env_steps": 640})
     with pytest.raises(artifacts.ArtifactError, match="made no optimiser update"):  # env steps are not updates
-        artifacts.export_artifact("snake-dqn", old, verbose=False)
+        publish.publish_run(old, verbose=False)
     assert zoo.get_entry("snake-dqn").versions() == []
 
 
@@ -79,3 +79,25 @@ def test_every_trainer_records_its_updates(tmp_path):
     assert summary["finished"]
     assert json.loads((tmp_path / "az" / "summary.json").read_text())["updates"] > 0
     assert np.isfinite(summary["elapsed_s"])
+
+
+def test_a_version_is_measured_before_it_is_visible_and_never_silently_worse(no_artifacts, tmp_path, capsys):
+    run = fake_run(tmp_path / "run", "snake-dqn", ["model.hidden=[8]"], {"steps": 5, "env_steps": 320, "updates": 3})
+    assert cli.main(["publish", "--run", str(run)]) == 0  # the run names its model; the full evaluation
+    card = zoo.hub.card("snake-dqn")
+    assert card.version == 1 and card["evaluation"]["full"] and card.metrics["games"] == 100
+    assert card["evaluation"]["command"] == "zoo evaluate snake-dqn@1 --samples 1000" and "compared_with" not in card
+    better = {**card.metrics, "apples_mean": card.metrics["apples_mean"] + 5.0}  # as if version 1 had played better
+    artifacts.update_card_metrics("snake-dqn", better, card["evaluation"], version=1)
+    assert cli.main(["export", "snake-dqn", "--run", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert f"apples_mean is {card.metrics['apples_mean']}, worse than version 1's {better['apples_mean']}" in err, err
+    assert "--allow-worse" in err and zoo.get_entry("snake-dqn").versions() == [1]
+    assert sorted(p.name for p in (no_artifacts / "snake-dqn").iterdir() if not p.name.startswith(".zoo")) == [
+        "1", "card.json", "card.v1.json", "samples.png", "snake-dqn.v1.keras"]  # nothing of the refused version
+    assert cli.main(["publish", "snake-dqn", "--run", str(run), "--allow-worse"]) == 0
+    compared = zoo.hub.card("snake-dqn", 2)["compared_with"]
+    assert compared == {"version": 1, "metric": "apples_mean", "direction": "max", "this": card.metrics["apples_mean"],
+                        "newest_before": better["apples_mean"], "worse": True}
+    assert publish.publish_run(run, limit=3, verbose=False) and "compared_with" not in zoo.hub.card("snake-dqn", 3)
+    assert zoo.hub.card("snake-dqn", 3)["evaluation"]["full"] is False  # a reduced evaluation is never compared

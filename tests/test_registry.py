@@ -9,9 +9,19 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from conftest import stored_weights
-from zoo import artifacts, files, hub, recipes, training
+from conftest import ROOT, stored_weights
+from zoo import artifacts, files, hub, metrics, publish, recipes, training
 from zoo.registry import UnknownModelError, register
+
+_JUDGE = []
+
+
+def export(name, run, **kwargs):
+    """`zoo publish` of a tiny run with a reduced evaluation (recorded as such in the card),
+    judged by the checkout's cnn-mnist: the test stores hold no judge."""
+    if not _JUDGE:
+        _JUDGE.append(metrics.Judge(zoo.load("cnn-mnist", store=str(ROOT / "artifacts"))))
+    return publish.publish_run(run, name, verbose=False, samples=2, limit=20, judge=_JUDGE[0], **kwargs)
 
 
 def test_list_and_wildcards():
@@ -72,14 +82,14 @@ def test_missing_artifact_says_how_to_make_one(store):
 
 
 def test_export_versions_and_load(store, tiny_run):
-    artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
-    artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
+    export("vae-mnist", tiny_run)
+    export("vae-mnist", tiny_run)
     folder = store / "vae-mnist"
     assert zoo.get_entry("vae-mnist").versions() == [1, 2]
     assert sorted(p.name for p in folder.iterdir() if p.name != files.LOCK) == [
         "1", "2", "card.json", "card.v1.json", "card.v2.json", "samples.png", "vae-mnist.v1.keras", "vae-mnist.v2.keras"]
     with pytest.raises(FileExistsError, match="never overwritten"):
-        artifacts.export_artifact("vae-mnist", tiny_run, version=1, verbose=False)
+        export("vae-mnist", tiny_run, version=1)
     m = zoo.load("vae-mnist")
     assert isinstance(m, zoo.models.VAE)
     sm = zoo.load("vae-mnist", version=1, format="saved_model")
@@ -98,7 +108,7 @@ def test_exported_signatures_compute_with_constants_stored_once(store, tiny_run)
     model's numbers, run the way TF Serving runs them, and hold each weight once, no variables.
     From Python each signature takes no captured input: its weights are inside its body, where
     they are folded, not handed to it per call (a loaded function's captures are its inputs)."""
-    artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
+    export("vae-mnist", tiny_run)
     m, folder = zoo.load("vae-mnist"), store / "vae-mnist" / "1"
     listed, stored = stored_weights(folder)
     weights = sum(v.numpy().nbytes for v in m.weights)
@@ -155,13 +165,13 @@ def test_crashed_export_leaves_no_version(store, tiny_run, monkeypatch):
     # reached when no export had run before in the process (the test then failed run alone).
     monkeypatch.setattr(type(keras.export.ExportArchive()), "write_out", boom)
     with pytest.raises(RuntimeError, match="disk full"):
-        artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
+        export("vae-mnist", tiny_run)
     assert zoo.get_entry("vae-mnist").versions() == []
     assert not any(p.is_dir() for p in (store / "vae-mnist").iterdir())  # no version, no temp folder
 
 
 def test_corrupt_keras_file_is_a_clear_error(store, tiny_run):
-    artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
+    export("vae-mnist", tiny_run)
     p = store / "vae-mnist" / "vae-mnist.v1.keras"
     p.write_bytes(p.read_bytes()[:1000])
     with pytest.raises(hub.ArtifactError, match=r"vae-mnist.v1.keras is corrupt or incomplete: its sha256 is [0-9a-f]{64}, "
@@ -171,7 +181,7 @@ def test_corrupt_keras_file_is_a_clear_error(store, tiny_run):
 
 @pytest.mark.parametrize("rel", ["1/saved_model.pb", "1/variables/variables.data-00000-of-00001", "vae-mnist.v1.keras"])
 def test_one_flipped_byte_in_any_file_is_refused(store, tiny_run, rel):
-    artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
+    export("vae-mnist", tiny_run)
     zoo.load("vae-mnist", format="saved_model"), zoo.load("vae-mnist")  # fine, and the verdicts are remembered
     p = store / "vae-mnist" / rel
     data = bytearray(p.read_bytes())
@@ -182,8 +192,10 @@ def test_one_flipped_byte_in_any_file_is_refused(store, tiny_run, rel):
 
 
 def test_export_refuses_the_wrong_model(store, tiny_run):
+    with pytest.raises(artifacts.ArtifactError, match="trained 'vae-mnist', not 'ae-mnist'"):
+        export("ae-mnist", tiny_run)
     with pytest.raises(ValueError, match="holds a VAE, but 'ae-mnist' is a AutoEncoder"):
-        artifacts.export_artifact("ae-mnist", tiny_run, verbose=False)
+        artifacts.load_run_model("ae-mnist", tiny_run)
 
 
 def test_fine_tuned_export_records_every_stage(store, tiny_run, tmp_path):
@@ -191,7 +203,7 @@ def test_fine_tuned_export_records_every_stage(store, tiny_run, tmp_path):
         "model.filters=[8, 16]", "model.hidden=32", "model.iw_samples=2", "epochs=1", "steps_per_epoch=2",
         "eval_batches=1", f"init_from='{tiny_run / 'model.keras'}'"])
     training.train(r, tmp_path / "stage2", verbose=0)
-    artifacts.export_artifact("vae-mnist", tmp_path / "stage2", verbose=False)
+    export("vae-mnist", tmp_path / "stage2")
     card = json.loads((store / "vae-mnist" / "card.json").read_text())
     stages = card["training"]["stages"]
     assert [st["run"] for st in stages] == [str(tiny_run), str(tmp_path / "stage2")]
@@ -206,7 +218,7 @@ def test_the_card_names_the_run_as_exported_not_where_it_was_started(store, tiny
     summary["command"] = "zoo train vae-mnist --out /elsewhere/worktree/runs/vae-tiny --set 'model.filters=[8, 16]'"
     (run / "summary.json").write_text(json.dumps(summary))
     monkeypatch.chdir(tmp_path / "checkout")
-    artifacts.export_artifact("vae-mnist", Path("my runs/vae-tiny"), verbose=False)
+    export("vae-mnist", Path("my runs/vae-tiny"))
     training = json.loads((store / "vae-mnist" / "card.json").read_text())["training"]
     assert training["command"] == "zoo train vae-mnist --set 'model.filters=[8, 16]' --out 'my runs/vae-tiny'"
     assert shlex.split(training["export_command"]) == ["zoo", "export", "vae-mnist", "--run", "my runs/vae-tiny"]
@@ -217,15 +229,16 @@ def test_each_version_keeps_its_own_card(store, tiny_run, capsys):
     from zoo import cli
     from zoo.artifacts import update_card_metrics
 
-    artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
+    export("vae-mnist", tiny_run)
     update_card_metrics("vae-mnist", {"v1_score": 1.5}, {"command": "zoo evaluate vae-mnist"})
-    artifacts.export_artifact("vae-mnist", tiny_run, verbose=False)
+    export("vae-mnist", tiny_run)
     folder = store / "vae-mnist"
-    assert zoo.hub.card("vae-mnist").version == 2 and zoo.hub.card("vae-mnist").metrics == {}
+    v2 = zoo.hub.card("vae-mnist").metrics
+    assert zoo.hub.card("vae-mnist").version == 2 and "test_nll_nats_is2" in v2  # measured by the publishing pass
     assert zoo.hub.card("vae-mnist", 1)["metrics"] == {"v1_score": 1.5}, "exporting version 2 erased version 1's card"
     assert json.loads((folder / "card.json").read_text()) == json.loads((folder / "card.v2.json").read_text())
     update_card_metrics("vae-mnist", {"v1_score": 2.5}, {"command": "zoo evaluate vae-mnist@1"}, version=1)
-    assert zoo.hub.card("vae-mnist", 1)["metrics"] == {"v1_score": 2.5} and zoo.hub.card("vae-mnist").metrics == {}
+    assert zoo.hub.card("vae-mnist", 1)["metrics"] == {"v1_score": 2.5} and zoo.hub.card("vae-mnist").metrics == v2
     assert cli.main(["describe", "vae-mnist@1"]) == 0
     out = capsys.readouterr().out
     assert "version 1 (available: [1, 2])" in out and "v1_score: 2.5" in out and "licence: code Apache-2.0" in out

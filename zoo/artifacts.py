@@ -13,8 +13,9 @@ once its folder and its card both exist (`ModelEntry.versions`).
 The model says what it serves (`serving_signatures()`, `serving_examples()`) and what it
 looks like (`picture()`); this module writes them for any model.
 
-`export_artifact("vae-mnist", "runs/vae")` (`zoo export vae-mnist --run runs/vae`) makes a
-finished run the next version.
+`export_artifact(name, run, measure)` makes a finished run the next version, with the metrics
+`measure` takes from the written Keras file; `zoo.publish.publish_run` (`zoo publish --run
+runs/vae`) is that pass with the card's evaluation.
 
 Example:
     >>> from zoo import artifacts
@@ -398,25 +399,35 @@ def remove_unpublished(folder: Path, name: str) -> list[str]:
     return removed
 
 
-def export_artifact(name: str, run_dir, version: int | None = None, verbose: bool = True) -> Path:
+def export_artifact(name: str, run_dir, measure, version: int | None = None, verbose: bool = True) -> Path:
     """Export a finished run folder's model as version `version` (default: the next) of `name`:
-    Keras file, SavedModel, card, index entry and picture. Returns the SavedModel folder.
+    Keras file, SavedModel, card (with the metrics `measure` gives), index entry and picture.
+    Returns the SavedModel folder. `zoo.publish.publish_run` is the pass users run; it measures
+    the model with the card's evaluation.
 
     Everything is written beside its place first (the Keras file, the SavedModel in a hidden
-    folder, the card with the checksums); the version is published by one atomic step, the
-    rename of its SavedModel folder, and only then entered in the store's index. A killed
-    export leaves no version folder (so neither TF Serving, which loads the newest numeric
-    folder, nor any loader, `describe` or `serving-config` sees it), and the next export removes
-    its leftovers. One export of a model runs at a time (the artifact folder's lock)."""
+    folder); then `measure(keras_path, card)` measures the model from the Keras file a user will
+    load and returns what the card adds (`metrics`, `evaluation`...), or raises to publish
+    nothing; then the complete card is written and the version published by one atomic step,
+    the rename of its SavedModel folder, and only then entered in the store's index. No
+    version is ever visible without its metrics: a killed or refused export leaves no version
+    folder (so neither TF Serving, which loads the newest numeric folder, nor any loader,
+    `describe` or `serving-config` sees it), and its leftovers are removed. One export of a
+    model runs at a time (the artifact folder's lock)."""
     entry, run = get_entry(name), Path(run_dir)
     model = load_run_model(name, run)
     check_run_for(name, run)
     if trained_updates(run) <= 0:
         raise ArtifactError(f"run {run} made no optimiser update (trained 0 steps): its model is untrained, not a "
                             "version to publish; train it longer (zoo train ... --out RUN) and export again")
-    return _publish(name, model, version, verbose,
-                    write_keras=lambda path: save_keras_atomic(model, path),
-                    make_card=lambda version, aside: _card(name, entry, model, run, version, aside))
+
+    def make_card(version, aside):
+        card, entries = _card(name, entry, model, run, version, aside)
+        card.update(measure(aside.parent / keras_name(name, version), card))
+        return card, entries
+
+    return _publish(name, model, version, verbose, write_keras=lambda path: save_keras_atomic(model, path),
+                    make_card=make_card)
 
 
 def republish(name: str, from_version: int, version: int | None = None, note: str = "",
@@ -462,9 +473,13 @@ def _publish(name: str, model, version: int | None, verbose: bool, write_keras, 
         version = version if version is not None else (versions[-1] + 1 if versions else 1)
         if version in versions:
             raise FileExistsError(f"{name} version {version} exists already; versions are never overwritten")
-        write_keras(folder / keras_name(name, version))
-        aside = write_saved_model_aside(model, folder / str(version), name)
-        card, entries = make_card(version, aside)
+        try:
+            write_keras(folder / keras_name(name, version))
+            aside = write_saved_model_aside(model, folder / str(version), name)
+            card, entries = make_card(version, aside)
+        except BaseException:  # a refused or failed version leaves nothing behind (a killed one: the next export)
+            remove_unpublished(folder, name)
+            raise
         newest = version >= max(versions, default=0)
         card.write(Card.path_of(folder, version))
         publish(aside, folder / str(version))  # the version exists from here on, complete

@@ -2,7 +2,7 @@
 pull, verify, index.
 
     zoo list ['*gan*'] [--task T]            zoo evaluate NAME [--write-card]
-    zoo describe NAME                        zoo export NAME --run RUN | --from-version N
+    zoo describe NAME                        zoo publish --run RUN  (zoo export NAME --run RUN | --from-version N)
     zoo train NAME|FILE.toml [--set k=v]     zoo play NAME [--gif F | --ansi | --second]
     zoo readme                               zoo serving-config [--labels]
     zoo pull NAME[@N] [--store S]            zoo verify [NAME] [--store S]      zoo index
@@ -18,7 +18,7 @@ import json
 import shlex
 import sys
 
-from . import artifacts, evaluate, hub, play, recipes, registry, reporting, runs, serving, store, sweep, training
+from . import artifacts, evaluate, hub, play, publish, recipes, registry, reporting, runs, serving, store, sweep, training
 from .artifacts import ArtifactError
 from .data import DataError
 from .recipes import RecipeError
@@ -138,7 +138,14 @@ def _cmd_export(args):
     if args.from_version is not None:
         artifacts.republish(args.name, args.from_version, args.version, note=args.note or "")
     else:
-        artifacts.export_artifact(args.name, args.run, args.version)
+        publish.publish_run(args.run, args.name, args.version, allow_worse=args.allow_worse)
+
+
+def _add_publishing_options(s):
+    """What `zoo publish` and `zoo export --run` share (the evaluation is always the full one)."""
+    s.add_argument("--version", type=int, default=None, help="version number (default: next free)")
+    s.add_argument("--allow-worse", action="store_true",
+                   help="publish even if the headline metric is worse than the newest version's (the card says so)")
 
 
 def _cmd_play(args):
@@ -237,14 +244,20 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--write-card", action="store_true", help="write the metrics into the artifact's card")
     s.set_defaults(fn=_cmd_evaluate)
 
-    s = sub.add_parser("export", help="export a run folder's model (or a version's weights again) as a new version")
+    s = sub.add_parser("publish", help="publish a run folder's model as its next version, measured, in one pass")
+    s.add_argument("--run", required=True, help="run folder with model.keras and recipe.toml (it names its model)")
+    s.add_argument("name", nargs="?", default=None, help="the model (default: the one the run trained)")
+    _add_publishing_options(s)
+    s.set_defaults(fn=_cmd_export, from_version=None)
+
+    s = sub.add_parser("export", help="zoo publish with the model named; or --from-version: a version's weights again")
     s.add_argument("name")
     source = s.add_mutually_exclusive_group(required=True)
     source.add_argument("--run", help="run folder with model.keras and recipe.toml")
     source.add_argument("--from-version", type=int, default=None,
                         help="republish this version's weights with the current code's SavedModel (signatures)")
     s.add_argument("--note", help="with --from-version: why, recorded in the card")
-    s.add_argument("--version", type=int, default=None, help="version number (default: next free)")
+    _add_publishing_options(s)
     s.set_defaults(fn=_cmd_export)
 
     s = sub.add_parser("play", help="watch or play a game-playing model (snake-dqn, alphazero-*): GIF or terminal")

@@ -157,7 +157,9 @@ class PolicyValueNet(ZooModel):
         """Games of the network's search player (no noise, no sampled openings) against the
         game's reference opponent and a random mover, colours alternating; for Connect Four
         also from random two-move openings (depth-4 alpha-beta rarely ties, so few games differ
-        otherwise), the way engines are tested with a book."""
+        otherwise), the way engines are tested with a book. `limit`: at most that many games of
+        each match (a reduced evaluation)."""
+        games = min(games, limit) if limit else games
         game = self.game()
         sims = simulations or self.simulations
         ref = reference_opponent(game, seed=1)
@@ -191,6 +193,11 @@ class PolicyValueNet(ZooModel):
                     "move per side, seed 3); distinct_games counts different final positions")
         return ("100 games each against perfect minimax (random among its best moves, seed 1) and a random mover "
                 "(seed 2), colours alternating; MCTS with the card's simulations per move, no noise")
+
+    @classmethod
+    def headline_metric(cls, metrics):
+        lost = [k for k in metrics if k.startswith("vs_") and k.endswith("_losses") and not k.startswith("vs_random")]
+        return (lost[0], "min") if lost else None  # games lost to the game's reference opponent
 
     @classmethod
     def headline(cls, m, config):

@@ -203,6 +203,10 @@ class AutoEncoder(_AutoEncoderBase):
                 f"decoded N(0, I) codes (seed 1) scored by {judge_for(dataset) or 'the dataset judge'}")
 
     @classmethod
+    def headline_metric(cls, metrics):
+        return "test_mse_per_pixel", "min"
+
+    @classmethod
     def headline(cls, m, config):
         return (f"test BCE {m['test_bce_per_pixel']} / MSE {m['test_mse_per_pixel']} per pixel; "
                 f"N(0, I) codes: {cls._prior_headline(m)}")
@@ -411,6 +415,11 @@ class VAE(_AutoEncoderBase):
         return (f"NLL/ELBO: {dataset_title(dataset)} test (10,000) binarised once with seed 0; prior samples: 10,000 "
                 f"decoded N(0, I) codes (seed 1) scored by {judge_for(dataset) or 'the dataset judge'} against the "
                 "test set")
+
+    @classmethod
+    def headline_metric(cls, metrics):
+        nll = [k for k in metrics if k.startswith("test_nll_nats_is")]  # named by its importance samples
+        return (nll[0], "min") if nll else None
 
     @classmethod
     def headline(cls, m, config):

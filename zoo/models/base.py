@@ -275,6 +275,12 @@ class ZooModel(keras.Model):
         """The numbers a reader wants first, from a card's metrics (README's model table)."""
         return ", ".join(f"{k} {v}" for k, v in metrics.items() if not isinstance(v, dict))
 
+    @classmethod
+    def headline_metric(cls, metrics: dict) -> tuple[str, str] | None:
+        """The metric a new version must not be worse at than the newest published one, and
+        its direction ("min" or "max"), among a card's `metrics`; None: no such guard."""
+        return None
+
     def picture(self, seed: int = 0) -> np.ndarray:
         """What the model does, at a glance: a grey grid in [0, 1] or an RGB uint8 image."""
         raise NotImplementedError(f"{type(self).__name__} defines no picture")

@@ -121,6 +121,10 @@ class DigitClassifier(ZooModel):
         return f"{title} test (10,000); real floor: first 10,000 training images against the test set"
 
     @classmethod
+    def headline_metric(cls, metrics):
+        return "test_accuracy", "max"  # a judge is never replaced by one that reads its test set worse
+
+    @classmethod
     def headline(cls, m, config):
         title, fid, score = judged(m, "real_floor_")
         return f"test accuracy **{m['test_accuracy'] * 100:.2f}%**; real-data floor: FID-{title} {fid}, {title} score {score}"

@@ -327,6 +327,11 @@ class DCGAN(_GANBase):
                 "(cnn-mnist for MNIST) against its 10,000 test images")
 
     @classmethod
+    def headline_metric(cls, metrics):
+        fid = [k for k in metrics if k.startswith("fid_")]  # FID by the dataset's judge
+        return (fid[0], "min") if fid else None
+
+    @classmethod
     def headline(cls, m, config):
         title, fid, score = judged(m)
         return f"FID-{title} **{fid}**{_floor_note(m)}, {title} score **{score}**"
@@ -426,6 +431,10 @@ class ConditionalGAN(_GANBase):
     def test_set(cls, config):
         return ("1,000 samples per class (noise seed 3) scored by the dataset's judge "
                 "(cnn-mnist for MNIST) against its 10,000 test images")
+
+    @classmethod
+    def headline_metric(cls, metrics):
+        return "label_accuracy", "max"
 
     @classmethod
     def headline(cls, m, config):

@@ -96,7 +96,9 @@ class SnakeQNetwork(ZooModel):
 
     def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True,
                      games: int = 100) -> dict:
-        """Apples per game over `games` greedy games with fixed seeds, beside an untrained network."""
+        """Apples per game over `games` greedy games with fixed seeds (the first `limit` of them
+        when given: a reduced evaluation), beside an untrained network."""
+        games = min(games, limit) if limit else games
         trained = evaluate_policy(self.greedy_policy(), games=games)
         base = evaluate_policy(self.untrained_copy(seed=0).greedy_policy(), games=games)
         return {**{f"apples_{k}": v for k, v in trained.items() if k in ("mean", "median", "max", "min")},
@@ -106,6 +108,10 @@ class SnakeQNetwork(ZooModel):
     @classmethod
     def test_set(cls, config):
         return "100 greedy games on 20x20 Snake with walls, board seeds 10000-10099; untrained: same architecture, seed 0"
+
+    @classmethod
+    def headline_metric(cls, metrics):
+        return "apples_mean", "max"
 
     @classmethod
     def headline(cls, m, config):

@@ -351,6 +351,12 @@ class VAEGAN(VAE):
                 "all scored by the dataset's judge (cnn-mnist for MNIST)")
 
     @classmethod
+    def headline_metric(cls, metrics):
+        fid = [k for k in metrics if k.startswith("fitted_prior_samples_fid_")] or \
+            [k for k in metrics if k.startswith("prior_samples_fid_")]
+        return (fid[0], "min") if fid else None
+
+    @classmethod
     def headline(cls, m, config):
         fitted = ""
         if "fitted_prior_samples_mean_confidence" in m:
