@@ -114,6 +114,20 @@ def test_a_library_caller_is_checked_too(tmp_path):
         training.train(recipes.load("alphazero-tictactoe"), tmp_path / "run", verbose=0, max_iterations=0)
 
 
+def test_a_recipe_is_checked_once_unless_edited(tmp_path, monkeypatch):
+    recipe = recipes.apply_overrides(recipes.load("ae-mnist"), ["epochs=1"])
+    checks, real = [], recipes.schema
+    monkeypatch.setattr(recipes, "schema", lambda name: checks.append(name) or real(name))  # one per real check
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(runs.RunFolderError):  # refused after the recipe check, before anything runs
+        training.train(recipe, tmp_path / "afile" / "run", verbose=0)
+    assert checks == []  # zoo train's recipe, checked by load and apply_overrides, is not checked a third time
+    recipe["train"]["epochs"] = 2
+    with pytest.raises(runs.RunFolderError):
+        training.train(recipe, tmp_path / "afile" / "run", verbose=0)
+    assert checks == ["ae-mnist"]  # edited since: checked again
+
+
 # --- run folders --------------------------------------------------------------------------------------
 def _fake_checkpointed_run(out: Path, recipe: dict):
     """A run folder as a killed run leaves it: its recipe and a checkpoint."""

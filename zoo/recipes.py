@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import difflib
 import inspect
+import json
 import math
 import tomllib
 from dataclasses import dataclass
@@ -211,9 +212,27 @@ def _suggest(key: str, keys: dict[str, dict]) -> str:
     return f"; did you mean {close[0]!r} ({every[close[0]]}.{close[0]})?" if close else ""
 
 
-def validate(recipe: dict) -> dict:
+class Recipe(dict):
+    """A checked recipe, as `validate` returns it. It remembers what was checked, so checking
+    it again unchanged costs nothing (`zoo train` checks the recipe it was given once, not
+    again in `zoo.training.train`); a recipe edited since is checked again."""
+
+    def fingerprint(self) -> str:
+        """What was checked: every value but the `source` file's name."""
+        return json.dumps({k: v for k, v in self.items() if k != "source"}, sort_keys=True, default=repr)
+
+    @property
+    def checked(self) -> bool:
+        """Whether the recipe is what `validate` returned (not edited since)."""
+        return getattr(self, "checked_as", None) == self.fingerprint()
+
+
+def validate(recipe: dict) -> Recipe:
     """A checked copy of `recipe` with its sections' defaults filled in; `RecipeError` on an
-    unknown key (with the nearest known one), a wrong type or a value out of range."""
+    unknown key (with the nearest known one), a wrong type or a value out of range. A `Recipe`
+    that `validate` returned, unchanged since, is not checked twice."""
+    if isinstance(recipe, Recipe) and recipe.checked:
+        return copy.deepcopy(recipe)
     name = recipe.get("name")
     if name not in list_models():
         raise RecipeError(f"recipe {recipe.get('source', '')}: 'name' must be a registered model, got {name!r}")
@@ -245,6 +264,8 @@ def validate(recipe: dict) -> dict:
             elif value is not None:
                 checked[key] = value
         out[section] = checked
+    out = Recipe(out)
+    out.checked_as = out.fingerprint()
     return out
 
 
