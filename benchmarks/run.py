@@ -689,8 +689,7 @@ def _cpu(m) -> str:
 
 def _render_train(results) -> list[str]:
     """The train part's section of BENCHMARKS.md."""
-    out = []
-    out += ["## Training throughput (samples/s, steady state) and peak memory", ""] + _stamp(results, "train") + [
+    out = ["## Training throughput (samples/s, steady state) and peak memory", ""] + _stamp(results, "train") + [
             "Baseline: same architecture, float32 `model.fit` on numpy arrays, no tf.data, no XLA, no mixed "
             "precision, same batch and optimiser. Zoo: the recipe through the zoo's trainer (`SupervisedTrainer`: "
             "its pipeline and loop, timed between its first and last log points); *zoo float32* compares at "
@@ -720,8 +719,7 @@ def _render_train(results) -> list[str]:
 
 def _render_threshold(results) -> list[str]:
     """The threshold part's section of BENCHMARKS.md."""
-    out = []
-    out += ["## Time to a quality threshold (training seconds; evaluation not counted)", ""] + _stamp(results, "threshold") + [
+    out = ["## Time to a quality threshold (training seconds; evaluation not counted)", ""] + _stamp(results, "threshold") + [
             "| recipe | threshold | zoo s | baseline s | speed-up | zoo trace (s, metric) | baseline trace |",
             "|---|---|---|---|---|---|---|"]
     for r in results["threshold"]:
@@ -738,8 +736,7 @@ def _render_threshold(results) -> list[str]:
 
 def _render_peers(results) -> list[str]:
     """The peers part's section of BENCHMARKS.md."""
-    out = []
-    out += ["## Time to the published peers' quality", ""] + _stamp(results, "peers") + [
+    out = ["## Time to the published peers' quality", ""] + _stamp(results, "peers") + [
             "Each peer is the published Keras example, rebuilt from its page and trained as published "
             "(benchmarks/peers.py says what each one is and how it is scored); then the zoo's recipe trains "
             "until it reaches the peer's final quality by the same yardstick, given up to the peer's time: "
@@ -768,8 +765,7 @@ def _render_peers(results) -> list[str]:
 
 def _render_serving(results) -> list[str]:
     """The serving part's section of BENCHMARKS.md."""
-    out = []
-    out += ["## Serving latency (batch 1) and throughput (batch 1,024)", ""] + _stamp(results, "serving") + [
+    out = ["## Serving latency (batch 1) and throughput (batch 1,024)", ""] + _stamp(results, "serving") + [
             "SavedModel: `tf.saved_model.load` of the artifact's newest version, signature called from Python "
             "(no zoo import). Baseline: the same function run eagerly on the Keras model. Floor (issue 17): "
             "p50 <= 1.0 ms and p99 <= 2 ms at batch 1. XLA-compiled signatures are not a lever: TF Serving's "
@@ -802,8 +798,7 @@ def _render_serving(results) -> list[str]:
 
 def _render_load(results) -> list[str]:
     """The load part's section of BENCHMARKS.md."""
-    out = []
-    out += ["## Loading by name", ""] + _stamp(results, "load") + [
+    out = ["## Loading by name", ""] + _stamp(results, "load") + [
             "`zoo.load` checks every file it reads against the store's index (hashing a file once per "
             "size and modification time); *from cache* loads a model pulled from a remote store, offline.", "",
             "| model | zoo.load cold s | zoo.load warm s | from cache cold s | from cache warm s | "

@@ -364,10 +364,17 @@ def trained_updates(run: Path) -> int:
     return int(summary.get("steps", summary.get("iterations", 0)) or 0)
 
 
-def run_dataset(run: Path) -> str:
-    """The dataset a run folder's model was trained on (its resolved recipe's `data.dataset`)."""
-    recipe = tomllib.loads((Path(run) / "recipe.toml").read_text())
-    return recipe.get("data", {}).get("dataset", "")
+def run_recipe(run) -> dict:
+    """The resolved recipe a run folder was trained with (its `recipe.toml`)."""
+    path = Path(run) / "recipe.toml"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: is {run} a run folder (zoo train ... --out RUN)?")
+    return tomllib.loads(path.read_text())
+
+
+def run_dataset(run) -> str:
+    """The dataset a run folder's model was trained on (its recipe's `data.dataset`)."""
+    return run_recipe(run).get("data", {}).get("dataset", "")
 
 
 def check_run_for(name: str, run: Path):
@@ -546,6 +553,7 @@ def _card(name: str, entry, model, run: Path, version: int, aside: Path) -> tupl
 
 
 __all__ = ["ArtifactError", "Card", "check_run_for", "export_artifact", "load_run_model", "republish", "run_dataset",
+           "run_recipe",
            "save_picture", "signature_table", "trained_updates", "training_stages", "update_card_metrics",
            "write_saved_model"]
 

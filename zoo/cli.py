@@ -49,7 +49,6 @@ def _name_version(text: str) -> tuple[str, int | None]:
     return name, int(version) if version else None
 
 
-
 def _cmd_pull(args):
     name, version = _name_version(args.name)
     folder = hub.pull(name, version, store=args.store)
@@ -105,19 +104,18 @@ def _cmd_sweep(args):
     values = sweep.parse_values(text)
     wanted = [c for c in (args.columns or "").split(",") if c]
     left, _, right = (args.plot_y or "").partition(":")
-    plotted = [c for c in left.split(",") + right.split(",") if c]
-    if args.plot_y and not [c for c in left.split(",") if c]:
+    left, right = [c for c in left.split(",") if c], [c for c in right.split(",") if c]
+    if args.plot_y and not left:
         raise ValueError(f"--plot-y takes LEFT1,LEFT2:RIGHT1 with at least one metric on the left, got {args.plot_y!r}")
-    if wanted or plotted:  # a column no run has is refused now, not after every run was trained and measured
+    if wanted or left:  # a column no run has is refused now, not after every run was trained and measured
         first = recipes.apply_overrides(recipes.load(args.recipe), [*args.set, f"{key}={text.split(',')[0].strip()}"])
-        sweep.check_columns(first, wanted + plotted, args.limit)
+        sweep.check_columns(first, wanted + left + right, args.limit)
     rows = sweep.run(args.recipe, key, values, args.out, args.set, verbose=0 if args.quiet else 1, limit=args.limit)
     columns = wanted or sweep.scalar_columns(rows)
     label = key.split(".")[-1]
     print(sweep.write(rows, args.out, label, columns, args.command_line))
     if args.plot:
-        left, _, right = (args.plot_y or f"{columns[0]}:").partition(":")
-        print(f"wrote {sweep.plot(rows, label, left.split(','), [c for c in right.split(',') if c], args.plot)}")
+        print(f"wrote {sweep.plot(rows, label, left or columns[:1], right, args.plot)}")
 
 
 def _cmd_describe(args):

@@ -71,6 +71,20 @@ def evaluation_command(name: str, samples: int = FULL_SAMPLES, limit: int | None
     return f"zoo evaluate {name} --samples {samples}" + (f" --limit {limit}" if limit else "")
 
 
+def measured(model, name: str, version: int | None, dataset: str, samples: int = FULL_SAMPLES,
+             limit: int | None = None, verbose: bool = True, judge=None) -> tuple[dict, dict]:
+    """(the card's metrics of `model`, a version of `name` (None: the newest), measured on
+    `dataset`; the evaluation record a card keeps: the command that reproduces it, its seconds,
+    what it measured on, and whether it was the full evaluation)."""
+    t0 = time.time()
+    metrics = evaluate(model, samples=samples, limit=limit, verbose=verbose, judge=judge, dataset=dataset)
+    record = {"command": evaluation_command(name if version is None else f"{name}@{version}", samples, limit),
+              "seconds": round(time.time() - t0, 1),
+              "test_set": get_entry(name).model_class.test_set({**model.get_config(), "dataset": dataset}),
+              "full": limit is None and samples >= FULL_SAMPLES}
+    return metrics, record
+
+
 def evaluate_artifact(name: str, run: str | None = None, samples: int = 1000, limit: int | None = None,
                       write_card: bool = False, verbose: bool = True, version: int | None = None) -> tuple[dict, dict]:
     """Evaluate a version (default: the newest) of `name`'s artifact, or a run folder's
@@ -91,14 +105,11 @@ def evaluate_artifact(name: str, run: str | None = None, samples: int = 1000, li
         model, dataset = load_run_model(name, Path(run)), run_dataset(Path(run))
     else:
         model, dataset = load(name, version), entry.dataset  # a version is of its entry's dataset (check_run_for)
-    t0 = time.time()
-    metrics = evaluate(model, samples=samples, limit=limit, verbose=verbose, dataset=dataset)
-    record = {"command": evaluation_command(name if version is None else f"{name}@{version}", samples, limit),
-              "seconds": round(time.time() - t0, 1),
-              "test_set": entry.model_class.test_set({**model.get_config(), "dataset": dataset}), "full": not reduced}
+    metrics, record = measured(model, name, version, dataset, samples, limit, verbose)
     if write_card:
         update_card_metrics(name, metrics, record, version)
     return metrics, record
 
 
-__all__ = ["check_counts", "default_judge", "evaluate", "load_judge", "evaluate_artifact", "evaluation_command"]
+__all__ = ["check_counts", "default_judge", "evaluate", "load_judge", "evaluate_artifact", "evaluation_command",
+           "measured"]

@@ -22,23 +22,13 @@ Example (a reduced evaluation, recorded as such in the card, for a quick look):
 
 from __future__ import annotations
 
-import time
-import tomllib
 from pathlib import Path
 
 import keras
 
-from .artifacts import ArtifactError, Card, export_artifact
-from .evaluate import FULL_SAMPLES, check_counts, evaluate, evaluation_command
+from .artifacts import ArtifactError, Card, export_artifact, run_recipe
+from .evaluate import FULL_SAMPLES, check_counts, measured
 from .registry import get_entry
-
-
-def run_model_name(run) -> str:
-    """The registered model a run folder trained (its recipe's `name`)."""
-    recipe = Path(run) / "recipe.toml"
-    if not recipe.is_file():
-        raise FileNotFoundError(f"{recipe} not found: is {run} a run folder (zoo train ... --out RUN)?")
-    return str(tomllib.loads(recipe.read_text()).get("name", ""))
 
 
 def full_evaluation(card) -> bool:
@@ -84,24 +74,17 @@ def publish_run(run, name: str | None = None, version: int | None = None, allow_
         judge: the `zoo.metrics.Judge` for the families that need one (default: the dataset's).
     """
     run = Path(run)
-    trained = run_model_name(run)
+    trained = str(run_recipe(run).get("name", ""))  # the run names the model it trained
     name = name or trained
     if name != trained:
         raise ArtifactError(f"run {run} trained {trained!r}, not {name!r}: publish it as {trained} "
                             f"(zoo publish --run {run})")
     check_counts(samples=samples, limit=limit)
-    entry = get_entry(name)
 
     def measure(keras_path: Path, card: Card) -> dict:
         model = keras.saving.load_model(keras_path, compile=False)  # what a user will load
-        t0 = time.time()
-        metrics = evaluate(model, samples=samples, limit=limit, verbose=verbose, judge=judge, dataset=card["dataset"])
-        full = limit is None and samples >= FULL_SAMPLES
-        record = {"command": evaluation_command(f"{name}@{card['version']}", samples, limit),
-                  "seconds": round(time.time() - t0, 1),
-                  "test_set": entry.model_class.test_set({**model.get_config(), "dataset": card["dataset"]}),
-                  "full": full}
-        compared = comparison(name, metrics, full)
+        metrics, record = measured(model, name, card["version"], card["dataset"], samples, limit, verbose, judge)
+        compared = comparison(name, metrics, record["full"])
         if compared and compared["worse"] and not allow_worse:
             better = "lower" if compared["direction"] == "min" else "higher"
             raise ArtifactError(
@@ -113,4 +96,4 @@ def publish_run(run, name: str | None = None, version: int | None = None, allow_
     return export_artifact(name, run, measure, version=version, verbose=verbose)
 
 
-__all__ = ["comparison", "full_evaluation", "publish_run", "run_model_name"]
+__all__ = ["comparison", "full_evaluation", "publish_run"]

@@ -234,15 +234,15 @@ def checkpoint_problem(prefix: str) -> str | None:
     return None
 
 
-def newest_intact_checkpoint(folder) -> tuple[str | None, list[str]]:
-    """(the newest checkpoint of `folder` that reads back whole, or None; a note for each newer
-    one that does not, saying why)."""
+def newest_intact_checkpoint(folder) -> tuple[str | None, list[tuple[str, str]]]:
+    """(the newest checkpoint of `folder` that reads back whole, or None; (name, why) of each
+    newer one that does not)."""
     skipped = []
     for prefix in checkpoint_prefixes(folder):
         problem = checkpoint_problem(prefix)
         if problem is None:
             return prefix, skipped
-        skipped.append(f"{Path(prefix).name}: {problem}")
+        skipped.append((Path(prefix).name, problem))
     return None, skipped
 
 
@@ -380,12 +380,12 @@ class Run:
         skipped and why; a `RunFolderError` (nothing written) when the folder has a history but
         nothing to resume it from, which a fresh start would overwrite."""
         latest, skipped = newest_intact_checkpoint(self.out / "checkpoints")
-        for note in skipped:
-            warn(f"resume: skipped checkpoint {self.out / 'checkpoints'} {note}; "
+        for skipped_name, problem in skipped:
+            warn(f"resume: skipped checkpoint {self.out / 'checkpoints'} {skipped_name}: {problem}; "
                  + (f"resuming from the older {Path(latest).name}" if latest else "no older checkpoint is whole"))
         history = self.out / "history.json"
         if self.chief and latest is None and history.is_file() and history.read_text().strip() not in ("", "[]"):
-            why = (f"every checkpoint is damaged ({', '.join(n.split(':')[0] for n in skipped)}: see above)" if skipped
+            why = (f"every checkpoint is damaged ({', '.join(n for n, _ in skipped)}: see above)" if skipped
                    else "it has no checkpoint")
             raise RunFolderError(f"{self.out} holds a run's history.json but {why}, so the run cannot resume and a "
                                  "fresh start would overwrite its history; train into a new --out, or move the folder "

@@ -199,23 +199,12 @@ def build_index(root, names=None) -> dict:
     return {"format": INDEX_FORMAT, "models": models}
 
 
-def read_local_index(path: Path, missing: dict | None = None) -> dict:
-    """The checked index in the file `path` (`missing` when there is none; None: an error)."""
-    path = Path(path)
-    if not path.is_file() and missing is not None:
-        return missing
-    try:
-        return parse_index(path.read_bytes(), str(path))
-    except OSError as e:
-        raise StoreIndexError(f"cannot read {path} ({type(e).__name__}: {e})") from e
-
-
 def write_index(root, names=None) -> Path:
     """Rebuild `index.json` of a local store (atomically); with `names`, only those models'
     entries are recomputed and the others kept. An index that would not pass `check_index` (a
     file the layout has no place for) is refused, not written."""
     root = Path(root)
-    index = read_local_index(root / INDEX, {"models": {}}) if names is not None else {"models": {}}
+    index = read_index_at(str(root)) if names is not None else {"models": {}}
     fresh = build_index(root, names)
     models = {k: v for k, v in index.get("models", {}).items() if names is None or k not in names}
     models.update(fresh["models"])
@@ -286,10 +275,11 @@ class Verifier:
 # --- stores ----------------------------------------------------------------------------------------
 class Store:
     """One store, by location: a folder path or `file://` URL, `http(s)://`, or another
-    `tf.io.gfile` scheme (`gs://`, `s3://`, `hdfs://`, `ram://`). `named`: the user named it
-    (`store=`, `--store`, `ZOO_STORE`), so it must answer: it is never skipped for the next one."""
+    `tf.io.gfile` scheme (`gs://`, `s3://`, `hdfs://`, `ram://`). `named`: how the user named
+    it ("store=" for `store=` and `--store`, or `ZOO_STORE`), so it must answer: it is never
+    skipped for the next one; "" for the stores looked in by default."""
 
-    def __init__(self, location: str, named: bool = False):
+    def __init__(self, location: str, named: str = ""):
         self.location, self.named = str(location).rstrip("/"), named
         scheme = urlparse(self.location).scheme
         if scheme in ("", "file") or len(scheme) == 1:  # a path (or a Windows drive letter)
@@ -315,7 +305,7 @@ class Store:
 
     def _read_index(self) -> dict:
         if self.kind == "local":
-            index = read_local_index(self.root / INDEX, {"format": INDEX_FORMAT, "models": {}})
+            index = read_index_at(str(self.root))
             return _add_carded_versions(self.root, index)
         url = f"{self.location}/{INDEX}"
         try:
@@ -346,7 +336,7 @@ class Store:
         if self.kind == "local":
             return self.root
         cache, verifier = cache_root(), verifier or Verifier()
-        read_local_index(cache / INDEX, {})  # the cache's own index is checked before anything is written
+        read_index_at(str(cache))  # the cache's own index is checked before anything is written
         targets = {rel: inside(cache, rel) for rel in files if only is None or rel in only}
         clean_partial_downloads(cache)
         for rel, dest in targets.items():
@@ -492,8 +482,8 @@ def _append(f, chunk: bytes, have: int, size: int, url: str) -> int:
 
 
 def read_index_at(location: str) -> dict:
-    """The checked index.json of a store that can be written (a folder such as the cache, or a
-    `tf.io.gfile` location); an empty index when it has none."""
+    """The checked index.json of a folder (a local store, the cache) or a `tf.io.gfile`
+    location; an empty index when it has none."""
     url = f"{str(location).rstrip('/')}/{INDEX}"
     try:
         if not tf.io.gfile.exists(url):
@@ -633,9 +623,9 @@ def candidate_stores(store: str | None = None) -> list[Store]:
     (`ZOO_ARTIFACTS_DIR`, else the checkout's `artifacts/` when running from a source tree),
     the cache. `ZOO_OFFLINE=1` drops the remote ones."""
     out = []
-    for loc in (store, os.environ.get(STORE_ENV, "").strip() or None):
+    for loc, how in ((store, "store="), (os.environ.get(STORE_ENV, "").strip() or None, STORE_ENV)):
         if loc:
-            out.append(Store(loc, named=True))
+            out.append(Store(loc, named=how))
     local = artifacts_root()
     from_source = (ROOT / "setup.cfg").is_file()  # a checkout (or editable install), not site-packages
     if os.environ.get("ZOO_ARTIFACTS_DIR", "").strip() or (local.is_dir() and from_source):
@@ -660,8 +650,7 @@ def locate(name: str, version: int | None = None, store: str | None = None) -> t
             versions = s.versions(name)
         except ArtifactError as e:
             if s.named:  # a store the user named answers, or the user hears why not
-                how = "store=" if s.location == str(store).rstrip("/") else STORE_ENV
-                raise type(e)(f"{e} (named by {how}; with ZOO_OFFLINE=1 the cache alone is used)") from e
+                raise type(e)(f"{e} (named by {s.named}; with ZOO_OFFLINE=1 the cache alone is used)") from e
             tried.append(f"{s.location} ({e})")
             continue
         if versions and (version is None or version in versions):

@@ -73,14 +73,13 @@ def run(recipe_name: str, key: str, values: list, out, overrides=(), verbose: in
     `limit` test images only (a quick look; None: all). A recipe with `train.judge = true` is
     scored after every epoch by its dataset's judge, as `zoo train` does."""
     check_counts(limit=limit)
-    out = Path(out)
-    for v in values:  # each value names a folder under `out`, and must stay one
-        if not FOLDER_NAME.match(f"{key.split('.')[-1]}={v}"):
+    out, folders = Path(out), [f"{key.split('.')[-1]}={v}" for v in values]
+    for v, folder in zip(values, folders):  # each value names a folder under `out`, and must stay one
+        if not FOLDER_NAME.match(folder):
             raise ValueError(f"a swept value names its run's folder under {out}: {v!r} cannot (use letters, digits "
                              "and . _ - + = , no / or leading dot)")
-    runs = [(v, out / f"{key.split('.')[-1]}={v}", recipes.apply_overrides(recipes.load(recipe_name),
-                                                                           [*overrides, f"{key}={v}"]))
-            for v in values]
+    runs = [(v, out / folder, recipes.apply_overrides(recipes.load(recipe_name), [*overrides, f"{key}={v}"]))
+            for v, folder in zip(values, folders)]
     for _, folder, recipe in runs:
         check_folder(folder, recipe)
     rows = []

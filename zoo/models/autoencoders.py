@@ -27,8 +27,8 @@ from .. import data
 from ..files import tile
 from ..metrics import dataset_title, judged
 from ..registry import judge_for, register
-from .base import (IMAGE_SHAPE, ZooModel, check_images, check_temperature, check_vectors, empty_batch_safe, in_batches,
-                   in_chunks, normal_noise, sample_count)
+from .base import (IMAGE_SHAPE, ZooModel, check_images, check_temperature, check_vectors, empty_batch_safe,
+                   first_metric, in_batches, in_chunks, normal_noise, sample_count)
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -418,8 +418,7 @@ class VAE(_AutoEncoderBase):
 
     @classmethod
     def headline_metric(cls, metrics):
-        nll = [k for k in metrics if k.startswith("test_nll_nats_is")]  # named by its importance samples
-        return (nll[0], "min") if nll else None
+        return first_metric(metrics, "test_nll_nats_is", "min")  # named by its importance samples
 
     @classmethod
     def headline(cls, m, config):

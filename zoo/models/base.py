@@ -88,6 +88,21 @@ def sample_count(n) -> int:
     return n
 
 
+def first_metric(metrics: dict, prefix: str, direction: str) -> tuple[str, str] | None:
+    """(the first metric whose name starts with `prefix`, `direction`), or None: a family's
+    `headline_metric` when the name carries the dataset or the sample count (`fid_mnist`,
+    `test_nll_nats_is1000`)."""
+    found = next((k for k in metrics if k.startswith(prefix)), None)
+    return (found, direction) if found else None
+
+
+def _dtype_kind(x) -> str | None:
+    """numpy's kind letter of an array's or a tensor's dtype ("f", "i", "u", "b"...); None for
+    a value without one (a list), which the checks convert."""
+    dtype = getattr(x, "dtype", None)
+    return None if dtype is None else np.dtype(getattr(dtype, "as_numpy_dtype", dtype)).kind
+
+
 def check_temperature(temperature) -> float:
     """A sampling temperature (the prior's spread is multiplied by it): a finite number from 0,
     else a clear error."""
@@ -101,9 +116,8 @@ def check_temperature(temperature) -> float:
 def check_unit_interval(u, name: str):
     """A float32 vector (batch,) of values in [0, 1] (a mixture's component is picked by
     where a row's value falls), or a clear error."""
-    dtype = getattr(u, "dtype", None)
-    if dtype is not None and np.dtype(getattr(dtype, "as_numpy_dtype", dtype)).kind != "f":
-        raise TypeError(f"{name} must be floating point in [0, 1] with shape (batch,); got dtype {dtype}.")
+    if _dtype_kind(u) not in (None, "f"):
+        raise TypeError(f"{name} must be floating point in [0, 1] with shape (batch,); got dtype {u.dtype}.")
     u = tf.convert_to_tensor(u, dtype=tf.float32)
     if len(u.shape) != 1:
         raise ValueError(f"{name} must have shape (batch,); got {tuple(u.shape)}.")
@@ -158,8 +172,7 @@ def _check_values(x, name: str, low=None, high=None, hint: str = PIXELS_HINT):
 def check_board(x, shape):
     """Boards (batch, rows, cols, 2) as a float32 tensor: 0/1 planes (`Game.encode`), given as
     floats or as integers (which are exact here, unlike 0-255 pixels), or a clear error."""
-    dtype = getattr(x, "dtype", None)
-    if dtype is not None and np.dtype(getattr(dtype, "as_numpy_dtype", dtype)).kind in "iub":
+    if _dtype_kind(x) in ("i", "u", "b"):
         x = tf.cast(x, tf.float32)
     return check_images(x, "board", shape, hint=BOARD_HINT)
 
@@ -167,11 +180,10 @@ def check_board(x, shape):
 def check_images(x, name: str = "images", shape=IMAGE_SHAPE, hint: str = PIXELS_HINT):
     """Convert `x` to a float32 tensor of shape (batch, *shape), with finite values in [0, 1],
     or raise a clear error (`hint` says what the values should be)."""
-    dtype = getattr(x, "dtype", None)
-    if dtype is not None and not (np.dtype(getattr(dtype, "as_numpy_dtype", dtype)).kind == "f"):
+    if _dtype_kind(x) not in (None, "f"):
         raise TypeError(
             f"{name} must be floating point in [0, 1] with shape (batch, {', '.join(map(str, shape))}); "
-            f"got dtype {dtype}. Convert with x.astype('float32') / 255."
+            f"got dtype {x.dtype}. Convert with x.astype('float32') / 255."
         )
     x = tf.convert_to_tensor(x)
     if x.dtype != tf.float32:
@@ -188,9 +200,8 @@ def check_images(x, name: str = "images", shape=IMAGE_SHAPE, hint: str = PIXELS_
 
 def check_vectors(z, size: int, name: str):
     """Convert `z` to a float32 tensor of shape (batch, size) or raise a clear error."""
-    dtype = getattr(z, "dtype", None)
-    if dtype is not None and np.dtype(getattr(dtype, "as_numpy_dtype", dtype)).kind != "f":
-        raise TypeError(f"{name} must be floating point with shape (batch, {size}); got dtype {dtype}.")
+    if _dtype_kind(z) not in (None, "f"):
+        raise TypeError(f"{name} must be floating point with shape (batch, {size}); got dtype {z.dtype}.")
     z = tf.convert_to_tensor(z, dtype=tf.float32)
     if len(z.shape) != 2 or (z.shape[1] is not None and z.shape[1] != size):
         raise ValueError(f"{name} must have shape (batch, {size}); got {tuple(z.shape)}.")

@@ -24,8 +24,8 @@ from keras import layers, ops
 from ..files import tile
 from ..metrics import judged
 from ..registry import register
-from .base import (IMAGE_SHAPE, ZooModel, check_images, check_vectors, ema_weights, empty_batch_safe, in_batches,
-                   in_chunks, minimize, normal_noise, sample_count)
+from .base import (IMAGE_SHAPE, ZooModel, check_images, check_vectors, ema_weights, empty_batch_safe, first_metric,
+                   in_batches, in_chunks, minimize, normal_noise, sample_count)
 
 NUM_CLASSES = 10
 
@@ -328,8 +328,7 @@ class DCGAN(_GANBase):
 
     @classmethod
     def headline_metric(cls, metrics):
-        fid = [k for k in metrics if k.startswith("fid_")]  # FID by the dataset's judge
-        return (fid[0], "min") if fid else None
+        return first_metric(metrics, "fid_", "min")  # FID by the dataset's judge
 
     @classmethod
     def headline(cls, m, config):

@@ -36,8 +36,8 @@ from .. import data
 from ..metrics import judged
 from ..registry import register
 from .autoencoders import VAE
-from .base import (IMAGE_SHAPE, check_images, check_unit_interval, check_vectors, ema_weights, empty_batch_safe, in_batches,
-                   minimize, normal_noise)
+from .base import (IMAGE_SHAPE, check_images, check_unit_interval, check_vectors, ema_weights, empty_batch_safe,
+                   first_metric, in_batches, minimize, normal_noise)
 from .gans import bce_fake, bce_real, discriminator_body, diversity
 
 
@@ -352,9 +352,8 @@ class VAEGAN(VAE):
 
     @classmethod
     def headline_metric(cls, metrics):
-        fid = [k for k in metrics if k.startswith("fitted_prior_samples_fid_")] or \
-            [k for k in metrics if k.startswith("prior_samples_fid_")]
-        return (fid[0], "min") if fid else None
+        fitted = first_metric(metrics, "fitted_prior_samples_fid_", "min")  # the fitted prior, when there is one
+        return fitted or first_metric(metrics, "prior_samples_fid_", "min")
 
     @classmethod
     def headline(cls, m, config):
