@@ -109,6 +109,7 @@ def _recipe(name, overrides=()):
 def _numpy_batches(recipe, model, n=None, seed=0):
     """The plain baseline's inputs: whole arrays in memory, float32, as `model.fit` takes them."""
     from zoo import data
+    from zoo.models import family_of
 
     d = recipe["data"]
     x, y = data.load_arrays(d["dataset"], "train")
@@ -121,7 +122,7 @@ def _numpy_batches(recipe, model, n=None, seed=0):
     if d.get("labels"):
         parts.append(y)
     if d.get("noise"):
-        parts.append(rng.standard_normal((len(x), model.noise_dim())).astype("float32"))
+        parts.append(rng.standard_normal((len(x), family_of(model).noise_dim())).astype("float32"))
     return parts
 
 
@@ -129,6 +130,7 @@ def _plain_model(name, recipe, steps_total):
     """Same architecture, float32, compiled for `fit` without XLA."""
     import keras
 
+    from zoo.models import family_of
     from zoo.registry import get_entry
     from zoo.training import make_optimizer
 
@@ -136,7 +138,7 @@ def _plain_model(name, recipe, steps_total):
     keras.utils.set_random_seed(int(recipe["seed"]))
     model = get_entry(name).build(**recipe["model"])
     model.build((None, 28, 28, 1))
-    model.make_optimizers(lambda **kw: make_optimizer(recipe["optimizer"], 1, steps_total, **kw))
+    family_of(model).make_optimizers(lambda **kw: make_optimizer(recipe["optimizer"], 1, steps_total, **kw))
     model.jit_compile = False
     return model
 
@@ -214,6 +216,7 @@ def child_zoo_throughput(name, steps, variant="recipe"):
     import tensorflow as tf
 
     from zoo import runs, training
+    from zoo.models import family_of
 
     steps = int(steps)
     over = [f"mixed_precision={variant}"] if variant in ("float32", "mixed_bfloat16") else []
@@ -227,7 +230,7 @@ def child_zoo_throughput(name, steps, variant="recipe"):
     strat = run.strategy
     with strat.scope():
         model = run.build_model()
-        model.make_optimizers(lambda **kw: runs.make_optimizer(r["optimizer"], 1, 10_000, **kw))
+        family_of(model).make_optimizers(lambda **kw: runs.make_optimizer(r["optimizer"], 1, 10_000, **kw))
     train_ds, _ = training.make_datasets(r, model, batch, 0)
     step = tf.function(lambda b: strat.run(model.train_step, args=(b,)), jit_compile=variant == "xla")
     it = iter(strat.experimental_distribute_dataset(train_ds.repeat()))
@@ -308,6 +311,7 @@ def child_pair_throughput(name, steps, rounds, variant="recipe"):
 def _metric(name, model):
     """The threshold metric of a model (quick forms: fixed subsets, fixed seeds)."""
     from zoo import data, evaluate
+    from zoo.models import family_of
     from zoo.envs import evaluate_policy
 
     if name == "cnn-mnist":
@@ -320,7 +324,7 @@ def _metric(name, model):
         terms = [model.loss_terms(x[i:i + 2000], training=False) for i in range(0, len(x), 2000)]
         return float(np.mean(np.concatenate([np.asarray(t["reconstruction"] + t["kl"]) for t in terms])))
     if name == "cgan-mnist":
-        return model.card_metrics(evaluate.default_judge(), per_label=100)["label_accuracy"]
+        return family_of(model).card_metrics(evaluate.default_judge(), per_label=100)["label_accuracy"]
     if name == "snake-dqn":
         return evaluate_policy(model.greedy_policy(), games=20)["mean"]
     raise ValueError(name)
@@ -336,10 +340,11 @@ def child_zoo_threshold(name, budget, chunk, out, target="", *overrides):
     """The recipe through its trainer until the threshold (THRESHOLDS', or `target`: a peer's
     final quality), looking every `chunk` steps; the looks are off the training clock."""
     from zoo import recipes, registry, runs, training
+    from zoo.models import family_of
 
     budget, chunk, target = float(budget), int(chunk), float(target) if target else None
     r = _recipe(name, (["judge=false"] if name in ("dcgan-mnist", "cgan-mnist") else []) + list(overrides))
-    trainer, trace = runs.get_trainer(registry.get_entry(name).model_class.trainer), []
+    trainer, trace = runs.get_trainer(family_of(registry.get_entry(name).model_class).trainer), []
 
     def look(model, elapsed):
         value = _metric(name, model)
@@ -463,7 +468,7 @@ def child_eager(name, calls):
     model = zoo.load(name)
     inputs = np.load(zoo.get_entry(name).artifact_dir / ".bench_inputs.npz")
     out = {}
-    for sig, (fn, specs) in model.serving_signatures().items():
+    for sig, (fn, specs) in zoo.models.family_of(model).serving_signatures().items():
         one = [tf.constant(inputs[f"{sig}:{s.name}"][:1]) for s in specs]
         big = [tf.constant(inputs[f"{sig}:{s.name}"]) for s in specs]
         out[sig] = _latency(lambda: fn(*one), lambda: fn(*big), calls, len(big[0]))
@@ -611,10 +616,10 @@ def _write_inputs(name):
     """Example inputs (batch 1,024) for every signature, saved beside the artifact for children."""
     import zoo
 
-    model = zoo.load(name)
+    family = zoo.models.family_of(zoo.load(name))
     feeds = {}
-    for sig, (_, specs) in model.serving_signatures().items():
-        feed = model.serving_examples(specs, batch=1024 if not any(s.name == "observations" for s in specs) else 256)
+    for sig, (_, specs) in family.serving_signatures().items():
+        feed = family.serving_examples(specs, batch=1024 if not any(s.name == "observations" for s in specs) else 256)
         feeds.update({f"{sig}:{k}": v for k, v in feed.items()})
     path = zoo.get_entry(name).artifact_dir / ".bench_inputs.npz"
     np.savez(path, **feeds)

@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 import zoo
+from zoo.models import family_of
 from conftest import run_python, stored_weights
 
 # Registered models whose recipes exist but whose trained artifact is not published yet. Every
@@ -50,7 +51,7 @@ def _inputs(model, test_images):
     """{signature: [array per input spec]} (and "sig:input" keys for the fresh-process check)."""
     rng = np.random.default_rng(0)
     feeds = {}
-    for sig, (fn, specs) in model.serving_signatures().items():
+    for sig, (fn, specs) in family_of(model).serving_signatures().items():
         for spec in specs:
             shape = (8,) + tuple(spec.shape[1:])
             if spec.dtype == tf.int32:  # labels and seeds
@@ -188,7 +189,7 @@ def test_signatures_in_fresh_process_match_keras(artifact, test_images, tmp_path
     sm_dir = entry.artifact_dir / str(entry.versions()[-1])
     printed = run_python(FRESH, sm_dir, tmp_path / "in.npz", tmp_path / "out.npz")
     served = np.load(tmp_path / "out.npz")
-    sigs = model.serving_signatures()
+    sigs = family_of(model).serving_signatures()
     assert set(printed.split("signatures: ")[1].split()[0].split(",")) == set(sigs) | {"serving_default"}
     for sig, (fn, specs) in sigs.items():
         live = fn(*[tf.constant(feeds[f"{sig}:{s.name}"]) for s in specs])
@@ -202,7 +203,7 @@ def test_saved_model_cli_lists_signatures(artifact):
     p = subprocess.run([str(cli), "show", "--dir", str(entry.artifact_dir / str(entry.versions()[-1])), "--all"],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
-    for sig in list(model.serving_signatures()) + ["serving_default"]:
+    for sig in list(family_of(model).serving_signatures()) + ["serving_default"]:
         assert f"signature_def['{sig}']" in p.stdout
     assert "args_0" not in p.stdout and "output_0" not in p.stdout
 
@@ -210,7 +211,7 @@ def test_saved_model_cli_lists_signatures(artifact):
 def test_serving_default_is_deliberate(artifact):
     name, entry, model = artifact
     sm = zoo.load(name, format="saved_model")
-    default = model.serving_default
+    default = family_of(model).serving_default
     assert set(sm.signatures["serving_default"].structured_outputs) == set(sm.signatures[default].structured_outputs)
     assert sm.signatures["serving_default"].structured_input_signature == sm.signatures[default].structured_input_signature
 
@@ -218,7 +219,7 @@ def test_serving_default_is_deliberate(artifact):
 def test_signatures_reject_wrong_dtype_and_shape(artifact, test_images):
     name, entry, model = artifact
     sm = zoo.load(name, format="saved_model")
-    for sig_name, (_, specs) in model.serving_signatures().items():
+    for sig_name, (_, specs) in family_of(model).serving_signatures().items():
         sig = sm.signatures[sig_name]
         good = {s.name: tf.constant(v) for s, v in zip(specs, _inputs(model, test_images)[sig_name])}
         sig(**good)  # the right inputs pass

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 import zoo
 from zoo import metrics
-from zoo.models import DCGAN, ConditionalGAN, DigitClassifier
+from zoo.models import DCGAN, ConditionalGAN, DigitClassifier, family_of
 
 
 @pytest.fixture(scope="module")
@@ -86,15 +86,15 @@ def test_gan_apis_and_errors():
 
 def test_collapse_and_divergence_detection():
     gan = DCGAN(latent_dim=8, g_filters=(16, 8), d_filters=(8, 16))
-    assert "mode collapse" in gan.health_check({"diversity": 0.001, "d_loss": 1.0})
-    assert "discriminator wins" in gan.health_check({"diversity": 0.1, "d_loss": 1e-5})
-    assert gan.health_check({"diversity": 0.1, "d_loss": 1.2}) is None
+    assert "mode collapse" in family_of(gan).health_check({"diversity": 0.001, "d_loss": 1.0})
+    assert "discriminator wins" in family_of(gan).health_check({"diversity": 0.1, "d_loss": 1e-5})
+    assert family_of(gan).health_check({"diversity": 0.1, "d_loss": 1.2}) is None
 
 
 def test_serving_sample_is_a_pure_function_of_the_seed():
     gan = DCGAN(latent_dim=8, g_filters=(16, 8), d_filters=(8, 16))
     gan.build()
-    fn, _ = gan.serving_signatures()["sample"]
+    fn, _ = family_of(gan).serving_signatures()["sample"]
     a = np.asarray(fn(np.array([1, 2, 1], "int32"))["images"])
     np.testing.assert_allclose(a[0], a[2])
     assert not np.allclose(a[0], a[1])
@@ -108,18 +108,18 @@ def test_generator_weight_average_is_used_for_pictures_and_kept_at_the_end():
     keras.utils.set_random_seed(0)
     gan = DCGAN(latent_dim=8, g_filters=(16, 8), d_filters=(8, 16), d_dense=16, ema=0.9)
     gan.build()
-    gan.make_optimizers(lambda **kw: make_optimizer({"name": "adam", "learning_rate": 1e-2}, 1, 10, **kw))
+    family_of(gan).make_optimizers(lambda **kw: make_optimizer({"name": "adam", "learning_rate": 1e-2}, 1, 10, **kw))
     assert gan.g_optimizer.use_ema and not gan.d_optimizer.use_ema
     rng = np.random.default_rng(0)
     step = tf.function(gan.train_step)
     for _ in range(6):
         step((tf.constant(rng.random((16, 28, 28, 1)), tf.float32), tf.constant(rng.standard_normal((16, 16)), tf.float32)))
     raw = [v.numpy() for v in gan.generator.weights]
-    with gan.averaged_generator():
+    with family_of(gan).averaged_generator():
         averaged = [v.numpy() for v in gan.generator.trainable_weights]
     assert all(np.array_equal(a, v.numpy()) for a, v in zip(raw, gan.generator.weights)), "raw weights not restored"
     assert any(not np.allclose(a, r) for a, r in zip(averaged, [w for w, v in zip(raw, gan.generator.weights) if v.trainable]))
-    gan.finalize_training("mnist")
+    family_of(gan).finalize_training("mnist")
     for v, avg in zip(gan.generator.trainable_weights, gan.g_optimizer._model_variables_moving_average):
         np.testing.assert_array_equal(v.numpy(), avg.numpy())
     for a, v in zip(averaged, gan.generator.trainable_weights):

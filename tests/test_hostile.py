@@ -22,6 +22,7 @@ from zoo import games
 from conftest import ROOT, copy_version, run_python
 from test_training import ONE_PER_FAMILY, SMALL_ARCH
 from zoo import artifacts, cli, evaluate, files, publish, recipes, reporting, runs, serving, store, training
+from zoo.models import family_of
 
 # --- recipes: (recipe, overrides, exception, phrase) ------------------------------------------------
 RECIPE_CASES = [
@@ -547,7 +548,7 @@ def saved_models():
 def test_every_published_signature_checks_its_inputs_and_takes_an_empty_batch(saved_models, name, sig):
     fn = saved_models(name).signatures[sig]
     specs = fn.structured_input_signature[1]
-    bounds = zoo.get_entry(name).model_class.serving_input_bounds
+    bounds = family_of(zoo.get_entry(name).model_class).serving_input_bounds
 
     def feed(rows, **override):
         out = {k: tf.zeros([rows] + s.shape.as_list()[1:], s.dtype) for k, s in specs.items()}

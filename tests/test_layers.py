@@ -211,14 +211,40 @@ def test_cli_strategies_are_the_trainers():
     assert tuple(choices) == runs.STRATEGIES
 
 
+# What the zoo needs of a family beyond the network: its Family answers these, the model none.
+FAMILY_HOOKS = ("serving_signatures", "serving_examples", "serving_default", "serving_input_bounds", "card_metrics",
+                "needs_judge", "test_set", "headline", "headline_metric", "picture", "picture_scale", "demo",
+                "demo_pictures", "trainer", "recipe_bounds", "noise_dim", "make_optimizers", "health_check",
+                "epoch_images", "epoch_scores", "finalize_training", "play_kind")
+
+
 @pytest.mark.parametrize("name", zoo.list_models())
 def test_a_model_family_declares_what_the_layers_above_need(name):
-    """Every registered model class answers the hooks trainer, exporter, evaluation, README and
-    play call, without a central table."""
-    cls = zoo.get_entry(name).model_class
+    """Every registered model class has a family beside it that answers the hooks trainer,
+    exporter, evaluation, README and play call, without a central table; the model itself
+    carries none of them (issue 35, item 6: a model is a model)."""
     from zoo import runs
+    from zoo.models import Family, family_of
 
-    runs.get_trainer(cls.trainer)
-    assert cls.serving_default and cls.card_metrics is not zoo.models.ZooModel.card_metrics
-    assert cls.picture is not zoo.models.ZooModel.picture
-    assert cls.headline is not zoo.models.ZooModel.headline and cls.test_set({"game": "connect4"})
+    cls = zoo.get_entry(name).model_class
+    family = family_of(cls)
+    assert family is not Family and family.model_class is cls and issubclass(family, Family)
+    runs.get_trainer(family.trainer)
+    assert family.serving_default and family.test_set({"game": "connect4"})
+    for hook in ("serving_signatures", "card_metrics", "picture", "headline"):
+        assert getattr(family, hook) is not getattr(Family, hook), f"{family.__name__} inherits the default {hook}"
+    assert not [h for h in FAMILY_HOOKS if hasattr(cls, h)], f"{cls.__name__} carries the publisher's tools"
+
+
+def test_a_family_is_registered_for_a_model_class_only():
+    from zoo.models import Family, ZooModel, family_of, register_family
+
+    with pytest.raises(TypeError, match="keras.Model subclass"):
+        register_family(dict)
+    with pytest.raises(TypeError, match="Family subclass"):
+        register_family(ZooModel)(dict)
+
+    class Bare(ZooModel):
+        pass
+
+    assert family_of(Bare) is Family  # the defaults, until it registers its own

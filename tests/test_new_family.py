@@ -1,6 +1,7 @@
 """A new model family needs its own file and recipe, and nothing else: here one is defined in
-a fresh process (as its file in zoo/models/ would), then trained, exported, evaluated,
-described and put in the README's table by the unchanged central code."""
+a fresh process (as its file in zoo/models/ would: the Keras model and, registered beside it,
+its Family), then trained, exported, evaluated, described and put in the README's table by the
+unchanged central code."""
 
 import json
 
@@ -15,7 +16,7 @@ import keras, numpy as np, tensorflow as tf
 from keras import layers, ops
 import zoo
 from zoo import artifacts, evaluate, publish, recipes, registry, reporting, training
-from zoo.models.base import ZooModel, in_batches
+from zoo.models.base import Family, ZooModel, in_batches, register_family
 from zoo.registry import register
 
 tmp = Path(sys.argv[1])
@@ -24,9 +25,7 @@ tmp = Path(sys.argv[1])
 # ---- what zoo/models/denoiser.py would hold ---------------------------------------------------
 @keras.saving.register_keras_serializable(package="zoo_test")
 class Denoiser(ZooModel):
-    """Removes noise from digits: the whole family in one class."""
-
-    serving_default = "denoise"
+    """Removes noise from digits."""
 
     def __init__(self, hidden=16, **kwargs):
         super().__init__(**kwargs)
@@ -46,16 +45,23 @@ class Denoiser(ZooModel):
         noisy = tf.clip_by_value(x + 0.3 * tf.reshape(noise, tf.shape(x)), 0.0, 1.0)
         return {"loss": tf.reduce_sum(tf.square(self.call(noisy, training) - x), axis=[1, 2, 3])}
 
+
+@register_family(Denoiser)
+class DenoiserFamily(Family):
+    """What the zoo needs of a denoiser: how it is served, measured and pictured."""
+
+    serving_default = "denoise"
+
     def noise_dim(self):
         return 784
 
     def serving_signatures(self):
-        return {"denoise": (lambda images: {"images": self.call(images)},
+        return {"denoise": (lambda images: {"images": self.model.call(images)},
                             [tf.TensorSpec((None, 28, 28, 1), tf.float32, name="images")])}
 
     def card_metrics(self, judge=None, samples=1000, limit=None, verbose=True):
         x = zoo.data.float_images(limit=limit or 1000)
-        return {"mse": round(float(np.mean((in_batches(self.call, x) - x) ** 2)), 6), "test_images": len(x)}
+        return {"mse": round(float(np.mean((in_batches(self.model.call, x) - x) ** 2)), 6), "test_images": len(x)}
 
     @classmethod
     def test_set(cls, config):
@@ -66,7 +72,7 @@ class Denoiser(ZooModel):
         return f"MSE **{m['mse']}**"
 
     def picture(self, seed=0):
-        return np.concatenate(list(np.asarray(self.call(zoo.data.float_images(limit=8)))[..., 0]), axis=1)
+        return np.concatenate(list(np.asarray(self.model.call(zoo.data.float_images(limit=8)))[..., 0]), axis=1)
 
 
 @register("denoiser-mnist", model_class=Denoiser, task="denoising", dataset="mnist", description="A tiny denoiser.")
@@ -97,6 +103,8 @@ print(json.dumps({"finished": summary["finished"], "unit": summary["unit"], "met
                   "test_set": card["evaluation"]["test_set"], "signatures": sorted(card["signatures"]),
                   "describe": reporting.describe("denoiser-mnist"), "table": reporting.model_table(),
                   "loaded": type(zoo.load("denoiser-mnist")).__name__,
+                  "hooks_on_model": [h for h in ("card_metrics", "picture", "serving_signatures")
+                                     if hasattr(zoo.load("denoiser-mnist"), h)],
                   "picture": (registry.get_entry("denoiser-mnist").artifact_dir / "samples.png").stat().st_size}))
 '''
 
@@ -106,7 +114,7 @@ print(json.dumps({"finished": summary["finished"], "unit": summary["unit"], "met
 def test_a_new_family_is_one_file_and_one_recipe(tmp_path):
     out = run_python(NEW_FAMILY, tmp_path, env={"ZOO_ARTIFACTS_DIR": str(tmp_path / "store")})
     got = json.loads(out.strip().splitlines()[-1])
-    assert got["finished"] and got["unit"] == "updates" and got["loaded"] == "Denoiser"
+    assert got["finished"] and got["unit"] == "updates" and got["loaded"] == "Denoiser" and not got["hooks_on_model"]
     assert got["metrics"]["test_images"] == 1000 and 0 < got["metrics"]["mse"] < 1
     assert got["test_set"] == "the first 1,000 MNIST test images"
     assert got["signatures"] == ["denoise", "serving_default"] and got["picture"] > 100

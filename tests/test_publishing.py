@@ -9,6 +9,7 @@ import pytest
 
 import zoo
 from zoo import artifacts, cli, data, evaluate, publish, recipes, training
+from zoo.models import family_of
 from zoo.runs import build_model
 
 
@@ -52,8 +53,8 @@ def test_a_run_is_measured_on_the_data_it_was_trained_on(tmp_path):
     run = fake_run(tmp_path / "run", "ae-mnist", ["data.dataset=fashion-mnist", "model.hidden=8"])
     metrics, record = evaluate.evaluate_artifact("ae-mnist", run=str(run), limit=200, verbose=False)
     model = artifacts.load_run_model("ae-mnist", run)
-    fashion = model.reconstruction_metrics(data.float_images("fashion-mnist", limit=200))
-    mnist = model.reconstruction_metrics(data.float_images("mnist", limit=200))
+    fashion = family_of(model).reconstruction_metrics(data.float_images("fashion-mnist", limit=200))
+    mnist = family_of(model).reconstruction_metrics(data.float_images("mnist", limit=200))
     assert metrics["test_mse_per_pixel"] == fashion["test_mse_per_pixel"] != mnist["test_mse_per_pixel"]
     assert record["test_set"].startswith("reconstruction: Fashion-MNIST test") and "cnn-fashion-mnist" in record["test_set"]
 

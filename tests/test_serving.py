@@ -13,6 +13,7 @@ import zoo
 from conftest import run_python
 from test_artifacts import NAMES
 from zoo import artifacts, serving
+from zoo.models import family_of
 
 WARMUP_REPLAY = """
 import sys
@@ -42,7 +43,7 @@ def served(request):
 def test_warmup_file_fits_the_signatures(served):
     name, sm_dir, model = served
     requests = serving.read_warmup(sm_dir)
-    sigs = model.serving_signatures()
+    sigs = family_of(model).serving_signatures()
     assert sorted(s for s, _ in requests) == sorted(sigs), "one warm-up request per signature"
     for sig, inputs in requests:
         specs = {s.name: s for s in sigs[sig][1]}
@@ -55,7 +56,7 @@ def test_warmup_replayed_in_fresh_process_matches_keras(served, tmp_path):
     name, sm_dir, model = served
     run_python(WARMUP_REPLAY, sm_dir, tmp_path / "out.npz")
     replayed = np.load(tmp_path / "out.npz")
-    sigs = model.serving_signatures()
+    sigs = family_of(model).serving_signatures()
     for sig, inputs in serving.read_warmup(sm_dir):
         fn, specs = sigs[sig]
         live = fn(*[tf.constant(inputs[s.name]) for s in specs])
@@ -69,8 +70,8 @@ def test_a_large_batch_gives_each_row_what_a_small_one_does(served):
     name, sm_dir, model = served
     signatures = tf.saved_model.load(str(sm_dir)).signatures
     n, small = 4 * artifacts.HALVES_FROM_ROWS + 3, artifacts.HALVES_FROM_ROWS - 1
-    for sig, (_, specs) in model.serving_signatures().items():
-        feed = {k: tf.constant(v) for k, v in model.serving_examples(specs, batch=n).items()}
+    for sig, (_, specs) in family_of(model).serving_signatures().items():
+        feed = {k: tf.constant(v) for k, v in family_of(model).serving_examples(specs, batch=n).items()}
         whole = signatures[sig](**feed)
         parts = [signatures[sig](**{k: v[i:i + small] for k, v in feed.items()}) for i in range(0, n, small)]
         for out, value in whole.items():
@@ -92,7 +93,8 @@ def test_saved_model_cli_runs_every_signature(served, tmp_path):
     for sig, inputs, proc in runs:
         stdout, stderr = proc.communicate(timeout=120)
         assert proc.returncode == 0, f"{sig}: {stderr[-2000:]}"
-        outputs = set(model.serving_signatures()[sig][0](*[tf.constant(inputs[s.name]) for s in model.serving_signatures()[sig][1]]))
+        fn, specs = family_of(model).serving_signatures()[sig]
+        outputs = set(fn(*[tf.constant(inputs[s.name]) for s in specs]))
         for out in outputs:
             assert f"Result for output key {out}:" in stdout
 
@@ -113,7 +115,7 @@ def test_rest_bodies_round_trip(served):
             for k, v in inputs.items():
                 np.testing.assert_array_equal(np.asarray([r[k] for r in rows["instances"]], dtype=v.dtype), v)
         # A reply in TF Serving's two shapes decodes back to the signature's outputs.
-        fn, specs = model.serving_signatures()[sig]
+        fn, specs = family_of(model).serving_signatures()[sig]
         outs = {k: np.asarray(v) for k, v in fn(*[tf.constant(inputs[s.name]) for s in specs]).items()}
         reply_cols = json.dumps({"outputs": {k: v.tolist() for k, v in outs.items()}})
         reply_rows = json.dumps({"predictions": [{k: v[i].tolist() for k, v in outs.items()}

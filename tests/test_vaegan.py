@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.models import VAE
+from zoo.models import VAE, family_of
 from zoo.models.vaegan import VAEGAN
 
 ARCH = dict(latent_dim=8, filters=(8, 16), hidden=32)
@@ -24,7 +24,7 @@ def _pair(adversarial_weight):
     vae.encoder.set_weights(vg.encoder.get_weights())
     vae.decoder.set_weights(vg.decoder.get_weights())
     for m in (vg, vae):
-        m.make_optimizers(lambda **kw: keras.optimizers.Adam(1e-3, **kw))
+        family_of(m).make_optimizers(lambda **kw: keras.optimizers.Adam(1e-3, **kw))
     return vg, vae
 
 
@@ -92,7 +92,7 @@ def test_feature_matching_joins_the_lambda_term_and_trains_the_encoder_too():
         features = tf.reduce_mean(fm.loss_terms(batch)["features"])
     grads = tape.gradient(features, fm.encoder.trainable_variables)
     assert all(g is not None for g in grads) and float(tf.linalg.global_norm(grads)) > 0
-    fm.make_optimizers(lambda **kw: keras.optimizers.Adam(1e-3, **kw))
+    family_of(fm).make_optimizers(lambda **kw: keras.optimizers.Adam(1e-3, **kw))
     assert VAEGAN.from_config(fm.get_config()).feature_matching and "features" in fm.train_step(batch)
 
 
@@ -111,15 +111,15 @@ def test_the_averaged_weights_are_scored_and_exported():
     keras.utils.set_random_seed(0)
     vg = VAEGAN(**ARCH, d_filters=(8, 16), d_dense=16, adversarial_weight=1.0, ema=0.9, seed=0)
     vg.build()
-    vg.make_optimizers(lambda **kw: keras.optimizers.Adam(1e-2, **{"use_ema": True, **kw} if kw.get("ema_momentum") else {}))
+    family_of(vg).make_optimizers(lambda **kw: keras.optimizers.Adam(1e-2, **{"use_ema": True, **kw} if kw.get("ema_momentum") else {}))
     for _ in range(3):
         vg.train_step(_batch())
     raw = [v.numpy() for v in vg.vae_variables()]
-    with vg.averaged_weights():
+    with family_of(vg).averaged_weights():
         averaged = [v.numpy() for v in vg.vae_variables()]
     assert all(np.array_equal(a, b) for a, b in zip(raw, [v.numpy() for v in vg.vae_variables()]))  # restored
     assert max(float(np.abs(a - b).max()) for a, b in zip(raw, averaged)) > 1e-4
-    vg.finalize_training("mnist")
+    family_of(vg).finalize_training("mnist")
     for a, v in zip(averaged, vg.vae_variables()):
         np.testing.assert_array_equal(a, v.numpy())
 
@@ -149,13 +149,13 @@ def test_the_fitted_prior_samples_where_the_codes_are(tmp_path):
     edge = np.array([0.0, np.nextafter(cumulative[0], 0), cumulative[0], 0.999999], "float32")
     picked = np.asarray(vg.prior_codes(np.zeros((4, ARCH["latent_dim"]), "float32"), edge))
     np.testing.assert_allclose(picked[[0, 1, 2]], means[[0, 0, 1]], atol=1e-6)
-    assert vg.sample(7).shape == (7, 28, 28, 1) and vg.serving_default == "sample_fitted"
+    assert vg.sample(7).shape == (7, 28, 28, 1) and family_of(vg).serving_default == "sample_fitted"
     rng = np.random.default_rng(0)  # the picture's sample rows are drawn from the fitted prior too
     expected = vg.prior_codes(rng.standard_normal((30, ARCH["latent_dim"])).astype("float32"),
                               rng.random(30).astype("float32"))
-    np.testing.assert_array_equal(vg.picture_codes(np.random.default_rng(0), 30), expected)
-    assert vg.picture().shape == (6 * 28, 10 * 28)
-    fn, specs = vg.serving_signatures()["sample_fitted"]
+    np.testing.assert_array_equal(family_of(vg).picture_codes(np.random.default_rng(0), 30), expected)
+    assert family_of(vg).picture().shape == (6 * 28, 10 * 28)
+    fn, specs = family_of(vg).serving_signatures()["sample_fitted"]
     np.testing.assert_allclose(fn(noise, uniform)["images"], vg.decode(vg.prior_codes(noise, uniform)), atol=1e-6)
     path = tmp_path / "vg.keras"
     vg.save(path)
@@ -171,8 +171,8 @@ def test_the_fitted_prior_samples_where_the_codes_are(tmp_path):
 def test_serves_the_vaes_signatures_plus_discriminate():
     vg = VAEGAN(**ARCH, d_filters=(8, 16), d_dense=16)
     vg.build()
-    sigs = vg.serving_signatures()
-    assert set(sigs) == set(VAE(**ARCH).serving_signatures()) | {"discriminate"}
+    sigs = family_of(vg).serving_signatures()
+    assert set(sigs) == set(family_of(VAE(**ARCH)).serving_signatures()) | {"discriminate"}
     fn, specs = sigs["discriminate"]
     p = fn(tf.zeros((3, 28, 28, 1)))["real_probability"].numpy()
     assert p.shape == (3,) and ((0 < p) & (p < 1)).all()

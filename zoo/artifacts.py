@@ -10,8 +10,8 @@
 Every file is written beside its destination and renamed into place, so a crash never leaves
 a half artifact; the version folder appears last, in one rename, and a version counts only
 once its folder and its card both exist (`ModelEntry.versions`).
-The model says what it serves (`serving_signatures()`, `serving_examples()`) and what it
-looks like (`picture()`); this module writes them for any model.
+The model's family says what it serves (`serving_signatures()`, `serving_examples()`) and
+what it looks like (`picture()`); this module writes them for any model.
 
 `export_artifact(name, run, measure)` makes a finished run the next version, with the metrics
 `measure` takes from the written Keras file; `zoo.publish.publish_run` (`zoo publish --run
@@ -46,6 +46,7 @@ from . import data
 from .files import atomic_write_bytes, atomic_write_json, folder_lock, read_json, save_keras_atomic, save_png, sha256
 from .layout import (INDEX, PICTURE, card_name, keras_file, keras_name, published_versions, version_of_card,
                      version_of_keras)
+from .models import family_of
 from .registry import get_entry
 from .serving import write_warmup
 from .store import ArtifactError, Store, add_index_entry, write_index
@@ -129,7 +130,7 @@ def _strict(fn, specs, bounds: dict):
     """The signature function with its inputs checked in the graph, as the Keras methods check
     them: each input's shape (`tf.ensure_shape`: a SavedModel does not enforce its declared
     shape, and a (n, 29, 29, 2) batch would flow through the convolutions and give garbage),
-    finite values and the range `bounds` gives for its name (`ZooModel.serving_input_bounds`),
+    finite values and the range `bounds` gives for its name (`Family.serving_input_bounds`),
     and one batch size across inputs. A failed check is an INVALID_ARGUMENT error, which TF
     Serving returns as HTTP 400 naming the input. A batch of 0 gives an empty batch of the
     declared output shape (convolutions refuse an empty batch): the function then runs on one
@@ -223,7 +224,7 @@ def _with_constants(fn, variables: list, weights):
 
 def write_saved_model(model, dest: Path, model_name: str | None = None):
     """SavedModel with the model's named signatures, each weight stored once, and TF Serving's
-    warm-up requests (`model.serving_examples`), written aside and renamed to `dest` whole."""
+    warm-up requests (its family's `serving_examples`), written aside and renamed to `dest` whole."""
     publish(write_saved_model_aside(model, Path(dest), model_name), Path(dest))
 
 
@@ -252,19 +253,20 @@ def write_saved_model_aside(model, dest: Path, model_name: str | None = None) ->
     `track(model)`, which would store every variable as well (keras-team/keras#23553).
     """
     archive = keras.export.ExportArchive()
-    sigs = model.serving_signatures()
-    default = model.serving_default or next(iter(sigs))
+    family = family_of(model)
+    sigs = family.serving_signatures()
+    default = family.serving_default or next(iter(sigs))
     variables, weights = _weights_function(model, sigs)
     for name in [default] + [n for n in sigs if n != default]:  # the first also becomes serving_default
         fn, spec = sigs[name]
         body = in_halves(_with_constants(fn, variables, weights))
-        archive.add_endpoint(name, _strict(body, spec, model.serving_input_bounds), input_signature=spec)
+        archive.add_endpoint(name, _strict(body, spec, family.serving_input_bounds), input_signature=spec)
     dest = Path(dest)
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         archive.write_out(str(tmp), verbose=False)
-        write_warmup(tmp, model_name or dest.parent.name, {s: model.serving_examples(spec) for s, (_, spec) in sigs.items()})
+        write_warmup(tmp, model_name or dest.parent.name, {s: family.serving_examples(spec) for s, (_, spec) in sigs.items()})
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -286,8 +288,9 @@ def signature_table(saved_model_dir: Path) -> dict:
 
 
 def save_picture(model, path: Path, seed: int = 0) -> Path:
-    """The model's picture (`model.picture()`) as a PNG."""
-    return save_png(model.picture(seed), path, scale=model.picture_scale)
+    """The model's picture (its family's `picture()`) as a PNG."""
+    family = family_of(model)
+    return save_png(family.picture(seed), path, scale=family.picture_scale)
 
 
 def _naming_run(command: str, run: Path) -> str:
@@ -544,7 +547,7 @@ def _card(name: str, entry, model, run: Path, version: int, aside: Path) -> tupl
         "training": _training_record(name, run, stages),
         "data_checksums": data.checksums(dataset) if dataset in data.DATASETS else {},
         "signatures": files["signatures"],
-        "serving_default": model.serving_default,
+        "serving_default": family_of(model).serving_default,
         "files": files["files"],
         "software": files["software"],
         "created": files["created"],

@@ -25,6 +25,7 @@ from .recipes import RecipeError
 from .registry import UnknownModelError
 from .files import FolderBusy
 from .layout import VERSION_KEY
+from .models import family_of
 from .runs import STRATEGIES, RunFolderError, TrainingDiverged
 
 
@@ -85,7 +86,7 @@ def _cmd_index(args):
 def _cmd_train(args):
     recipe = recipes.apply_overrides(recipes.load(args.recipe), args.set)
     out = args.out or f"runs/{recipe['name']}"
-    trainer = runs.get_trainer(registry.get_entry(recipe["name"]).model_class.trainer)
+    trainer = runs.get_trainer(family_of(registry.get_entry(recipe["name"]).model_class).trainer)
     limit = {trainer.limit: args.max_steps} if args.max_steps is not None else {}
     summary = training.train(recipe, out, strategy=args.strategy, verbose=0 if args.quiet else 1,
                              command=args.command_line, judge=evaluate.default_judge, **limit)

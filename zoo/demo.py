@@ -1,7 +1,7 @@
 """`make demo`: load every artifact by name, use it, and write pictures to a folder.
 
-Each model says what to show (`ZooModel.demo`, `picture`, `demo_pictures`); this loop knows
-no model family.
+Each model's family says what to show (`Family.demo`, `picture`, `demo_pictures`); this loop
+knows no model family.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import artifacts, data, hub, registry, reporting
 from .files import save_png
+from .models import family_of
 
 
 def main(out="out"):
@@ -37,11 +38,11 @@ def main(out="out"):
             sys.exit(f"{name}: {e}")
         print(reporting.summary(name))
         artifacts.save_picture(model, out / f"{name}.png")
-        print(f"  used: {model.demo(x)}")
+        print(f"  used: {family_of(model).demo(x)}")
         loaded[name] = model
         print(f"  picture: {out / (name + '.png')}   (zoo describe {name} for the card and request bodies)")
     for model in loaded.values():
-        for fname, image in model.demo_pictures(loaded).items():
+        for fname, image in family_of(model).demo_pictures(loaded).items():
             save_png(image, out / fname)
             print(f"{fname.rsplit('.', 1)[0]}: {out / fname}")
     print(f"\nloaded {len(loaded)} models: {', '.join(loaded)}" + (f"; pending: {', '.join(pending)}" if pending else ""))

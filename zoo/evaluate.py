@@ -1,7 +1,7 @@
 """Evaluation: the numbers in model cards come from here (`zoo evaluate NAME --write-card`).
 
-Each model family measures itself (`ZooModel.card_metrics`; what it measures on:
-`ZooModel.test_set`); this module loads the model, hands it the judge of its dataset (`cnn-mnist`
+Each model family measures its models (`Family.card_metrics`; what it measures on:
+`Family.test_set`); this module loads the model, hands its family the judge of its dataset (`cnn-mnist`
 for MNIST, `cnn-fashion-mnist` for Fashion-MNIST: `registry.judge_for`) when its family
 `needs_judge`, and records the result with the command that reproduces it.
 
@@ -21,6 +21,7 @@ from pathlib import Path
 from .artifacts import ArtifactError, Card, load_run_model, run_dataset, update_card_metrics
 from .hub import load
 from .metrics import Judge
+from .models import family_of
 from .registry import get_entry, judge_for
 
 _JUDGES: dict = {}
@@ -53,9 +54,10 @@ def evaluate(model, samples: int = 1000, limit: int | None = None, verbose: bool
              dataset: str = "mnist") -> dict:
     """The card's metrics of `model`, measured by the model's own family; `judge` defaults to
     the judge of `dataset` (`registry.judge_for`) for the families that need one."""
-    if model.needs_judge and judge is None:
+    family = family_of(model)
+    if family.needs_judge and judge is None:
         judge = load_judge(dataset)
-    return model.card_metrics(judge, samples=samples, limit=limit, verbose=verbose)
+    return family.card_metrics(judge, samples=samples, limit=limit, verbose=verbose)
 
 
 def check_counts(**counts):
@@ -80,7 +82,7 @@ def measured(model, name: str, version: int | None, dataset: str, samples: int =
     metrics = evaluate(model, samples=samples, limit=limit, verbose=verbose, judge=judge, dataset=dataset)
     record = {"command": evaluation_command(name if version is None else f"{name}@{version}", samples, limit),
               "seconds": round(time.time() - t0, 1),
-              "test_set": get_entry(name).model_class.test_set({**model.get_config(), "dataset": dataset}),
+              "test_set": family_of(model).test_set({**model.get_config(), "dataset": dataset}),
               "full": limit is None and samples >= FULL_SAMPLES}
     return metrics, record
 

@@ -4,7 +4,7 @@
     zoo play alphazero-connect4                  # you against the network, in the terminal
     zoo play alphazero-connect4 --gif game.gif   # the network against depth-4 alpha-beta
 
-What a model can play is its `play_kind`: "agent" (it acts in an environment: `frames()`,
+What a model can play is its family's `play_kind`: "agent" (it acts in an environment: `frames()`,
 `greedy_policy()`) or "board" (a board game against a person or the reference opponent:
 `game()`, `player()`).
 """
@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw
 from .envs import episode
 from .games import IllegalMove, play_game, reference_opponent
 from .hub import load
+from .models import family_of
 from .registry import get_entry, list_models
 
 
@@ -155,8 +156,8 @@ PLAYERS = {"agent": play_agent, "board": play_board}
 
 def play(name: str, opts: PlayOptions):
     """Load `name` and play it the way its `play_kind` says."""
-    kind = get_entry(name).model_class.play_kind
+    kind = family_of(get_entry(name).model_class).play_kind
     if kind not in PLAYERS:
-        playable = [n for n in list_models() if get_entry(n).model_class.play_kind in PLAYERS]
+        playable = [n for n in list_models() if family_of(get_entry(n).model_class).play_kind in PLAYERS]
         raise ValueError(f"{name!r} is not a game-playing model; zoo play knows {', '.join(playable)}")
     return PLAYERS[kind](load(name), opts)

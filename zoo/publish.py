@@ -9,7 +9,7 @@ licence, checksums) is written; only then is the version published by one rename
 is ever visible without its metrics, and a killed or refused pass leaves none.
 
 No silent regression: each family names its headline metric and direction
-(`ZooModel.headline_metric`). A version whose headline is worse than the newest published
+(`Family.headline_metric`). A version whose headline is worse than the newest published
 version's, both fully evaluated, is refused unless `allow_worse`, which its card records under
 `compared_with` (a classifier that judges a dataset is never replaced by one that reads its
 test set worse without it).
@@ -28,6 +28,7 @@ import keras
 
 from .artifacts import ArtifactError, Card, export_artifact, run_recipe
 from .evaluate import FULL_SAMPLES, check_counts, measured
+from .models import family_of
 from .registry import get_entry
 
 
@@ -46,7 +47,7 @@ def comparison(name: str, metrics: dict, full: bool) -> dict | None:
     headline metric)."""
     entry = get_entry(name)
     versions = entry.versions()
-    head = entry.model_class.headline_metric(metrics)
+    head = family_of(entry.model_class).headline_metric(metrics)
     if not versions or not full or head is None:
         return None
     before = Card.of_version(entry.artifact_dir, versions[-1])

@@ -34,6 +34,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .models import family_of
 from .registry import get_entry, list_models
 
 SECTIONS = ("model", "data", "optimizer", "train")
@@ -175,9 +176,9 @@ def _inferred_key(default, bounds: dict) -> Key:
 
 def model_keys(entry) -> dict[str, Key]:
     """The `model` keys of a registry entry: its class's constructor arguments, typed by their
-    defaults (`_inferred_key`), with the ranges its classes declare in `recipe_bounds`."""
+    defaults (`_inferred_key`), with the ranges its family declares in `recipe_bounds`."""
     keys, declared = {}, {}
-    for cls in reversed(entry.model_class.__mro__):
+    for cls in reversed(family_of(entry.model_class).__mro__):
         declared.update(vars(cls).get("recipe_bounds", {}))
     for cls in entry.model_class.__mro__:  # a constructor passing **kwargs on takes its parent's keys too
         if "__init__" not in vars(cls):
@@ -197,7 +198,7 @@ def model_keys(entry) -> dict[str, Key]:
 def schema(name: str) -> dict[str, dict[str, Key]]:
     """Every key a recipe of model `name` may hold, by section."""
     entry = get_entry(name)
-    trainer = entry.model_class.trainer
+    trainer = family_of(entry.model_class).trainer
     if trainer not in TRAINER_KEYS:
         raise RecipeError(f"no trainer {trainer!r} has declared its recipe keys; import the module that registers it")
     own = TRAINER_KEYS[trainer]

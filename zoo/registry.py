@@ -49,7 +49,7 @@ class ModelEntry:
     dataset: str = ""
     description: str = ""
     paper: str = ""
-    recipe: str = ""  # file name under train/ (the model class names its trainer: ZooModel.trainer)
+    recipe: str = ""  # file name under train/ (the model's family names its trainer: Family.trainer)
 
     @property
     def recipe_path(self) -> Path:

@@ -14,6 +14,7 @@ from .artifacts import ArtifactError
 from .files import atomic_write_text
 from .hub import card as read_card
 from .hub import load
+from .models import family_of
 from .registry import ROOT, get_entry, list_models
 from .serving import example_bodies
 
@@ -44,10 +45,10 @@ def summary(name: str) -> str:
 
 
 def request_feeds(name: str, signatures: dict) -> dict:
-    """Batch-1 example inputs per signature from the model itself (a real digit, a seed, a board)."""
-    model = load(name)
-    specs = {sig: spec for sig, (_, spec) in model.serving_signatures().items()}
-    return {sig: model.serving_examples(specs[sig], batch=1) for sig in signatures if sig in specs}
+    """Batch-1 example inputs per signature from the model's family (a real digit, a seed, a board)."""
+    family = family_of(load(name))
+    specs = {sig: spec for sig, (_, spec) in family.serving_signatures().items()}
+    return {sig: family.serving_examples(specs[sig], batch=1) for sig in signatures if sig in specs}
 
 
 def describe(name: str, requests: bool = False, version: int | None = None) -> str:
@@ -96,7 +97,7 @@ def headline(name: str, card: dict) -> str:
     if not card.get("metrics"):
         return "not evaluated yet"
     try:
-        return get_entry(name).model_class.headline(card["metrics"], card.get("config") or {})
+        return family_of(get_entry(name).model_class).headline(card["metrics"], card.get("config") or {})
     except (KeyError, TypeError, ValueError) as e:  # a card edited by hand, or from an older zoo
         return f"metrics incomplete ({type(e).__name__}: {e}); run `zoo evaluate {name} --write-card`"
 

@@ -8,7 +8,7 @@ cleanup on the other workers).
 
 Trainers register themselves by name with the unit their step limit counts
 (`register_trainer("dqn", unit="env_steps")`); a model class names its trainer
-(`ZooModel.trainer`) and `zoo.training.train` looks it up, so this module imports no trainer.
+(`Family.trainer`) and `zoo.training.train` looks it up, so this module imports no trainer.
 
 Example (a trainer's skeleton: its algorithm goes where the step is counted):
     >>> import tempfile

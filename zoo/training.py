@@ -30,6 +30,7 @@ import tensorflow as tf
 
 from . import data, recipes
 from .files import LOCK, folder_lock, save_png
+from .models import family_of
 from .registry import get_entry
 from .recipes import Key
 from .runs import Run, check_run_folder, get_trainer, make_optimizer, register_trainer, warn, writes_run_folder
@@ -38,7 +39,7 @@ from .runs import Run, check_run_folder, get_trainer, make_optimizer, register_t
 def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, command: str | None = None,
           judge=None, **limit) -> dict:
     """Train a recipe into `out_dir` (resuming from its checkpoints) with the trainer its model
-    class names (`ZooModel.trainer`). Returns a summary dict.
+    family names (`Family.trainer`). Returns a summary dict.
 
     Args:
         recipe: a resolved recipe (`zoo.recipes.load`, `apply_overrides`).
@@ -56,7 +57,7 @@ def train(recipe: dict, out_dir, strategy: str | None = None, verbose: int = 1, 
     source, recipe = recipe.get("source"), recipes.validate(recipe)
     if source:
         recipe["source"] = source
-    trainer = get_trainer(get_entry(recipe["name"]).model_class.trainer)
+    trainer = get_trainer(family_of(get_entry(recipe["name"]).model_class).trainer)
     wrong = set(limit) - {trainer.limit}
     if wrong:
         raise ValueError(f"{recipe['name']} is trained by the {trainer.name!r} trainer, which counts {trainer.unit}: "
@@ -85,7 +86,7 @@ def make_datasets(recipe: dict, model, global_batch: int, epoch: int):
     """(train, test) `tf.data` pipelines of the recipe's data for one epoch (the shuffle and the
     per-example noise depend on the recipe's seed and the epoch)."""
     d = recipe["data"]
-    noise = model.noise_dim() if d.get("noise") else None
+    noise = family_of(model).noise_dim() if d.get("noise") else None
     common = dict(binarize=d.get("binarize", "none"), labels=d.get("labels", False), noise_dim=noise)
     seed = int(recipe["seed"]) * 1000 + epoch
     train_ds = data.make_dataset(d["dataset"], "train", global_batch, shuffle=True, seed=seed,
@@ -95,11 +96,11 @@ def make_datasets(recipe: dict, model, global_batch: int, epoch: int):
 
 
 def health(model, metrics: dict) -> str | None:
-    """Why training must stop (a NaN/inf metric, or the model's own `health_check`), or None."""
+    """Why training must stop (a NaN/inf metric, or its family's `health_check`), or None."""
     bad = [k for k, v in metrics.items() if not np.isfinite(v)]
     if bad:
         return f"{', '.join(bad)} became {metrics[bad[0]]}"
-    return model.health_check(metrics)
+    return family_of(model).health_check(metrics)
 
 
 class _Judge:
@@ -134,7 +135,7 @@ class SupervisedTrainer:
         self.epochs = int(self.t["epochs"])
         with run.strategy.scope():
             self.model = model = run.build_model()
-            optimizers = model.make_optimizers(lambda **kw: make_optimizer(
+            optimizers = family_of(model).make_optimizers(lambda **kw: make_optimizer(
                 recipe["optimizer"], run.replicas, self.epochs * self.steps_per_epoch, loss_scale=run.loss_scale, **kw))
             self.progress = tf.Variable([0, 0], dtype=tf.int64, trainable=False, name="progress")  # epoch, step
         run.open(model=model, progress=self.progress, **optimizers)
@@ -217,9 +218,10 @@ class SupervisedTrainer:
         logs = {"epoch": epoch + 1, "step": (epoch + 1) * self.steps_per_epoch, **logs,
                 "elapsed_s": round(run.saved_elapsed_s(), 1)}
         self.history.append(logs)
-        images = model.epoch_images() if run.chief else None
+        family = family_of(model)
+        images = family.epoch_images() if run.chief else None
         judge = self.judge.get()
-        scores = model.epoch_scores(judge) if judge is not None else None
+        scores = family.epoch_scores(judge) if judge is not None else None
         if scores:
             logs.update({f"judge_{k}": v for k, v in scores.items()})
         self._log(epoch, logs, images)
@@ -264,7 +266,7 @@ class SupervisedTrainer:
             self.end_epoch(epoch, test_ds)
         finished = int(self.progress.numpy()[0]) >= self.epochs
         if finished:
-            model.finalize_training(self.recipe["data"]["dataset"])
+            family_of(model).finalize_training(self.recipe["data"]["dataset"])
         run.finish(model, finished, {
             "command": command, "strategy": run.strategy_name, "replicas": run.replicas,
             "global_batch": run.global_batch, "epochs": self.epochs, "steps": self.updates_done(),

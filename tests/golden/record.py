@@ -8,7 +8,7 @@ AVX2 only, and weights 0.7% apart after a few training steps. So goldens are kep
 family (`cpu_family()`), each recorded by the same old code on a machine of that family.
 
 For every artifact: each serving signature's outputs, run through the live Keras model's
-`serving_signatures()` (the code a refactor touches, not the frozen SavedModel), and the
+family (`serving_signatures()`: the code a refactor touches, not the frozen SavedModel), and the
 model's public methods, on fixed synthetic inputs (no dataset content is stored), plus a
 sha256 of the warm-up inputs the exporter would write. `tests/test_golden.py` recomputes all of
 it and compares. Keys are "<model>|<what>"; inputs are stored beside the outputs.
@@ -73,7 +73,7 @@ def fixed_inputs(name, model, specs, rng):
 def record(name, model):
     rng = np.random.default_rng(0)
     rows = {}
-    for sig, (fn, specs) in model.serving_signatures().items():
+    for sig, (fn, specs) in zoo.models.family_of(model).serving_signatures().items():
         args = fixed_inputs(name, model, specs, rng)
         for spec, a in zip(specs, args):
             rows[f"{name}|in|{sig}|{spec.name}"] = a

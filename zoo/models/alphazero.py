@@ -24,7 +24,7 @@ from keras import layers, ops
 
 from ..games import RandomPlayer, SearchPlayer, get_game, play_game, play_match, random_openings, reference_opponent
 from ..registry import register
-from .base import ZooModel, check_board, empty_batch_safe
+from .base import Family, ZooModel, check_board, empty_batch_safe, register_family
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -53,13 +53,6 @@ class PolicyValueNet(ZooModel):
     """AlphaZero's network for one board game (`game`: a `zoo.games` name): a residual tower of
     `blocks` blocks of `filters` channels, a policy head and a value head. `simulations` is
     how many MCTS simulations its player searches per move by default."""
-
-    serving_default = "predict"
-    trainer = "alphazero"
-    play_kind = "board"
-    picture_scale = 1
-
-    recipe_bounds = {"filters": {"low": 1}, "simulations": {"low": 1}}
 
     def __init__(self, game="tictactoe", filters=64, blocks=3, simulations=100, **kwargs):
         super().__init__(**kwargs)
@@ -132,18 +125,30 @@ class PolicyValueNet(ZooModel):
         value = tf.square(tf.cast(z, tf.float32) - v)
         return {"loss": policy + value, "policy_loss": policy, "value_loss": value}
 
+
+@register_family(PolicyValueNet)
+class PolicyValueFamily(Family):
+    """A policy-value network is trained by self-play (the AlphaZero loop), served for its
+    policy and value, measured in games of its search player and played by `zoo play`."""
+
+    serving_default = "predict"
+    trainer = "alphazero"
+    play_kind = "board"
+    picture_scale = 1
+    recipe_bounds = {"filters": {"low": 1}, "simulations": {"low": 1}}
+
     def serving_signatures(self):
-        spec = [tf.TensorSpec((None, self.rows, self.cols, 2), tf.float32, name="board")]
+        spec = [tf.TensorSpec((None, self.model.rows, self.model.cols, 2), tf.float32, name="board")]
 
         def predict(board):
-            logits, value = self.call(board)
+            logits, value = self.model.call(board)
             return {"policy": tf.nn.softmax(logits), "value": value}
 
         return {"predict": (predict, spec)}
 
     def serving_examples(self, specs, batch: int = 2, seed: int = 0) -> dict:
         """Positions from seeded random play (0-4 moves in)."""
-        game = self.game()
+        game = self.model.game()
         boards = []
         for i in range(batch):
             s, mover = game.initial(), RandomPlayer(game, seed=seed + i)
@@ -160,13 +165,13 @@ class PolicyValueNet(ZooModel):
         otherwise), the way engines are tested with a book. `limit`: at most that many games of
         each match (a reduced evaluation)."""
         games = min(games, limit) if limit else games
-        game = self.game()
-        sims = simulations or self.simulations
+        game = self.model.game()
+        sims = simulations or self.model.simulations
         ref = reference_opponent(game, seed=1)
         t0 = time.time()
         finals = []  # the search plays without noise: the opponent's random tie-breaks vary the games
-        vs_ref = play_match(game, self.player(sims, seed=0), ref, games=games, finals=finals)
-        vs_random = play_match(game, self.player(sims, seed=0), RandomPlayer(game, seed=2), games=games)
+        vs_ref = play_match(game, self.model.player(sims, seed=0), ref, games=games, finals=finals)
+        vs_random = play_match(game, self.model.player(sims, seed=0), RandomPlayer(game, seed=2), games=games)
         name = game.reference_name
 
         def outcome(prefix, result, ends):
@@ -176,7 +181,7 @@ class PolicyValueNet(ZooModel):
         extra = {}
         if game.opening_book_plies:
             book_finals = []
-            book = play_match(game, self.player(sims, seed=0), ref, games=games, finals=book_finals,
+            book = play_match(game, self.model.player(sims, seed=0), ref, games=games, finals=book_finals,
                               starts=random_openings(game, games, game.opening_book_plies, seed=3))
             extra = outcome(f"openings_vs_{name}", book, book_finals)
         return {**extra, **outcome(f"vs_{name}", vs_ref, finals),
@@ -213,17 +218,17 @@ class PolicyValueNet(ZooModel):
 
     def picture(self, seed: int = 0):
         """The final boards of two games against the reference player: the network first (red), then second."""
-        game, boards = self.game(), []
+        game, boards = self.model.game(), []
         for net_first in (True, False):
-            net, ref = self.player(seed=seed), reference_opponent(game, seed=seed)
+            net, ref = self.model.player(seed=seed), reference_opponent(game, seed=seed)
             final, _ = play_game(game, {1: net, -1: ref} if net_first else {1: ref, -1: net})
             boards.append(np.pad(game.render_rgb(final), ((4, 4), (4, 4), (0, 0))))
         return np.concatenate(boards, axis=1)
 
     def demo(self, x) -> str:
-        game = self.game()
-        policy, value = self.predict_board(game.encode(game.initial())[None])
-        r = play_match(game, self.player(), RandomPlayer(game, seed=0), games=10)
+        game = self.model.game()
+        policy, value = self.model.predict_board(game.encode(game.initial())[None])
+        r = play_match(game, self.model.player(), RandomPlayer(game, seed=0), games=10)
         return (f"opening policy argmax {int(np.argmax(policy[0]))}, value {float(value[0]):+.2f}; "
                 f"10 games v random: {r['wins']} wins, {r['draws']} draws, {r['losses']} losses")
 

@@ -27,8 +27,8 @@ from .. import data
 from ..files import tile
 from ..metrics import dataset_title, judged
 from ..registry import judge_for, register
-from .base import (IMAGE_SHAPE, ZooModel, check_images, check_temperature, check_vectors, empty_batch_safe,
-                   first_metric, in_batches, in_chunks, normal_noise, sample_count)
+from .base import (IMAGE_SHAPE, Family, ZooModel, check_images, check_temperature, check_vectors, empty_batch_safe,
+                   first_metric, in_batches, in_chunks, normal_noise, register_family, sample_count)
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -57,11 +57,6 @@ def conv_decoder(latent_dim, filters, hidden, activation, name):
 
 
 class _AutoEncoderBase(ZooModel):
-    prior_samples_seed = 1  # the fixed N(0, I) draw that every prior-sample score decodes
-    needs_judge = True      # the prior samples are scored by cnn-mnist
-
-    recipe_bounds = {"latent_dim": {"low": 1}, "hidden": {"low": 1}, "iw_samples": {"low": 1}}
-
     def __init__(self, latent_dim=32, filters=(32, 64), hidden=256, activation="relu", **kwargs):
         super().__init__(**kwargs)
         self.latent_dim = int(latent_dim)
@@ -94,34 +89,43 @@ class _AutoEncoderBase(ZooModel):
         self.decoder.build((None, self.latent_dim))
         self.built = True
 
+
+class _AutoEncoderFamily(Family):
+    """What the autoencoders share: images and codes served, prior samples (decoded N(0, I)
+    codes) scored by the dataset's judge, and the picture of reconstructions and samples."""
+
+    prior_samples_seed = 1  # the fixed N(0, I) draw that every prior-sample score decodes
+    needs_judge = True      # the prior samples are scored by cnn-mnist
+    recipe_bounds = {"latent_dim": {"low": 1}, "hidden": {"low": 1}, "iw_samples": {"low": 1}}
+
     def _image_spec(self):
         return [tf.TensorSpec((None,) + IMAGE_SHAPE, tf.float32, name="images")]
 
     def _code_spec(self):
-        return [tf.TensorSpec((None, self.latent_dim), tf.float32, name="codes")]
+        return [tf.TensorSpec((None, self.model.latent_dim), tf.float32, name="codes")]
 
     def prior_sample_scores(self, judge, n: int = 10000) -> dict:
         """Decode n codes drawn from N(0, I) and score them: the AE-vs-VAE question in numbers."""
-        imgs = in_batches(self.decode, normal_noise(n, self.latent_dim, seed=self.prior_samples_seed))
+        imgs = in_batches(self.model.decode, normal_noise(n, self.model.latent_dim, seed=self.prior_samples_seed))
         return {f"prior_samples_{k}": v for k, v in judge.score(imgs).items() if k != "images"}
 
     def picture_codes(self, rng, n: int) -> np.ndarray:
         """The codes the picture's sample rows decode: N(0, I)."""
-        return rng.standard_normal((n, self.latent_dim)).astype("float32")
+        return rng.standard_normal((n, self.model.latent_dim)).astype("float32")
 
     def picture(self, seed: int = 0):
         """Ten test digits, their reconstructions, three rows decoded from N(0, I) codes and
         (VAE) a walk through latent space between two test digits."""
         rng = np.random.default_rng(seed)
         x = data.float_images()
-        rows = [x[:10], np.asarray(self.reconstruct(x[:10]))]
-        rows += list(np.asarray(self.decode(self.picture_codes(rng, 30))).reshape(3, 10, 28, 28, 1))
-        if hasattr(self, "interpolate"):
-            rows.append(np.asarray(self.interpolate(x[3], x[2], steps=10)))
+        rows = [x[:10], np.asarray(self.model.reconstruct(x[:10]))]
+        rows += list(np.asarray(self.model.decode(self.picture_codes(rng, 30))).reshape(3, 10, 28, 28, 1))
+        if hasattr(self.model, "interpolate"):
+            rows.append(np.asarray(self.model.interpolate(x[3], x[2], steps=10)))
         return tile(rows)
 
     def demo(self, x) -> str:
-        return f"reconstruction MSE on 4 test digits {float(np.mean((np.asarray(self.reconstruct(x)) - x) ** 2)):.4f}"
+        return f"reconstruction MSE on 4 test digits {float(np.mean((np.asarray(self.model.reconstruct(x)) - x) ** 2)):.4f}"
 
     @staticmethod
     def _prior_headline(m: dict) -> str:
@@ -155,8 +159,6 @@ class AutoEncoder(_AutoEncoderBase):
         TensorShape([8, 28, 28, 1])
     """
 
-    serving_default = "reconstruct"  # what an AE is served for: image in, image out
-
     def __init__(self, latent_dim=32, filters=(32, 64), hidden=256, activation="relu", **kwargs):
         super().__init__(latent_dim, filters, hidden, activation, **kwargs)
         self.encoder = conv_encoder(self.filters, self.hidden, self.latent_dim, activation, "encoder")
@@ -179,11 +181,19 @@ class AutoEncoder(_AutoEncoderBase):
         mse = ops.mean(ops.reshape(ops.square(ops.sigmoid(logits) - x), (tf.shape(x)[0], -1)), axis=1)
         return {"loss": bce, "bce": bce / 784.0, "mse": mse}
 
+
+@register_family(AutoEncoder)
+class AutoEncoderFamily(_AutoEncoderFamily):
+    """A plain autoencoder is served for reconstructions (image in, image out) and measured by
+    its reconstruction error; its prior samples show what a VAE adds."""
+
+    serving_default = "reconstruct"  # what an AE is served for: image in, image out
+
     def reconstruction_metrics(self, images) -> dict:
         """Per-pixel cross-entropy and squared error of the reconstructions of `images`."""
         bce, mse = [], []
         for i in range(0, len(images), 1000):
-            terms = self.loss_terms(tf.constant(images[i : i + 1000]), training=False)
+            terms = self.model.loss_terms(tf.constant(images[i : i + 1000]), training=False)
             bce.append(terms["bce"].numpy())
             mse.append(terms["mse"].numpy())
         return {"test_bce_per_pixel": round(float(np.concatenate(bce).mean()), 5),
@@ -213,9 +223,9 @@ class AutoEncoder(_AutoEncoderBase):
 
     def serving_signatures(self):
         return {
-            "reconstruct": (lambda images: {"images": self.call(images)}, self._image_spec()),
-            "encode": (lambda images: {"codes": self.encoder(images)}, self._image_spec()),
-            "decode": (lambda codes: {"images": ops.sigmoid(self.decoder(codes))}, self._code_spec()),
+            "reconstruct": (lambda images: {"images": self.model.call(images)}, self._image_spec()),
+            "encode": (lambda images: {"codes": self.model.encoder(images)}, self._image_spec()),
+            "decode": (lambda codes: {"images": ops.sigmoid(self.model.decoder(codes))}, self._code_spec()),
         }
 
 
@@ -238,8 +248,6 @@ class VAE(_AutoEncoderBase):
         TensorShape([4, 28, 28, 1])
     """
 
-    serving_default = "sample"  # a generative model's main request: new digits from noise
-
     def __init__(self, latent_dim=32, filters=(32, 64), hidden=256, activation="relu",
                  kl_warmup_steps=0, iw_samples=1, seed=None, **kwargs):
         super().__init__(latent_dim, filters, hidden, activation, **kwargs)
@@ -256,9 +264,6 @@ class VAE(_AutoEncoderBase):
     def get_config(self):
         return {**super().get_config(), "kl_warmup_steps": self.kl_warmup_steps, "iw_samples": self.iw_samples,
                 "seed": self.seed}
-
-    def noise_dim(self):
-        return self.latent_dim * self.iw_samples
 
     def _posterior(self, x, training=False):
         mean, log_var = ops.split(self.encoder(x, training=training), 2, axis=-1)
@@ -403,11 +408,22 @@ class VAE(_AutoEncoderBase):
             "test_images": int(len(images)),
         }
 
+
+@register_family(VAE)
+class VAEFamily(_AutoEncoderFamily):
+    """A VAE is served for new digits from noise first, measured by its test log-likelihood,
+    and pictured beside a plain autoencoder on the same N(0, I) codes."""
+
+    serving_default = "sample"  # a generative model's main request: new digits from noise
+
+    def noise_dim(self):
+        return self.model.latent_dim * self.model.iw_samples
+
     def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True) -> dict:
         """NLL (importance sampling, `samples` per image) and ELBO on the test set binarised once
         with seed 0, and the judge's scores of 10,000 decoded N(0, I) codes."""
         x = data.binarized_test_images(judge.dataset, seed=0)[:limit]
-        return {**self.likelihood_metrics(x, k=samples, verbose=verbose), **self.prior_sample_scores(judge)}
+        return {**self.model.likelihood_metrics(x, k=samples, verbose=verbose), **self.prior_sample_scores(judge)}
 
     @classmethod
     def test_set(cls, config):
@@ -426,34 +442,34 @@ class VAE(_AutoEncoderBase):
                 f"N(0, I) samples: {cls._prior_headline(m)}")
 
     def demo(self, x) -> str:
-        s = np.asarray(self.sample(16))
+        s = np.asarray(self.model.sample(16))
         return (super().demo(x) + f"; sample(16) -> {s.shape}, mean pixel {s.mean():.3f}; "
-                f"interpolate -> {tuple(self.interpolate(x[0], x[1], 8).shape)}; "
-                f"arithmetic -> {tuple(self.arithmetic(x[0], x[1], x[2]).shape)}")
+                f"interpolate -> {tuple(self.model.interpolate(x[0], x[1], 8).shape)}; "
+                f"arithmetic -> {tuple(self.model.arithmetic(x[0], x[1], x[2]).shape)}")
 
     def demo_pictures(self, models: dict, seed: int = 0) -> dict:
         """Beside a plain autoencoder: both decoders fed the same N(0, I) codes (ae-vs-vae.png)."""
         aes = [m for m in models.values() if isinstance(m, AutoEncoder)]
-        return {"ae-vs-vae.png": ae_vs_vae_grid(aes[0], self, seed)} if aes else {}
+        return {"ae-vs-vae.png": ae_vs_vae_grid(aes[0], self.model, seed)} if aes else {}
 
     def serving_signatures(self):
         def reconstruct(images):
-            return {"images": self.call(images)}
+            return {"images": self.model.call(images)}
 
         def encode(images):
-            mean, log_var = self._posterior(images)
+            mean, log_var = self.model._posterior(images)
             return {"mean": mean, "log_variance": log_var}
 
         def decode(codes):
-            return {"images": ops.sigmoid(self.decoder(codes))}
+            return {"images": ops.sigmoid(self.model.decoder(codes))}
 
         def sample(noise):
             # Serving draws no random numbers itself: the caller sends N(0, I) noise, so a
             # request is reproducible and the signature stays a pure function.
-            return {"images": ops.sigmoid(self.decoder(noise))}
+            return {"images": ops.sigmoid(self.model.decoder(noise))}
 
         return {
-            "sample": (sample, [tf.TensorSpec((None, self.latent_dim), tf.float32, name="noise")]),
+            "sample": (sample, [tf.TensorSpec((None, self.model.latent_dim), tf.float32, name="noise")]),
             "reconstruct": (reconstruct, self._image_spec()),
             "encode": (encode, self._image_spec()),
             "decode": (decode, self._code_spec()),

@@ -1,16 +1,23 @@
-"""What every zoo model shares: input checks, one train step for `fit` and for the
-distributed trainer, and every hook the layers above call.
+"""What every zoo model shares: input checks and one train step for `fit` and for the
+distributed trainer; and the `Family` beside each model class, which holds what the zoo's
+publishing, training, evaluation and demo need of it.
 
-A model family owns everything specific to it. The trainer, the exporter, `zoo evaluate`,
-`zoo readme`, `zoo play` and `make demo` only call the hooks `ZooModel` declares here (with
-defaults), so adding a family is one file in `zoo/models/` plus its recipe:
+A model family is one file in `zoo/models/` plus its recipe: the `keras.Model` subclass (its
+layers, losses, `train_step` and the methods users call: `sample`, `encode`, `classify`,
+`act`...) and, registered beside it with `@register_family(ModelClass)`, a small `Family`
+subclass. The trainer, the exporter, `zoo evaluate`, `zoo readme`, `zoo play` and `make demo`
+only call what `Family` declares here (with defaults), through `family_of(model)`:
 
-- serving: `serving_signatures()`, `serving_default`, `serving_examples()`;
-- evaluation: `card_metrics(judge)`, `needs_judge`, `test_set(config)`, `headline(metrics, config)`;
+- serving: `serving_signatures()`, `serving_default`, `serving_examples()`, `serving_input_bounds`;
+- evaluation: `card_metrics(judge)`, `needs_judge`, `test_set(config)`, `headline(metrics, config)`,
+  `headline_metric(metrics)`;
 - pictures and demo: `picture()`, `picture_scale`, `demo(x)`, `demo_pictures(models)`;
-- training: `trainer` (the registered loop that trains it), `noise_dim()`, `make_optimizers()`,
-  `health_check(metrics)`, `epoch_images()`, `epoch_scores(judge)`, `finalize_training(dataset)`;
+- training: `trainer` (the registered loop that trains it), `recipe_bounds`, `noise_dim()`,
+  `make_optimizers()`, `health_check(metrics)`, `epoch_images()`, `epoch_scores(judge)`,
+  `finalize_training(dataset)`;
 - playing: `play_kind` ("agent" or "board"), which `zoo play` uses.
+
+So the model a user loads carries the network and its methods, not the publisher's tools.
 """
 
 from __future__ import annotations
@@ -213,21 +220,11 @@ class ZooModel(keras.Model):
     """Base of the zoo's models.
 
     Subclasses implement `loss_terms(batch, training)`, returning per-example tensors of which
-    `"loss"` is minimised, and `serving_signatures()`. `train_step`/`test_step` then serve
-    both `model.fit` and the zoo's `strategy.run` trainer: losses are divided by the *global*
-    batch (`tf.nn.compute_average_loss`), because the optimiser sums gradients over replicas.
-    The other hooks (see the module's docstring) have defaults that a family overrides.
+    `"loss"` is minimised. `train_step`/`test_step` then serve both `model.fit` and the zoo's
+    `strategy.run` trainer: losses are divided by the *global* batch
+    (`tf.nn.compute_average_loss`), because the optimiser sums gradients over replicas. What
+    the zoo needs of the model beyond that is its `Family` (`family_of(model)`).
     """
-
-    serving_default: str | None = None  # the signature TF Serving answers without a signature_name
-    trainer = "supervised"              # the registered training loop (zoo.runs.register_trainer)
-    needs_judge = False                 # card_metrics wants the zoo's judge (cnn-mnist) passed in
-    picture_scale = 2                   # pixels per picture pixel in samples.png
-    play_kind: str | None = None        # "agent" (an environment) or "board" (a board game): zoo play
-    # Ranges of the constructor's recipe keys beyond what their defaults imply (zoo.recipes
-    # infers "not below 0" for a number and "a non-empty list of whole numbers from 1" for
-    # filters): {key: {"low": ..., "high": ...}}, merged down the class hierarchy.
-    recipe_bounds: dict = {"seed": {"low": 0, "high": 2 ** 31 - 1}}
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -243,14 +240,87 @@ class ZooModel(keras.Model):
         """Per-example loss terms of a batch; the trainer minimises `"loss"`, tracks the rest."""
         raise NotImplementedError
 
+    def track(self, terms):
+        """Update the tracked means from per-example `terms`; the current results by name."""
+        for key, value in terms.items():
+            if key not in self._trackers:
+                raise KeyError(f"{type(self).__name__}.loss_terms returned {key!r}, not in metric_names")
+            self._trackers[key].update_state(value)
+        return {m.name: m.result() for m in self.metrics}
+
+    def make_trackers(self, names):
+        """One running mean per name: what `loss_terms` returns and `metrics` reports."""
+        self._trackers = {n: keras.metrics.Mean(name=n) for n in names}
+
+    @property
+    def metrics(self):
+        return list(self._trackers.values())
+
+    @staticmethod
+    def unwrap(batch):
+        """`model.fit((x, y, noise))` hands the step a 1-tuple holding the tuple: take it out, so
+        `fit` on numpy arrays and the zoo's tf.data pipeline give the step the same batch."""
+        while isinstance(batch, (tuple, list)) and len(batch) == 1:
+            batch = batch[0]
+        return batch
+
+    def train_step(self, batch):
+        """One optimiser step on a (per-replica) batch; returns the tracked metrics."""
+        batch = self.unwrap(batch)
+        with tf.GradientTape() as tape:
+            terms = self.loss_terms(batch, training=True)
+            loss = tf.nn.compute_average_loss(terms["loss"])
+            if self.losses:  # weight regularisers: a per-model sum, so split it over replicas
+                loss += tf.add_n(self.losses) / tf.distribute.get_strategy().num_replicas_in_sync
+            scaled = self.optimizer.scale_loss(loss)  # see `minimize`
+        minimize(self.optimizer, tape, scaled, self.trainable_variables)
+        return self.track(terms)
+
+    def test_step(self, batch):
+        """Track the loss terms of a batch without training."""
+        return self.track(self.loss_terms(self.unwrap(batch), training=False))
+
+    def num_params(self) -> int:
+        """Number of weights, trainable or not."""
+        return int(sum(np.prod(v.shape) for v in self.weights))
+
+
+class Family:
+    """What the zoo needs of a model family beyond the network: how it is served, measured,
+    pictured, demonstrated, trained and played. One subclass per model class, registered
+    beside it with `@register_family(ModelClass)`; `family_of(model)` gives one bound to a
+    model (`self.model`), `family_of(ModelClass)` the class itself (for the class-level
+    answers: `trainer`, `test_set`, `headline`...). A model class without a family of its own
+    has its nearest base class's.
+
+    Example:
+        >>> fam = family_of(zoo.load("cnn-mnist"))
+        >>> sorted(fam.serving_signatures()), fam.serving_default
+        (['classify', 'features'], 'classify')
+    """
+
+    model_class: type = None            # set by register_family
+    serving_default: str | None = None  # the signature TF Serving answers without a signature_name
+    trainer = "supervised"              # the registered training loop (zoo.runs.register_trainer)
+    needs_judge = False                 # card_metrics wants the zoo's judge (cnn-mnist) passed in
+    picture_scale = 2                   # pixels per picture pixel in samples.png
+    play_kind: str | None = None        # "agent" (an environment) or "board" (a board game): zoo play
+    # Ranges of the model constructor's recipe keys beyond what their defaults imply (zoo.recipes
+    # infers "not below 0" for a number and "a non-empty list of whole numbers from 1" for
+    # filters): {key: {"low": ..., "high": ...}}, merged down the family's class hierarchy.
+    recipe_bounds: dict = {"seed": {"low": 0, "high": 2 ** 31 - 1}}
     # What each serving input may hold, by its TensorSpec name: (low, high), or None for any
     # finite value. The exported signatures check them in the graph, as the methods do.
     serving_input_bounds = {"images": (0.0, 1.0), "board": (0.0, 1.0), "noise": None, "codes": None,
                             "observations": None}
 
+    def __init__(self, model):
+        self.model = model
+
+    # --- serving ------------------------------------------------------------------------------
     def serving_signatures(self) -> dict:
         """name -> (function, input_signature); functions return dicts of named outputs."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} defines no serving signatures")
 
     def serving_examples(self, specs, batch: int = 2, seed: int = 0) -> dict:
         """Realistic inputs for one signature's `tf.TensorSpec`s (for TF Serving's warm-up file):
@@ -323,55 +393,44 @@ class ZooModel(keras.Model):
 
     def noise_dim(self) -> int:
         """Size of the per-example noise the input pipeline supplies (recipes with noise = true)."""
-        return self.latent_dim
+        return self.model.latent_dim
 
     def make_optimizers(self, make) -> dict:
-        """Compile with fresh optimiser(s) from `make()` and build their slots (inside the
-        strategy scope); returns them by name for the checkpoint."""
-        self.compile(optimizer=make())
-        self.optimizer.build(self.trainable_variables)  # compile may have wrapped it (mixed_float16)
-        return {"optimizer": self.optimizer}
+        """Compile the model with fresh optimiser(s) from `make()` and build their slots (inside
+        the strategy scope); returns them by name for the checkpoint."""
+        model = self.model
+        model.compile(optimizer=make())
+        model.optimizer.build(model.trainable_variables)  # compile may have wrapped it (mixed_float16)
+        return {"optimizer": model.optimizer}
 
-    def track(self, terms):
-        """Update the tracked means from per-example `terms`; the current results by name."""
-        for key, value in terms.items():
-            if key not in self._trackers:
-                raise KeyError(f"{type(self).__name__}.loss_terms returned {key!r}, not in metric_names")
-            self._trackers[key].update_state(value)
-        return {m.name: m.result() for m in self.metrics}
 
-    def make_trackers(self, names):
-        """One running mean per name: what `loss_terms` returns and `metrics` reports."""
-        self._trackers = {n: keras.metrics.Mean(name=n) for n in names}
+FAMILIES: dict[type, type] = {}  # model class -> its Family subclass
 
-    @property
-    def metrics(self):
-        return list(self._trackers.values())
 
-    @staticmethod
-    def unwrap(batch):
-        """`model.fit((x, y, noise))` hands the step a 1-tuple holding the tuple: take it out, so
-        `fit` on numpy arrays and the zoo's tf.data pipeline give the step the same batch."""
-        while isinstance(batch, (tuple, list)) and len(batch) == 1:
-            batch = batch[0]
-        return batch
+def register_family(model_class: type):
+    """Class decorator: the decorated `Family` subclass is what the zoo needs of `model_class`
+    (and of its subclasses without a family of their own)."""
+    if not (isinstance(model_class, type) and issubclass(model_class, keras.Model)):
+        raise TypeError(f"register_family takes a keras.Model subclass, got {model_class!r}")
 
-    def train_step(self, batch):
-        """One optimiser step on a (per-replica) batch; returns the tracked metrics."""
-        batch = self.unwrap(batch)
-        with tf.GradientTape() as tape:
-            terms = self.loss_terms(batch, training=True)
-            loss = tf.nn.compute_average_loss(terms["loss"])
-            if self.losses:  # weight regularisers: a per-model sum, so split it over replicas
-                loss += tf.add_n(self.losses) / tf.distribute.get_strategy().num_replicas_in_sync
-            scaled = self.optimizer.scale_loss(loss)  # see `minimize`
-        minimize(self.optimizer, tape, scaled, self.trainable_variables)
-        return self.track(terms)
+    def decorate(family: type) -> type:
+        if not (isinstance(family, type) and issubclass(family, Family)):
+            raise TypeError(f"@register_family({model_class.__name__}) decorates a Family subclass, got {family!r}")
+        family.model_class = model_class
+        FAMILIES[model_class] = family
+        return family
 
-    def test_step(self, batch):
-        """Track the loss terms of a batch without training."""
-        return self.track(self.loss_terms(self.unwrap(batch), training=False))
+    return decorate
 
-    def num_params(self) -> int:
-        """Number of weights, trainable or not."""
-        return int(sum(np.prod(v.shape) for v in self.weights))
+
+def family_of(model):
+    """The family of a model: a `Family` bound to it for a model, the `Family` subclass itself
+    for a model class; found by the class's nearest registered base."""
+    cls = model if isinstance(model, type) else type(model)
+    found = next((FAMILIES[k] for k in cls.__mro__ if k in FAMILIES), None)
+    if found is None:
+        raise TypeError(f"{cls.__name__} has no model family: register one with @register_family({cls.__name__})")
+    return found if isinstance(model, type) else found(model)
+
+
+register_family(ZooModel)(Family)

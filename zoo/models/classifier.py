@@ -24,7 +24,7 @@ from .. import data
 from ..files import tile
 from ..metrics import Judge, dataset_title, judged
 from ..registry import register
-from .base import IMAGE_SHAPE, ZooModel, check_images, empty_batch_safe, in_batches
+from .base import IMAGE_SHAPE, Family, ZooModel, check_images, empty_batch_safe, in_batches, register_family
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -36,10 +36,6 @@ class DigitClassifier(ZooModel):
     Batch norm is `synchronized`, so N replicas compute the same statistics as one device
     with the whole batch (the distributed step matches the single-device one).
     """
-
-    serving_default = "classify"
-
-    recipe_bounds = {"feature_dim": {"low": 1}, "num_classes": {"low": 2}}
 
     def __init__(self, filters=(32, 64), feature_dim=128, num_classes=10, dataset="mnist", **kwargs):
         super().__init__(**kwargs)
@@ -102,14 +98,23 @@ class DigitClassifier(ZooModel):
         correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), y), tf.float32)
         return {"loss": ce, "accuracy": correct}
 
+
+@register_family(DigitClassifier)
+class ClassifierFamily(Family):
+    """A classifier is served for its probabilities and its features, and measured on the test
+    set of the data it was trained on (it may be that dataset's judge)."""
+
+    serving_default = "classify"
+    recipe_bounds = {"feature_dim": {"low": 1}, "num_classes": {"low": 2}}
+
     def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True) -> dict:
         """Test accuracy (overall and per class) on its dataset's test set, and the real-data
         floor of the FID and classifier score with this classifier as the judge (the best a
         generator of that dataset can hope for)."""
-        _, y = data.load_arrays(self.dataset, "test")
-        pred = in_batches(self.classify, data.float_images(self.dataset))
-        per = {str(d): round(float((pred[y == d] == d).mean()), 4) for d in range(self.num_classes)}
-        judge = Judge(self)
+        _, y = data.load_arrays(self.model.dataset, "test")
+        pred = in_batches(self.model.classify, data.float_images(self.model.dataset))
+        per = {str(d): round(float((pred[y == d] == d).mean()), 4) for d in range(self.model.num_classes)}
+        judge = Judge(self.model)
         floor = judge.real_floor()
         return {"test_accuracy": round(float((pred == y).mean()), 5), "test_errors": int((pred != y).sum()),
                 "per_class_accuracy": per, **{f"real_floor_{k}": floor[k] for k in (judge.fid_name, judge.score_name)},
@@ -131,23 +136,23 @@ class DigitClassifier(ZooModel):
 
     def picture(self, seed: int = 0):
         """The first 30 test images it gets wrong."""
-        x, y = data.float_images(self.dataset), data.load_arrays(self.dataset, "test")[1]
-        wrong = np.flatnonzero(np.asarray(self.classify(x)) != y)[:30]
+        x, y = data.float_images(self.model.dataset), data.load_arrays(self.model.dataset, "test")[1]
+        wrong = np.flatnonzero(np.asarray(self.model.classify(x)) != y)[:30]
         pad = np.zeros((30 - len(wrong), 28, 28, 1), "float32")
         return tile(np.concatenate([x[wrong], pad]).reshape(3, 10, 28, 28, 1))
 
     def demo(self, x) -> str:
-        return f"classify(4 test digits) -> {np.asarray(self.classify(x)).tolist()}"
+        return f"classify(4 test digits) -> {np.asarray(self.model.classify(x)).tolist()}"
 
     def serving_signatures(self):
         spec = [tf.TensorSpec((None,) + IMAGE_SHAPE, tf.float32, name="images")]
 
         def classify(images):
-            probs = ops.softmax(self.call(images))
+            probs = ops.softmax(self.model.call(images))
             return {"probabilities": probs, "label": ops.cast(ops.argmax(probs, axis=-1), "int32")}
 
         def features(images):
-            return {"features": self.body(images)}
+            return {"features": self.model.body(images)}
 
         return {"classify": (classify, spec), "features": (features, spec)}
 

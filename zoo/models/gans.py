@@ -24,8 +24,9 @@ from keras import layers, ops
 from ..files import tile
 from ..metrics import judged
 from ..registry import register
-from .base import (IMAGE_SHAPE, ZooModel, check_images, check_vectors, ema_weights, empty_batch_safe, first_metric,
-                   in_batches, in_chunks, minimize, normal_noise, sample_count)
+from .base import (IMAGE_SHAPE, Family, ZooModel, check_images, check_vectors, ema_weights, empty_batch_safe, first_metric,
+                   in_batches, in_chunks, minimize, normal_noise, register_family,
+                   sample_count)
 
 NUM_CLASSES = 10
 
@@ -98,11 +99,7 @@ def diversity(images):
 
 
 class _GANBase(ZooModel):
-    serving_default = "generate"
     conditional = False
-    needs_judge = True
-
-    recipe_bounds = {"latent_dim": {"low": 1}, "ema": {"high": 0.9999}}
 
     def __init__(self, latent_dim=64, g_filters=(128, 64), d_filters=(64, 128), seed=None, g_dense=0, d_dense=0,
                  d_batchnorm=False, ema=0.0, **kwargs):
@@ -125,56 +122,6 @@ class _GANBase(ZooModel):
 
     def _d_features(self):
         return self.d_dense or 7 * 7 * self.d_filters[1]
-
-    def noise_dim(self):
-        return 2 * self.latent_dim  # one draw for the D step, one for the G step
-
-    def make_optimizers(self, make):
-        self.compile()
-        # The generator's optimiser keeps an exponential moving average of its weights (Yazici
-        # et al. 2019): the averaged generator draws cleaner digits than the last iterate.
-        self.d_optimizer, self.g_optimizer = make(), make(ema_momentum=self.ema or None)
-        self.d_optimizer.build(self.discriminator_variables())
-        self.g_optimizer.build(self.generator.trainable_variables)
-        return {"d_optimizer": self.d_optimizer, "g_optimizer": self.g_optimizer}
-
-    def _standing_statistics(self, n=4096, seed=99):
-        """Re-estimate the generator's batch-norm statistics for its current weights from one
-        large batch (BigGAN's "standing statistics"): the running averages were gathered under
-        the raw training weights, not the averaged ones."""
-        bns = [l for l in self.generator.layers if isinstance(l, layers.BatchNormalization)]
-        z = tf.constant(np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype("float32"))
-        y = tf.constant(np.arange(n) % NUM_CLASSES, tf.int32) if self.conditional else None
-        momenta = [bn.momentum for bn in bns]
-        for bn in bns:
-            bn.momentum = 0.0
-        try:
-            self._g(z, y, training=True)
-        finally:
-            for bn, m in zip(bns, momenta):
-                bn.momentum = m
-
-    def finalize_training(self, dataset: str):
-        """Called by the trainer once training is complete: the averaged weights become the
-        model's weights (what is saved and exported)."""
-        if self.ema:
-            self.g_optimizer.finalize_variable_values(self.generator.trainable_variables)
-            self._standing_statistics()
-
-    @contextlib.contextmanager
-    def averaged_generator(self):
-        """Temporarily run with the averaged generator weights (and matching batch-norm
-        statistics), e.g. to score or picture an epoch; restores the training state after."""
-        with ema_weights(getattr(self, "g_optimizer", None), self.generator.trainable_variables,
-                         restore=self.generator.weights, then=self._standing_statistics):
-            yield self
-
-    def health_check(self, metrics):
-        if metrics.get("diversity", 1.0) < 0.02:
-            return f"mode collapse: generated images barely differ (diversity {metrics['diversity']:.4f})"
-        if metrics.get("d_loss", 1.0) < 1e-3:
-            return f"the discriminator wins outright (d_loss {metrics['d_loss']:.2e}): the generator gets no gradient"
-        return None
 
     # --- subclasses: how labels enter -------------------------------------------------------
     def _g(self, z, y, training):
@@ -232,12 +179,71 @@ class _GANBase(ZooModel):
             raise ValueError(f"labels must be digits 0-9, got values from {labels.min()} to {labels.max()}")
         return tf.constant(labels, tf.int32)
 
+
+class _GANFamily(Family):
+    """A GAN is served for images from noise (or from per-row seeds), judged by its dataset's
+    classifier, and trained with two optimisers and a moving average of its generator."""
+
+    serving_default = "generate"
+    needs_judge = True
+    recipe_bounds = {"latent_dim": {"low": 1}, "ema": {"high": 0.9999}}
+
+    def noise_dim(self):
+        return 2 * self.model.latent_dim  # one draw for the D step, one for the G step
+
+    def make_optimizers(self, make):
+        self.model.compile()
+        # The generator's optimiser keeps an exponential moving average of its weights (Yazici
+        # et al. 2019): the averaged generator draws cleaner digits than the last iterate.
+        self.model.d_optimizer, self.model.g_optimizer = make(), make(ema_momentum=self.model.ema or None)
+        self.model.d_optimizer.build(self.model.discriminator_variables())
+        self.model.g_optimizer.build(self.model.generator.trainable_variables)
+        return {"d_optimizer": self.model.d_optimizer, "g_optimizer": self.model.g_optimizer}
+
+    def _standing_statistics(self, n=4096, seed=99):
+        """Re-estimate the generator's batch-norm statistics for its current weights from one
+        large batch (BigGAN's "standing statistics"): the running averages were gathered under
+        the raw training weights, not the averaged ones."""
+        bns = [l for l in self.model.generator.layers if isinstance(l, layers.BatchNormalization)]
+        z = tf.constant(np.random.default_rng(seed).standard_normal((n, self.model.latent_dim)).astype("float32"))
+        y = tf.constant(np.arange(n) % NUM_CLASSES, tf.int32) if self.model.conditional else None
+        momenta = [bn.momentum for bn in bns]
+        for bn in bns:
+            bn.momentum = 0.0
+        try:
+            self.model._g(z, y, training=True)
+        finally:
+            for bn, m in zip(bns, momenta):
+                bn.momentum = m
+
+    def finalize_training(self, dataset: str):
+        """Called by the trainer once training is complete: the averaged weights become the
+        model's weights (what is saved and exported)."""
+        if self.model.ema:
+            self.model.g_optimizer.finalize_variable_values(self.model.generator.trainable_variables)
+            self._standing_statistics()
+
+    @contextlib.contextmanager
+    def averaged_generator(self):
+        """Temporarily run with the averaged generator weights (and matching batch-norm
+        statistics), e.g. to score or picture an epoch; restores the training state after."""
+        with ema_weights(getattr(self.model, "g_optimizer", None), self.model.generator.trainable_variables,
+                         restore=self.model.generator.weights, then=self._standing_statistics):
+            yield self.model
+
+    def health_check(self, metrics):
+        if metrics.get("diversity", 1.0) < 0.02:
+            return f"mode collapse: generated images barely differ (diversity {metrics['diversity']:.4f})"
+        if metrics.get("d_loss", 1.0) < 1e-3:
+            return f"the discriminator wins outright (d_loss {metrics['d_loss']:.2e}): the generator gets no gradient"
+        return None
+
     def epoch_images(self):
         """A fixed-noise grid (10×10) to watch training: same codes every epoch."""
-        z = np.random.default_rng(1234).standard_normal((100, self.latent_dim)).astype("float32")
-        y = tf.constant(np.repeat(np.arange(10), 10), tf.int32) if self.conditional else None
+        z = np.random.default_rng(1234).standard_normal((100, self.model.latent_dim)).astype("float32")
+        y = tf.constant(np.repeat(np.arange(10), 10), tf.int32) if self.model.conditional else None
         with self.averaged_generator():
-            imgs = np.asarray(self._g(tf.constant(z), y, training=False))
+            imgs = np.asarray(self.model._g(tf.constant(z), y, training=False))
         return tile(imgs.reshape(10, 10, 28, 28, 1))[..., None]
 
     def epoch_scores(self, judge):
@@ -249,14 +255,14 @@ class _GANBase(ZooModel):
 
     def picture(self, seed: int = 0):
         """A 10x10 grid of samples (the conditional GAN: one row per digit 0-9)."""
-        z = np.random.default_rng(seed).standard_normal((100, self.latent_dim)).astype("float32")
-        imgs = self.generate(z, np.repeat(np.arange(10), 10)) if self.conditional else self.generate(z)
+        z = np.random.default_rng(seed).standard_normal((100, self.model.latent_dim)).astype("float32")
+        imgs = self.model.generate(z, np.repeat(np.arange(10), 10)) if self.model.conditional else self.model.generate(z)
         return tile(np.asarray(imgs).reshape(10, 10, 28, 28, 1))
 
     def _serving_sample(self, seeds):
         # Serving cannot hold RNG state: each request row carries its own integer seed, and the
         # noise is a stateless function of it, so the same seed always gives the same image.
-        return tf.map_fn(lambda s: tf.random.stateless_normal([self.latent_dim], seed=tf.stack([s, s * 0 + 7])),
+        return tf.map_fn(lambda s: tf.random.stateless_normal([self.model.latent_dim], seed=tf.stack([s, s * 0 + 7])),
                          tf.cast(seeds, tf.int64), fn_output_signature=tf.float32)
 
 
@@ -315,9 +321,14 @@ class DCGAN(_GANBase):
         """Probability that each image is real, per the learned loss."""
         return ops.sigmoid(self._d(check_images(x), None, False))[:, 0]
 
+
+@register_family(DCGAN)
+class DCGANFamily(_GANFamily):
+    """A DCGAN also serves its discriminator (the learned loss)."""
+
     def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True) -> dict:
         """FID-MNIST, MNIST score and mean confidence of 10,000 samples (noise seed 2)."""
-        out = judge.with_floor(judge.score(in_batches(self.generate, normal_noise(10000, self.latent_dim, seed=2))))
+        out = judge.with_floor(judge.score(in_batches(self.model.generate, normal_noise(10000, self.model.latent_dim, seed=2))))
         out["samples"] = out.pop("images")
         return out
 
@@ -336,15 +347,15 @@ class DCGAN(_GANBase):
         return f"FID-{title} **{fid}**{_floor_note(m)}, {title} score **{score}**"
 
     def demo(self, x) -> str:
-        return f"sample(16) -> {tuple(self.sample(16).shape)}"
+        return f"sample(16) -> {tuple(self.model.sample(16).shape)}"
 
     def serving_signatures(self):
         return {
-            "generate": (lambda noise: {"images": self.generator(noise)},
-                         [tf.TensorSpec((None, self.latent_dim), tf.float32, name="noise")]),
-            "sample": (lambda seed: {"images": self.generator(self._serving_sample(seed))},
+            "generate": (lambda noise: {"images": self.model.generator(noise)},
+                         [tf.TensorSpec((None, self.model.latent_dim), tf.float32, name="noise")]),
+            "sample": (lambda seed: {"images": self.model.generator(self._serving_sample(seed))},
                        [tf.TensorSpec((None,), tf.int32, name="seed")]),
-            "discriminate": (lambda images: {"real_probability": ops.sigmoid(self._d(images, None, False))[:, 0]},
+            "discriminate": (lambda images: {"real_probability": ops.sigmoid(self.model._d(images, None, False))[:, 0]},
                              [tf.TensorSpec((None,) + IMAGE_SHAPE, tf.float32, name="images")]),
         }
 
@@ -363,7 +374,6 @@ class ConditionalGAN(_GANBase):
     """
 
     conditional = True
-    serving_input_bounds = {**ZooModel.serving_input_bounds, "label": (0, NUM_CLASSES - 1)}
 
     def __init__(self, latent_dim=64, g_filters=(128, 64), d_filters=(64, 128), seed=None, **kwargs):
         super().__init__(latent_dim, g_filters, d_filters, seed, **kwargs)
@@ -420,11 +430,18 @@ class ConditionalGAN(_GANBase):
         z = keras.random.normal((int(y.shape[0]), self.latent_dim), seed=self.seed_generator)
         return in_chunks(lambda start, rows: self._g(z[start:start + rows], y[start:start + rows], False), int(y.shape[0]))
 
+
+@register_family(ConditionalGAN)
+class ConditionalGANFamily(_GANFamily):
+    """A conditional GAN is served and measured by the label asked for."""
+
+    serving_input_bounds = {**Family.serving_input_bounds, "label": (0, NUM_CLASSES - 1)}
+
     def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True,
                      per_label: int = 1000) -> dict:
         """How often the judge reads the digit asked for (`per_label` samples per digit, noise
         seed 3), overall and per digit, with FID-MNIST and the MNIST score of those samples."""
-        return label_scores(self.generate, self.latent_dim, judge, per_label)
+        return label_scores(self.model.generate, self.model.latent_dim, judge, per_label)
 
     @classmethod
     def test_set(cls, config):
@@ -442,14 +459,14 @@ class ConditionalGAN(_GANBase):
                 f"{title} score {score}")
 
     def demo(self, x) -> str:
-        return f"sample(labels=[0..9]) -> {tuple(self.sample(labels=np.arange(10)).shape)}"
+        return f"sample(labels=[0..9]) -> {tuple(self.model.sample(labels=np.arange(10)).shape)}"
 
     def serving_signatures(self):
         label = tf.TensorSpec((None,), tf.int32, name="label")
         return {
-            "generate": (lambda noise, label: {"images": self._g(noise, label, False)},
-                         [tf.TensorSpec((None, self.latent_dim), tf.float32, name="noise"), label]),
-            "sample": (lambda seed, label: {"images": self._g(self._serving_sample(seed), label, False)},
+            "generate": (lambda noise, label: {"images": self.model._g(noise, label, False)},
+                         [tf.TensorSpec((None, self.model.latent_dim), tf.float32, name="noise"), label]),
+            "sample": (lambda seed, label: {"images": self.model._g(self._serving_sample(seed), label, False)},
                        [tf.TensorSpec((None,), tf.int32, name="seed"), label]),
         }
 

@@ -17,19 +17,12 @@ from keras import layers, ops
 
 from ..envs import N_FEATURES, SnakeEnv, episode_frames, evaluate_policy
 from ..registry import register
-from .base import ZooModel, check_vectors, empty_batch_safe
+from .base import Family, ZooModel, check_vectors, empty_batch_safe, register_family
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class SnakeQNetwork(ZooModel):
     """An MLP Q-network with a dueling head (Wang et al. 2016): Q = V + A - mean(A)."""
-
-    serving_default = "act"
-    trainer = "dqn"
-    play_kind = "agent"
-    picture_scale = 1
-
-    recipe_bounds = {"obs_dim": {"low": 1}, "n_actions": {"low": 2}}
 
     def __init__(self, obs_dim=N_FEATURES, n_actions=3, hidden=(256, 256), **kwargs):
         super().__init__(**kwargs)
@@ -82,11 +75,27 @@ class SnakeQNetwork(ZooModel):
         f = tf.function(self._greedy)
         return lambda obs: f(tf.constant(obs, tf.float32)).numpy()
 
+    def frames(self, seed: int = 0, size: int = 20, max_steps: int = 5000) -> tuple[list, int]:
+        """RGB frames of one greedy game on a `size` board, and its score."""
+        return episode_frames(self.greedy_policy(), seed, size, max_steps)
+
+
+@register_family(SnakeQNetwork)
+class SnakeFamily(Family):
+    """A Snake agent is trained by the DQN loop, served for its actions and Q-values, measured
+    in apples over seeded greedy games and played by `zoo play`."""
+
+    serving_default = "act"
+    trainer = "dqn"
+    play_kind = "agent"
+    picture_scale = 1
+    recipe_bounds = {"obs_dim": {"low": 1}, "n_actions": {"low": 2}}
+
     def serving_signatures(self):
-        spec = [tf.TensorSpec((None, self.obs_dim), tf.float32, name="observations")]
+        spec = [tf.TensorSpec((None, self.model.obs_dim), tf.float32, name="observations")]
         return {
-            "act": (lambda observations: {"action": self._greedy(observations)}, spec),
-            "q_values": (lambda observations: {"q_values": self.call(observations)}, spec),
+            "act": (lambda observations: {"action": self.model._greedy(observations)}, spec),
+            "q_values": (lambda observations: {"q_values": self.model.call(observations)}, spec),
         }
 
     def serving_examples(self, specs, batch: int = 2, seed: int = 0) -> dict:
@@ -99,8 +108,8 @@ class SnakeQNetwork(ZooModel):
         """Apples per game over `games` greedy games with fixed seeds (the first `limit` of them
         when given: a reduced evaluation), beside an untrained network."""
         games = min(games, limit) if limit else games
-        trained = evaluate_policy(self.greedy_policy(), games=games)
-        base = evaluate_policy(self.untrained_copy(seed=0).greedy_policy(), games=games)
+        trained = evaluate_policy(self.model.greedy_policy(), games=games)
+        base = evaluate_policy(self.model.untrained_copy(seed=0).greedy_policy(), games=games)
         return {**{f"apples_{k}": v for k, v in trained.items() if k in ("mean", "median", "max", "min")},
                 **{f"untrained_apples_{k}": v for k, v in base.items() if k in ("mean", "median", "max")},
                 "games": trained["games"], "board": trained["board"], "seeds": trained["seeds"]}
@@ -118,16 +127,12 @@ class SnakeQNetwork(ZooModel):
         return (f"**{m['apples_mean']}** apples/game (median {m['apples_median']}, max {m['apples_max']}) over "
                 f"{m['games']} greedy games; untrained {m['untrained_apples_mean']}")
 
-    def frames(self, seed: int = 0, size: int = 20, max_steps: int = 5000) -> tuple[list, int]:
-        """RGB frames of one greedy game on a `size` board, and its score."""
-        return episode_frames(self.greedy_policy(), seed, size, max_steps)
-
     def picture(self, seed: int = 0):
         """The board at the end of a greedy game, in colour."""
-        return self.frames(seed, 20, 5000)[0][-1]
+        return self.model.frames(seed, 20, 5000)[0][-1]
 
     def demo(self, x) -> str:
-        r = evaluate_policy(self.greedy_policy(), games=10)
+        r = evaluate_policy(self.model.greedy_policy(), games=10)
         return f"10 greedy games on 20x20: mean {r['mean']} apples, max {r['max']}"
 
 

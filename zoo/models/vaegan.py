@@ -35,9 +35,9 @@ from keras import layers, ops
 from .. import data
 from ..metrics import judged
 from ..registry import register
-from .autoencoders import VAE
+from .autoencoders import VAE, VAEFamily
 from .base import (IMAGE_SHAPE, check_images, check_unit_interval, check_vectors, ema_weights, empty_batch_safe,
-                   first_metric, in_batches, minimize, normal_noise)
+                   first_metric, in_batches, minimize, normal_noise, register_family)
 from .gans import bce_fake, bce_real, discriminator_body, diversity
 
 
@@ -66,9 +66,6 @@ class VAEGAN(VAE):
     is the posterior's reparameterisation noise, the second the prior codes whose decodings
     the discriminator judges, so a distributed step draws exactly what one device draws.
     """
-
-    recipe_bounds = {"ema": {"high": 0.9999}}
-    serving_input_bounds = {**VAE.serving_input_bounds, "uniform": (0.0, 1.0)}
 
     def __init__(self, latent_dim=32, filters=(32, 64), hidden=256, activation="relu", kl_warmup_steps=0,
                  adversarial_weight=1.0, d_filters=(64, 128), d_dense=1024, ema=0.0, feature_matching=False,
@@ -161,23 +158,6 @@ class VAEGAN(VAE):
         return self.prior_codes(temperature * keras.random.normal((rows, self.latent_dim), seed=self.seed_generator),
                                 keras.random.uniform((rows,), seed=self.seed_generator))
 
-    def picture_codes(self, rng, n: int) -> np.ndarray:
-        """The picture's sample rows come from the model's prior: the fitted mixture if any."""
-        noise = rng.standard_normal((n, self.latent_dim)).astype("float32")
-        if not self.prior_components:
-            return noise
-        return np.asarray(self.prior_codes(noise, rng.random(n).astype("float32")))
-
-    def fitted_prior_sample_scores(self, judge, n: int = 10000) -> dict:
-        """The judge's scores of n decoded draws from the fitted mixture (fixed seeds 1 and 2)."""
-        noise = normal_noise(n, self.latent_dim, seed=self.prior_samples_seed)
-        uniform = np.random.default_rng(2).random(n).astype("float32")
-        imgs = in_batches(lambda e, u: self.decode(self.prior_codes(e, u)), noise, uniform)
-        return {f"fitted_prior_samples_{k}": v for k, v in judge.score(imgs).items() if k != "images"}
-
-    def noise_dim(self):
-        return 2 * self.latent_dim  # posterior noise, then prior codes
-
     def vae_variables(self):
         """The encoder's and decoder's trainable variables (the VAE optimiser's)."""
         return self.encoder.trainable_variables + self.decoder.trainable_variables
@@ -185,13 +165,6 @@ class VAEGAN(VAE):
     def discriminator_variables(self):
         """The discriminator's trainable variables (its optimiser's)."""
         return self.disc_body.trainable_variables + self.disc_head.trainable_variables
-
-    def make_optimizers(self, make):
-        self.compile(optimizer=make(ema_momentum=self.ema or None))
-        self.d_optimizer = make()
-        self.optimizer.build(self.vae_variables())
-        self.d_optimizer.build(self.discriminator_variables())
-        return {"optimizer": self.optimizer, "d_optimizer": self.d_optimizer}
 
     def _d(self, images, training=False):
         return self.disc_head(self.disc_body(images, training=training))
@@ -270,49 +243,82 @@ class VAEGAN(VAE):
         terms = self.loss_terms(batch, training=False)
         return self.track({**terms, **self._d_terms(x, *self._decoded(x, eps, z_prior, False), False)[1]})
 
+    @empty_batch_safe
+    def discriminate(self, x):
+        """Probability that each image is real, per the learned loss."""
+        return ops.sigmoid(self._d(check_images(x)))[:, 0]
+
+
+@register_family(VAEGAN)
+class VAEGANFamily(VAEFamily):
+    """A VAE-GAN is served as a VAE plus its discriminator (and its fitted prior's sampler),
+    trained with two optimisers, and measured by the judge on its samples and reconstructions."""
+
+    recipe_bounds = {"ema": {"high": 0.9999}}
+    serving_input_bounds = {**VAEFamily.serving_input_bounds, "uniform": (0.0, 1.0)}
+
+    def picture_codes(self, rng, n: int) -> np.ndarray:
+        """The picture's sample rows come from the model's prior: the fitted mixture if any."""
+        noise = rng.standard_normal((n, self.model.latent_dim)).astype("float32")
+        if not self.model.prior_components:
+            return noise
+        return np.asarray(self.model.prior_codes(noise, rng.random(n).astype("float32")))
+
+    def fitted_prior_sample_scores(self, judge, n: int = 10000) -> dict:
+        """The judge's scores of n decoded draws from the fitted mixture (fixed seeds 1 and 2)."""
+        noise = normal_noise(n, self.model.latent_dim, seed=self.prior_samples_seed)
+        uniform = np.random.default_rng(2).random(n).astype("float32")
+        imgs = in_batches(lambda e, u: self.model.decode(self.model.prior_codes(e, u)), noise, uniform)
+        return {f"fitted_prior_samples_{k}": v for k, v in judge.score(imgs).items() if k != "images"}
+
+    def noise_dim(self):
+        return 2 * self.model.latent_dim  # posterior noise, then prior codes
+
+    def make_optimizers(self, make):
+        self.model.compile(optimizer=make(ema_momentum=self.model.ema or None))
+        self.model.d_optimizer = make()
+        self.model.optimizer.build(self.model.vae_variables())
+        self.model.d_optimizer.build(self.model.discriminator_variables())
+        return {"optimizer": self.model.optimizer, "d_optimizer": self.model.d_optimizer}
+
     def health_check(self, metrics):
         # An untrained decoder maps every code to the same mean image: diversity starts near 0
         # and is a collapse only once the decoder has had time to use its code.
-        steps = int(self.optimizer.iterations.numpy()) if getattr(self, "optimizer", None) is not None else 0
-        if steps >= max(self.kl_warmup_steps, 500) and metrics.get("diversity", 1.0) < 0.02:
+        steps = int(self.model.optimizer.iterations.numpy()) if getattr(self.model, "optimizer", None) is not None else 0
+        if steps >= max(self.model.kl_warmup_steps, 500) and metrics.get("diversity", 1.0) < 0.02:
             return f"mode collapse: prior samples barely differ (diversity {metrics['diversity']:.4f})"
-        if self.adversarial_weight and metrics.get("d_loss", 1.0) < 1e-3:
+        if self.model.adversarial_weight and metrics.get("d_loss", 1.0) < 1e-3:
             return f"the discriminator wins outright (d_loss {metrics['d_loss']:.2e}): the decoder gets no gradient from it"
         return None
 
     def finalize_training(self, dataset: str):
         """Once training is complete the averaged weights become the model's (saved, exported),
         and the sampling prior is fitted to their codes of the training images."""
-        if self.ema:
-            self.optimizer.finalize_variable_values(self.vae_variables())
-        if self.prior_components:
-            self.fit_prior(data.float_images(dataset, "train"))
+        if self.model.ema:
+            self.model.optimizer.finalize_variable_values(self.model.vae_variables())
+        if self.model.prior_components:
+            self.model.fit_prior(data.float_images(dataset, "train"))
 
     @contextlib.contextmanager
     def averaged_weights(self):
         """Temporarily run with the averaged encoder and decoder (to score an epoch); the
         training weights come back after."""
-        with ema_weights(getattr(self, "optimizer", None), self.vae_variables()):
-            yield self
-
-    @empty_batch_safe
-    def discriminate(self, x):
-        """Probability that each image is real, per the learned loss."""
-        return ops.sigmoid(self._d(check_images(x)))[:, 0]
+        with ema_weights(getattr(self.model, "optimizer", None), self.model.vae_variables()):
+            yield self.model
 
     # --- evaluation ---------------------------------------------------------------------------
     def elbo_metrics(self, images, seed: int = 0) -> dict:
         """-ELBO and its parts in nats per image on grey-level `images` (one posterior sample
         per image from a fixed seed), and the per-pixel squared error of the posterior-mean
         reconstructions."""
-        eps = normal_noise(len(images), self.latent_dim, seed=seed)
+        eps = normal_noise(len(images), self.model.latent_dim, seed=seed)
         parts = {"elbo": [], "rec": [], "kl": [], "mse": []}
         for i in range(0, len(images), 1000):
             x = tf.constant(images[i : i + 1000])
-            t = VAE.loss_terms(self, (x, tf.constant(eps[i : i + 1000])), training=False)
+            t = VAE.loss_terms(self.model, (x, tf.constant(eps[i : i + 1000])), training=False)
             for key, value in (("elbo", t["loss"]), ("rec", t["reconstruction"]), ("kl", t["kl"])):
                 parts[key].append(np.asarray(value))
-            parts["mse"].append(np.mean((np.asarray(self.call(x)) - images[i : i + 1000]) ** 2, axis=(1, 2, 3)))
+            parts["mse"].append(np.mean((np.asarray(self.model.call(x)) - images[i : i + 1000]) ** 2, axis=(1, 2, 3)))
         p = {k: np.concatenate(v) for k, v in parts.items()}
         return {"test_neg_elbo_nats": round(float(p["elbo"].mean()), 3),
                 "test_reconstruction_nats": round(float(p["rec"].mean()), 3),
@@ -322,7 +328,7 @@ class VAEGAN(VAE):
     def reconstruction_scores(self, judge, images) -> dict:
         """The judge's scores of the reconstructions of `images`, and how often the judge reads
         the same class in a reconstruction as in its input (the label kept)."""
-        rec = in_batches(self.reconstruct, images)
+        rec = in_batches(self.model.reconstruct, images)
         kept = judge.probabilities(rec).argmax(axis=1) == judge.probabilities(images).argmax(axis=1)
         scores = {f"reconstructions_{k}": v for k, v in judge.score(rec).items() if k != "images"}
         return {**scores, "reconstructions_label_kept": round(float(kept.mean()), 5)}
@@ -333,7 +339,7 @@ class VAEGAN(VAE):
         prior is fitted, of 10,000 draws from it."""
         x = data.float_images(judge.dataset, limit=limit)
         # Before the fit (each epoch's scores) the mixture is N(0, I): its draws are not the fitted prior's.
-        fitted = self.fitted_prior_sample_scores(judge) if self.prior_is_fitted() else {}
+        fitted = self.fitted_prior_sample_scores(judge) if self.model.prior_is_fitted() else {}
         return {**self.elbo_metrics(x), **self.reconstruction_scores(judge, x), **self.prior_sample_scores(judge),
                 **fitted}
 
@@ -368,19 +374,19 @@ class VAEGAN(VAE):
 
     def serving_signatures(self):
         sigs = super().serving_signatures()
-        sigs["discriminate"] = (lambda images: {"real_probability": ops.sigmoid(self._d(images))[:, 0]},
+        sigs["discriminate"] = (lambda images: {"real_probability": ops.sigmoid(self.model._d(images))[:, 0]},
                                 self._image_spec())
-        if self.prior_components:
+        if self.model.prior_components:
             sigs["sample_fitted"] = (
-                lambda noise, uniform: {"images": ops.sigmoid(self.decoder(self.prior_codes(noise, uniform)))},
-                [tf.TensorSpec((None, self.latent_dim), tf.float32, name="noise"),
+                lambda noise, uniform: {"images": ops.sigmoid(self.model.decoder(self.model.prior_codes(noise, uniform)))},
+                [tf.TensorSpec((None, self.model.latent_dim), tf.float32, name="noise"),
                  tf.TensorSpec((None,), tf.float32, name="uniform")])
         return sigs
 
     @property
     def serving_default(self):
         """The fitted prior's sampler when there is one (the better samples), else `sample`."""
-        return "sample_fitted" if self.prior_components else "sample"
+        return "sample_fitted" if self.model.prior_components else "sample"
 
 
 @register("vaegan-mnist", model_class=VAEGAN, task="generation", dataset="mnist",

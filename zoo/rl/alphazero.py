@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from ..files import atomic_save_npz
 from ..games import MCTS, RandomPlayer, SearchPlayer, play_match, policy_from_visits, reference_opponent
+from ..models import family_of
 from ..recipes import Key
 from ..runs import Run, make_optimizer, register_trainer
 
@@ -155,7 +156,7 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, command=None, 
     iterations = int(t["iterations"])
     with run.strategy.scope():
         net, best = run.build_models(2)
-        optimizers = net.make_optimizers(lambda **kw: make_optimizer(recipe["optimizer"], run.replicas, 1, loss_scale=run.loss_scale,
+        optimizers = family_of(net).make_optimizers(lambda **kw: make_optimizer(recipe["optimizer"], run.replicas, 1, loss_scale=run.loss_scale,
                                                                      **kw))
         iteration = tf.Variable(0, dtype=tf.int64, trainable=False, name="iteration")
     best.set_weights(net.get_weights())
