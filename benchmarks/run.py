@@ -784,7 +784,7 @@ def _render_serving(results) -> list[str]:
             "Session in a process whose ops each run on one thread, as TF Serving runs them when started with "
             "`--tensorflow_intra_op_parallelism=1`: on a small CPU host one row's ops are too small to gain "
             "from a second thread, while a batch of 4 rows or more runs as two halves on two cores "
-            "(`zoo.artifacts.in_halves`).", ""] + _floor_counts(results["serving"]) + ["",
+            "(`zoo.signatures.in_halves`).", ""] + _floor_counts(results["serving"]) + ["",
             "| model | signature | p50 ms | p99 ms | /s at 1,024 | Session::Run p50 ms | Session::Run p99 ms | "
             "Session::Run /s at 1,024 | one thread per op: Session::Run p50 ms | p99 ms | /s at 1,024 | "
             "eager p50 ms | eager p99 ms | eager /s at 1,024 | p50 speed-up |",

@@ -80,6 +80,38 @@ def run_python(code: str, *args, env=None, timeout=300) -> str:
     return p.stdout
 
 
+def borrowed_venv(dest: Path, distributions) -> Path:
+    """A fresh virtualenv that can import `distributions` and what they require, and nothing
+    else (no TensorFlow, no Keras): their installed files are borrowed from this environment by
+    symbolic links, so it builds offline in a second. Returns its python."""
+    import re
+    import venv
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    def key(name):
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    todo, found = list(distributions), {}
+    while todo:
+        name = key(todo.pop())
+        if name not in found:
+            found[name] = metadata.distribution(name)
+            wanted = [Requirement(r) for r in found[name].requires or []]
+            todo += [r.name for r in wanted if r.marker is None or r.marker.evaluate({"extra": ""})]
+    venv.create(dest, with_pip=False)
+    borrowed = Path(dest) / "borrowed"
+    borrowed.mkdir()
+    for dist in found.values():
+        for top in {f.parts[0] for f in dist.files or [] if f.parts[0] != ".."}:
+            if not (borrowed / top).exists() and Path(dist.locate_file(top)).exists():
+                (borrowed / top).symlink_to(Path(dist.locate_file(top)).resolve())
+    site = next(Path(dest).glob("lib/python*/site-packages"))
+    (site / "borrowed.pth").write_text(f"{borrowed}\n")
+    return Path(dest) / "bin" / "python"
+
+
 @pytest.fixture(scope="session")
 def test_images():
     from zoo import data

@@ -24,7 +24,8 @@ LAYERS = [
     ["zoo.data", "zoo.metrics", "zoo.registry", "zoo.envs", "zoo.games"],  # 2 data, rules, registry
     ["zoo.models"],                                                      # 3 model families
     ["zoo.recipes", "zoo.runs", "zoo.training", "zoo.rl"],               # 4 training
-    ["zoo.serving", "zoo.store", "zoo.artifacts", "zoo.hub", "zoo.evaluate", "zoo.reporting", "zoo.publish"],  # 5 stores, artifacts, loading, reports
+    ["zoo.serving", "zoo.store", "zoo.signatures", "zoo.formats", "zoo.artifacts", "zoo.hub", "zoo.evaluate", "zoo.reporting",
+     "zoo.publish"],  # 5 stores, signatures and formats, artifacts, loading, reports
     ["zoo.sweep", "zoo.cli", "zoo.play", "zoo.demo", "zoo"],             # 6 entry points
 ]
 

@@ -101,6 +101,7 @@ metrics, record = evaluate.evaluate_artifact("denoiser-mnist", write_card=True, 
 card = zoo.hub.card("denoiser-mnist")
 print(json.dumps({"finished": summary["finished"], "unit": summary["unit"], "metrics": card["metrics"],
                   "test_set": card["evaluation"]["test_set"], "signatures": sorted(card["signatures"]),
+                  "onnx": sorted(card["formats"]["onnx"]["signatures"]), "litert": card["formats"]["litert"]["signatures"],
                   "describe": reporting.describe("denoiser-mnist"), "table": reporting.model_table(),
                   "loaded": type(zoo.load("denoiser-mnist")).__name__,
                   "hooks_on_model": [h for h in ("card_metrics", "picture", "serving_signatures")
@@ -118,4 +119,6 @@ def test_a_new_family_is_one_file_and_one_recipe(tmp_path):
     assert got["metrics"]["test_images"] == 1000 and 0 < got["metrics"]["mse"] < 1
     assert got["test_set"] == "the first 1,000 MNIST test images"
     assert got["signatures"] == ["denoise", "serving_default"] and got["picture"] > 100
+    assert got["onnx"] == got["litert"] == ["denoise"], "a new family's signatures get their ONNX and LiteRT forms"
+    assert "ONNX (opset 17): denoise -> onnx/denoise.onnx" in got["describe"]
     assert "signature_def['denoise']" in got["describe"] and f"MSE **{got['metrics']['mse']}**" in got["table"]

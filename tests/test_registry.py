@@ -10,7 +10,7 @@ import tensorflow as tf
 
 import zoo
 from conftest import ROOT, stored_weights
-from zoo import artifacts, files, hub, metrics, publish, recipes, training
+from zoo import artifacts, files, hub, metrics, publish, recipes, signatures, training
 from zoo.registry import UnknownModelError, register
 
 _JUDGE = []
@@ -144,14 +144,14 @@ def test_a_batch_from_the_halving_size_runs_as_two_halves():
     def rows_and_count(x):  # each output row says how many rows its call was given
         return {"x": x, "count": tf.fill([tf.shape(x)[0]], tf.shape(x)[0])}
 
-    body = tf.function(artifacts.in_halves(rows_and_count), input_signature=[tf.TensorSpec([None, 2], tf.float32)])
-    n = artifacts.HALVES_FROM_ROWS + 1
+    body = tf.function(signatures.in_halves(rows_and_count), input_signature=[tf.TensorSpec([None, 2], tf.float32)])
+    n = signatures.HALVES_FROM_ROWS + 1
     x = np.arange(2 * n, dtype="float32").reshape(n, 2)
     out = body(x)
     np.testing.assert_array_equal(out["x"], x)
     half = (n + 1) // 2
     assert list(out["count"].numpy()) == [half] * half + [n - half] * (n - half)
-    below = artifacts.HALVES_FROM_ROWS - 1
+    below = signatures.HALVES_FROM_ROWS - 1
     assert set(body(x[:below])["count"].numpy()) == {below}
 
 

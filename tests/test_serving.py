@@ -12,7 +12,7 @@ import tensorflow as tf
 import zoo
 from conftest import run_python
 from test_artifacts import NAMES
-from zoo import artifacts, serving
+from zoo import serving, signatures
 from zoo.models import family_of
 
 WARMUP_REPLAY = """
@@ -65,15 +65,15 @@ def test_warmup_replayed_in_fresh_process_matches_keras(served, tmp_path):
 
 
 def test_a_large_batch_gives_each_row_what_a_small_one_does(served):
-    """A batch of HALVES_FROM_ROWS rows or more runs as two halves (`artifacts.in_halves`):
+    """A batch of HALVES_FROM_ROWS rows or more runs as two halves (`signatures.in_halves`):
     every signature computes each row on its own, so its rows equal those of small batches."""
     name, sm_dir, model = served
-    signatures = tf.saved_model.load(str(sm_dir)).signatures
-    n, small = 4 * artifacts.HALVES_FROM_ROWS + 3, artifacts.HALVES_FROM_ROWS - 1
+    loaded = tf.saved_model.load(str(sm_dir)).signatures
+    n, small = 4 * signatures.HALVES_FROM_ROWS + 3, signatures.HALVES_FROM_ROWS - 1
     for sig, (_, specs) in family_of(model).serving_signatures().items():
         feed = {k: tf.constant(v) for k, v in family_of(model).serving_examples(specs, batch=n).items()}
-        whole = signatures[sig](**feed)
-        parts = [signatures[sig](**{k: v[i:i + small] for k, v in feed.items()}) for i in range(0, n, small)]
+        whole = loaded[sig](**feed)
+        parts = [loaded[sig](**{k: v[i:i + small] for k, v in feed.items()}) for i in range(0, n, small)]
         for out, value in whole.items():
             np.testing.assert_allclose(value, np.concatenate([p[out] for p in parts]), atol=1e-5, err_msg=f"{sig}:{out}")
 

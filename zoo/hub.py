@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from . import models  # noqa: F401  (keras.saving.load_model finds the zoo's classes through it)
 from .artifacts import ArtifactError, Card
-from .layout import keras_file, version_folder
+from .layout import format_of, keras_file, version_folder
 from .registry import get_entry
 from .store import Store, locate
 
@@ -35,10 +35,12 @@ def resolve_version(name: str, version: int | None = None, store: str | None = N
 
 
 def _checked(s: Store, name: str, version: int, which: str) -> Path:
-    """A local folder with the `which` files ("keras" or "saved_model") of a version held by
-    store `s` (downloaded into the cache if `s` is remote), each checked against its index."""
+    """A local folder with the `which` files ("keras", or a format of the version folder:
+    "saved_model", "onnx", "litert") of a version held by store `s` (downloaded into the cache
+    if `s` is remote), each checked against its index."""
+    inside = f"{version_folder(name, version)}/"
     wanted = [keras_file(name, version)] if which == "keras" else [
-        rel for rel in s.files(name, version) if rel.startswith(f"{version_folder(name, version)}/")]
+        rel for rel in s.files(name, version) if rel.startswith(inside) and format_of(rel[len(inside):]) == which]
     return s.checked(name, version, only=wanted)
 
 

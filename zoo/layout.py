@@ -5,6 +5,8 @@ registry, the stores, the hub and publishing ask this module rather than spell a
     <store>/index.json                     every model, version and file, with size and sha256
     <store>/<name>/<name>.v<N>.keras       version N's Keras model (weights, config, methods)
     <store>/<name>/<N>/saved_model.pb ...  version N's SavedModel: what TF Serving serves
+    <store>/<name>/<N>/onnx/<sig>.onnx     version N's signature <sig> as ONNX (zoo.formats)
+    <store>/<name>/<N>/model.tflite        version N's signatures as one LiteRT model
     <store>/<name>/card.v<N>.json          version N's card; written last, it publishes N
     <store>/<name>/card.json               a copy of the newest version's card
     <store>/<name>/samples.png             what the newest version does, at a glance
@@ -34,6 +36,8 @@ PICTURE = "samples.png"     # in a model's folder: the newest version's picture
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")  # a model's name, and its folder in every store
 VERSION_KEY = re.compile(r"^[1-9][0-9]{0,8}$")  # 1, 2, ...: no sign, no leading zero, one spelling per version
 PATH_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")  # a plain name: never "", ".", ".." or hidden
+ONNX_FOLDER = "onnx"        # in a version folder: one ONNX model per serving signature
+LITERT = "model.tflite"     # in a version folder: the LiteRT model holding the signatures
 MAX_PARTS = 8  # <name>/<N>/ and at most six levels inside a SavedModel
 
 
@@ -50,6 +54,18 @@ def keras_file(name: str, version: int) -> str:
 def version_folder(name: str, version: int) -> str:
     """The store-relative path of version `version`'s SavedModel folder."""
     return f"{name}/{version}"
+
+
+def onnx_file(signature: str) -> str:
+    """The path, inside a version folder, of a serving signature's ONNX model."""
+    return f"{ONNX_FOLDER}/{signature}.onnx"
+
+
+def format_of(path_in_version: str) -> str:
+    """Which format a file of a version folder belongs to: "onnx", "litert" or "saved_model"."""
+    if path_in_version.startswith(f"{ONNX_FOLDER}/"):
+        return "onnx"
+    return "litert" if path_in_version == LITERT else "saved_model"
 
 
 def card_name(version: int | None = None) -> str:

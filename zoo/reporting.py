@@ -81,6 +81,7 @@ def describe(name: str, requests: bool = False, version: int | None = None) -> s
             for k, (shape, dtype) in io[kind].items():
                 shp = "(" + ", ".join("-1" if d is None else str(d) for d in shape) + ")"
                 lines.append(f"      {kind[:-1]} {k}: dtype={dtype} shape={shp}")
+    lines += format_lines(c.get("formats"))
     if not requests:
         lines.append(f"  REST: POST http://localhost:8501/v1/models/{name}:predict with "
                      f'{{"signature_name": ..., "instances": [...]}}; request bodies: zoo describe {name} --requests')
@@ -90,6 +91,21 @@ def describe(name: str, requests: bool = False, version: int | None = None) -> s
         for fmt, body in bodies.items():
             lines.append(f"    curl -d '{body}' -X POST http://localhost:8501/v1/models/{name}:predict   # {sig}, {fmt}")
     return "\n".join(lines)
+
+
+def format_lines(formats: dict | None) -> list[str]:
+    """What a card says of a version's ONNX and LiteRT forms (`zoo.formats`), as describe prints it."""
+    if not formats:
+        return ["  formats: SavedModel and Keras only (published before ONNX and LiteRT were written)"]
+    onnx = formats.get("onnx", {}).get("signatures", {})
+    lines = [f"  ONNX (opset {formats['onnx'].get('opset')}): " + ", ".join(
+        f"{sig} -> {m['file']}" + "".join(f" ({k} is {v})" for k, v in m["outputs"].items() if k != v)
+        for sig, m in onnx.items())]
+    if formats.get("litert"):
+        lines.append(f"  LiteRT: {formats['litert']['file']} (signatures {', '.join(formats['litert']['signatures'])})")
+    lines += [f"  not converted: {sig}: {why}" for sig, why in (formats.get("not_converted") or {}).items()]
+    lines += [f"  check before ONNX/LiteRT {sig}: {what}" for sig, what in (formats.get("unchecked_inputs") or {}).items()]
+    return lines
 
 
 def headline(name: str, card: dict) -> str:

@@ -95,6 +95,14 @@ def sample_count(n) -> int:
     return n
 
 
+def argmax(x):
+    """The index (int32) of the largest value along the last axis. `tf.argmax` itself, not
+    `keras.ops.argmax`, whose extra sign-bit test for -0.0 (a Bitcast and a BitwiseAnd) neither
+    ONNX nor LiteRT has: the exported signatures must convert. They differ only on a tie between
+    0.0 and -0.0."""
+    return tf.argmax(x, axis=-1, output_type=tf.int32)
+
+
 def first_metric(metrics: dict, prefix: str, direction: str) -> tuple[str, str] | None:
     """(the first metric whose name starts with `prefix`, `direction`), or None: a family's
     `headline_metric` when the name carries the dataset or the sample count (`fid_mnist`,
@@ -313,6 +321,9 @@ class Family:
     # finite value. The exported signatures check them in the graph, as the methods do.
     serving_input_bounds = {"images": (0.0, 1.0), "board": (0.0, 1.0), "noise": None, "codes": None,
                             "observations": None}
+    # Serving signatures that ONNX and LiteRT cannot hold, with the reason the card gives
+    # (zoo.formats converts every other one): {signature: why}.
+    not_portable: dict = {}
 
     def __init__(self, model):
         self.model = model

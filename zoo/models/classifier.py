@@ -24,7 +24,7 @@ from .. import data
 from ..files import tile
 from ..metrics import Judge, dataset_title, judged
 from ..registry import register
-from .base import IMAGE_SHAPE, Family, ZooModel, check_images, empty_batch_safe, in_batches, register_family
+from .base import IMAGE_SHAPE, Family, ZooModel, argmax, check_images, empty_batch_safe, in_batches, register_family
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -83,7 +83,7 @@ class DigitClassifier(ZooModel):
     @empty_batch_safe
     def classify(self, x):
         """Most likely digit per image (batch,) int32."""
-        return ops.cast(ops.argmax(self.logits(x), axis=-1), "int32")
+        return argmax(self.logits(x))
 
     @empty_batch_safe
     def features(self, x):
@@ -149,7 +149,7 @@ class ClassifierFamily(Family):
 
         def classify(images):
             probs = ops.softmax(self.model.call(images))
-            return {"probabilities": probs, "label": ops.cast(ops.argmax(probs, axis=-1), "int32")}
+            return {"probabilities": probs, "label": argmax(probs)}
 
         def features(images):
             return {"features": self.model.body(images)}

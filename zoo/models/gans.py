@@ -187,6 +187,10 @@ class _GANFamily(Family):
     serving_default = "generate"
     needs_judge = True
     recipe_bounds = {"latent_dim": {"low": 1}, "ema": {"high": 0.9999}}
+    not_portable = {"sample": "it draws TensorFlow's stateless normal noise per request seed (tf.map_fn over "
+                              "StatelessRandomGetKeyCounter and StatelessRandomNormalV2): ONNX has no op that "
+                              "reproduces those numbers, and LiteRT's converter refuses them; send N(0, I) noise "
+                              "to `generate` instead"}
 
     def noise_dim(self):
         return 2 * self.model.latent_dim  # one draw for the D step, one for the G step

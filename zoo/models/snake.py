@@ -17,7 +17,7 @@ from keras import layers, ops
 
 from ..envs import N_FEATURES, SnakeEnv, episode_frames, evaluate_policy
 from ..registry import register
-from .base import Family, ZooModel, check_vectors, empty_batch_safe, register_family
+from .base import Family, ZooModel, argmax, check_vectors, empty_batch_safe, register_family
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -63,7 +63,7 @@ class SnakeQNetwork(ZooModel):
 
     def _greedy(self, obs):
         # the one Q-argmax: act(), the served `act` signature and greedy_policy() all use it
-        return ops.cast(ops.argmax(self.call(obs), axis=-1), "int32")
+        return argmax(self.call(obs))
 
     @empty_batch_safe
     def act(self, obs):

@@ -1,0 +1,103 @@
+"""Every version beyond TensorFlow (issue 36): each published model's serving signatures,
+converted to ONNX and LiteRT the way the publishing pass converts them (`zoo.formats`), give
+the SavedModel's outputs where users run them, in a virtualenv that holds numpy, ONNX Runtime
+and LiteRT and no TensorFlow."""
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from conftest import borrowed_venv
+from zoo import formats
+from zoo.models import family_of
+
+pytestmark = pytest.mark.slow
+NAMES = zoo.list_models()
+
+RUN_WITHOUT_TENSORFLOW = r'''
+import json, sys
+from pathlib import Path
+import numpy as np
+try:
+    import tensorflow
+    sys.exit("tensorflow is importable here")
+except ModuleNotFoundError:
+    pass
+import onnxruntime
+from ai_edge_litert.interpreter import Interpreter
+
+root = Path(sys.argv[1])
+manifest = json.loads((root / "manifest.json").read_text())
+inputs, out = np.load(root / "inputs.npz"), {}
+for name, record in manifest.items():
+    litert = Interpreter(model_path=str(root / name / record["litert"]["file"])) if record["litert"] else None
+    for sig, onnx_model in record["onnx"]["signatures"].items():
+        feed = {k: inputs[f"{name}:{sig}:{k}"] for k in onnx_model["inputs"]}
+        session = onnxruntime.InferenceSession(str(root / name / onnx_model["file"]), providers=["CPUExecutionProvider"])
+        got = dict(zip([o.name for o in session.get_outputs()], session.run(None, feed)))
+        for key, onnx_name in onnx_model["outputs"].items():
+            out[f"onnx|{name}:{sig}:{key}"] = got[onnx_name]
+        if litert is not None:
+            for key, value in litert.get_signature_runner(sig)(**feed).items():
+                out[f"litert|{name}:{sig}:{key}"] = value
+np.savez(root / "outputs.npz", **out)
+print(json.dumps({"modules": sorted(m for m in ("tensorflow", "keras", "zoo") if m in sys.modules), "outputs": len(out)}))
+'''
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    """Every published model's newest version converted (the publishing pass's `write_formats`),
+    with fixed inputs per signature and the published SavedModel's outputs for them."""
+    root = tmp_path_factory.mktemp("formats")
+    manifest, inputs, expected, signatures = {}, {}, {}, {}
+    for name in NAMES:
+        model = zoo.load(name)
+        manifest[name] = formats.write_formats(model, root / name)
+        served = zoo.load(name, format="saved_model").signatures
+        signatures[name] = family_of(model).serving_signatures()
+        for sig, (_, specs) in signatures[name].items():
+            feed = family_of(model).serving_examples(specs, batch=4, seed=1)
+            inputs.update({f"{name}:{sig}:{k}": v for k, v in feed.items()})
+            expected.update({f"{name}:{sig}:{k}": np.asarray(v) for k, v in served[sig](
+                **{k: tf.constant(v) for k, v in feed.items()}).items()})
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    np.savez(root / "inputs.npz", **inputs)
+    return root, manifest, expected, {name: set(sigs) for name, sigs in signatures.items()}
+
+
+def test_every_signature_is_converted_or_says_why(converted):
+    root, manifest, _, signatures = converted
+    for name, record in manifest.items():
+        sigs = signatures[name]
+        onnx_sigs, not_converted = set(record["onnx"]["signatures"]), set(record["not_converted"])
+        assert onnx_sigs | not_converted == sigs and not onnx_sigs & not_converted, name
+        assert set(record["litert"].get("signatures", [])) == onnx_sigs, name
+        assert all(len(why) > 40 for why in record["not_converted"].values()), "a reason names what cannot convert"
+        assert set(record["unchecked_inputs"]) == onnx_sigs, "each converted signature says what to check first"
+        for onnx_model in record["onnx"]["signatures"].values():
+            assert (root / name / onnx_model["file"]).stat().st_size > 1000
+    assert manifest["dcgan-mnist"]["not_converted"].keys() == {"sample"}, "only the per-seed sampler cannot convert"
+
+
+def test_every_converted_signature_gives_the_saved_models_outputs_without_tensorflow(converted, tmp_path):
+    root, manifest, expected, _ = converted
+    python = borrowed_venv(tmp_path / "venv", ["numpy", "onnxruntime", "ai-edge-litert"])
+    p = subprocess.run([str(python), "-c", RUN_WITHOUT_TENSORFLOW, str(root)], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    report = json.loads(p.stdout.strip().splitlines()[-1])
+    assert report["modules"] == [], "TensorFlow, Keras or the zoo was imported"
+    got = np.load(root / "outputs.npz")
+    checked = 0
+    for key in got.files:
+        runtime, what = key.split("|")
+        name, sig, _ = what.split(":")
+        if sig in manifest[name]["onnx"]["signatures"]:
+            np.testing.assert_allclose(got[key], expected[what], rtol=1e-5, atol=1e-5, err_msg=key)
+            checked += 1
+    converted_outputs = sum(len(s["outputs"]) for r in manifest.values() for s in r["onnx"]["signatures"].values())
+    assert checked == 2 * converted_outputs, "every output of every converted signature, in both runtimes"

@@ -1,0 +1,179 @@
+"""Every version beyond TensorFlow: an ONNX model per serving signature and one LiteRT model
+holding the signatures, written beside the SavedModel by the publishing pass.
+
+Both are converted by the formats' own projects from the same functions the SavedModel serves,
+with the weights as constants: ONNX by tf2onnx (`tf2onnx.convert.from_function`), LiteRT by
+TensorFlow's converter from a plain SavedModel of the signatures (one `.tflite` file, one
+signature runner per signature). What they leave out, the card says per signature:
+
+- **Input checks.** The SavedModel checks its inputs in the graph (shape, finite values, the
+  range of images, boards, labels, one batch size) and answers an empty batch. Neither ONNX nor
+  LiteRT has an assert op, so their files compute on whatever they are given: check inputs
+  before the call (the card's `formats.unchecked_inputs` says what, per signature).
+- **Signatures a format cannot hold**, declared by the family with the reason
+  (`Family.not_portable`): a GAN's `sample`, which draws TF's stateless random numbers per
+  seed, has no op in either format that reproduces them.
+
+Output names follow the SavedModel's, except where an output is named like an input (ONNX
+values have one name each: an autoencoder's `reconstruct` takes and returns `images`): there
+the ONNX output is `<name>_out`, and the card maps it.
+
+Example:
+    >>> from zoo import formats
+    >>> formats.onnx_output_names({"images": 1}, ["images"])
+    {'images': 'images_out'}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+import onnx
+import tensorflow as tf
+import tf2onnx
+
+from .layout import LITERT, ONNX_FOLDER, onnx_file
+from .models import family_of
+from .signatures import constant_signatures
+
+ONNX_OPSET = 17  # what tf2onnx 1.17 writes well, and every ONNX Runtime since 1.12 (and onnxruntime-web) runs
+
+
+def onnx_output_names(outputs, inputs) -> dict:
+    """{SavedModel output name: ONNX output name}: the same name, but `<name>_out` for an
+    output named like one of the signature's inputs."""
+    return {k: f"{k}_out" if k in set(inputs) else k for k in outputs}
+
+
+def checks(family, specs) -> str:
+    """What the SavedModel checks of a signature's inputs in its graph, which the ONNX and
+    LiteRT files do not: a caller checks it before the call."""
+    parts = []
+    for spec in specs:
+        shape = ", ".join("batch" if d is None else str(d) for d in spec.shape)
+        bounds = family.serving_input_bounds.get(spec.name)
+        values = f"in [{bounds[0]:g}, {bounds[1]:g}]" if bounds else "any"
+        finite = " finite" if spec.dtype.is_floating else ""
+        parts.append(f"{spec.name}: {spec.dtype.name} ({shape}),{finite} values {values}")
+    rows = "; one batch size for all inputs" if len(specs) > 1 else ""
+    return "; ".join(parts) + rows + " (an empty batch: ONNX Runtime answers it, LiteRT's XNNPACK may refuse it)"
+
+
+@contextlib.contextmanager
+def _quiet_tf2onnx():
+    """tf2onnx logs every conversion step at INFO; a publish prints its own lines."""
+    logger = logging.getLogger("tf2onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def canonical(proto, name: str):
+    """The converted model with its graph named `name` and its symbolic dimensions named by
+    position: the batch of every input and output is `batch`, any other `dim<i>` in order of
+    appearance. tf2onnx names them, and the graph's doc string, from process-wide counters
+    (`unk__7`, `__inference_renamed_252`), so the same model converted twice differed; now its
+    bytes depend on the model alone, and a republished version's files are the same blobs."""
+    proto.graph.name, proto.graph.doc_string = name, f"the zoo's {name} signature, converted by tf2onnx"
+    names = {}
+    values = list(proto.graph.input) + list(proto.graph.output) + list(proto.graph.value_info)
+    ends = {id(v) for v in list(proto.graph.input) + list(proto.graph.output)}
+    for value in values:
+        for i, dim in enumerate(value.type.tensor_type.shape.dim):
+            if dim.HasField("dim_param"):
+                if dim.dim_param not in names:
+                    names[dim.dim_param] = "batch" if i == 0 and id(value) in ends else f"dim{len(names)}"
+                dim.dim_param = names[dim.dim_param]
+    _renumber(proto.graph)
+    return proto
+
+
+def _renumber(graph):
+    """Number the `__<n>` suffixes tf2onnx gives the nodes and values it adds (`Cast__13`) by
+    their order in the graph, consistently wherever a name is used."""
+    tokens, constants = {}, {}
+    for init in graph.initializer:  # constants by content: tf2onnx shares them across conversions by first name
+        array = onnx.numpy_helper.to_array(init)
+        digest = hashlib.sha256(f"{array.dtype}{array.shape}".encode() + array.tobytes()).hexdigest()[:16]
+        constants[init.name] = f"const_{digest}"
+    kept = {}
+    for init in graph.initializer:
+        init.name = constants[init.name]
+        kept.setdefault(init.name, init)
+    graph.ClearField("initializer")
+    graph.initializer.extend(kept[k] for k in sorted(kept))
+
+    def new(name: str) -> str:
+        if name in constants:
+            return constants[name]
+        return re.sub(r"__(\d+)", lambda m: f"__{tokens.setdefault(m.group(1), len(tokens))}", name)
+
+    for node in graph.node:
+        node.name = new(node.name)
+        node.input[:] = [new(x) for x in node.input]
+        node.output[:] = [new(x) for x in node.output]
+    for value in list(graph.input) + list(graph.output) + list(graph.value_info):
+        value.name = new(value.name)
+
+
+def write_onnx(fn, specs, path: Path) -> dict:
+    """Convert one signature function (weights as constants) to an ONNX model at `path`;
+    returns its card entry: the file and its output names."""
+    outputs = tf.function(fn).get_concrete_function(*specs).structured_outputs
+    names = onnx_output_names(outputs, [s.name for s in specs])
+
+    def renamed(*args):
+        return {names[k]: v for k, v in fn(*args).items()}
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _quiet_tf2onnx():
+        proto, _ = tf2onnx.convert.from_function(tf.function(renamed, input_signature=specs), input_signature=specs,
+                                                 opset=ONNX_OPSET)
+    onnx.checker.check_model(proto)
+    path.write_bytes(canonical(proto, path.stem).SerializeToString())
+    return {"file": f"{ONNX_FOLDER}/{path.name}", "inputs": [s.name for s in specs], "outputs": names}
+
+
+def write_litert(signatures: dict, path: Path):
+    """Convert signature functions (weights as constants) to one LiteRT model at `path`, one
+    signature runner each, through a plain SavedModel of them (no input checks, no halves: the
+    converter would need TensorFlow's own ops, Flex, for those)."""
+    archive = keras.export.ExportArchive()
+    for name, (fn, specs) in signatures.items():
+        archive.add_endpoint(name, fn, input_signature=specs)
+    plain = Path(tempfile.mkdtemp(prefix="zoo-litert-"))
+    try:
+        archive.write_out(str(plain / "saved_model"), verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(plain / "saved_model"), signature_keys=list(signatures))
+        path.write_bytes(converter.convert())
+    finally:
+        shutil.rmtree(plain, ignore_errors=True)
+
+
+def write_formats(model, folder: Path) -> dict:
+    """Write the ONNX models and the LiteRT model of `model`'s serving signatures into a version
+    folder (still aside: they are published with it); returns the card's `formats` record."""
+    folder = Path(folder)
+    family = family_of(model)
+    sigs = constant_signatures(model)
+    portable = {name: sig for name, sig in sigs.items() if name not in family.not_portable}
+    onnx_models = {name: write_onnx(fn, specs, folder / onnx_file(name)) for name, (fn, specs) in portable.items()}
+    if portable:
+        write_litert(portable, folder / LITERT)
+    return {
+        "onnx": {"opset": ONNX_OPSET, "signatures": onnx_models},
+        "litert": {"file": LITERT, "signatures": sorted(portable)} if portable else {},
+        "not_converted": {name: family.not_portable[name] for name in sigs if name in family.not_portable},
+        "unchecked_inputs": {name: checks(family, specs) for name, (_, specs) in portable.items()},
+        "converters": {"tf2onnx": tf2onnx.__version__, "onnx": onnx.__version__, "litert": f"tensorflow {tf.__version__}"},
+    }
