@@ -177,3 +177,48 @@ def test_play_gif_records_a_game_against_the_reference_player(tmp_path):
     play_board(net, PlayOptions(gif=str(gif)), write=lambda *a: None)
     frames = Image.open(gif).n_frames
     assert frames >= 6  # the empty board and at least five moves
+
+
+class _OnRuntime:
+    """A network whose search evaluates with one runtime's predictor."""
+
+    def __init__(self, net, runtime):
+        self.net, self.runtime = net, runtime
+
+    def predictor(self):
+        return self.net.predictor(self.runtime)
+
+
+@pytest.mark.parametrize("name", ["alphazero-tictactoe", "alphazero-connect4"])
+def test_the_search_runs_in_onnx_runtime_with_tensorflows_results(name):
+    """Issue 36, part 4: the search evaluates positions in ONNX Runtime by default, with the
+    policies and values TensorFlow computes (float32 round-off) and the same games."""
+    from zoo.games import SearchPlayer, reference_opponent
+
+    net = zoo.load(name)
+    game = net.game()
+    planes = np.random.default_rng(0).integers(0, 2, (64, game.rows, game.cols, 2)).astype("float32")
+    for got, want in zip(net.predictor()(planes), net.predictor("tensorflow")(planes)):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    finals = {}
+    for runtime in ("onnxruntime", "tensorflow"):
+        ends = []
+        play_match(game, SearchPlayer(game, _OnRuntime(net, runtime), 32, seed=0), reference_opponent(game, seed=1),
+                   games=4, finals=ends)
+        finals[runtime] = [s.board.tobytes() for s in ends]
+    assert finals["onnxruntime"] == finals["tensorflow"], "the same seeded games in both runtimes"
+    with pytest.raises(ValueError, match="runtime must be"):
+        net.predictor("torch")
+
+
+def test_a_predictor_keeps_the_weights_it_was_made_with():
+    net = PolicyValueNet(game="tictactoe", filters=8, blocks=1)
+    net.build()
+    planes = np.zeros((1, 3, 3, 2), "float32")
+    before = net.predictor()
+    old = before(planes)[1]
+    net.value_head.layers[-1].bias.assign([1.0])  # an update
+    after = net.predictor()
+    np.testing.assert_allclose(before(planes)[1], old)
+    np.testing.assert_allclose(after(planes)[1], net.predictor("tensorflow")(planes)[1], atol=1e-6)
+    assert not np.allclose(after(planes)[1], old)

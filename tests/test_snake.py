@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import zoo  # noqa: F401  (registers zoo/Snake-v0)
+import zoo  # also registers zoo/Snake-v0
 from zoo.envs import SnakeEnv, SnakeVecEnv
 
 
@@ -156,3 +156,14 @@ def test_dqn_resumes_after_interruption(tmp_path):
     again = training.train(r, tmp_path, verbose=0)
     assert again["finished"] and again["steps"] == 600 and again["resumed_from"]
     assert [h["step"] for h in again["history"]] == [200, 400, 600]
+
+
+def test_greedy_games_run_in_onnx_runtime_with_tensorflows_results():
+    """Issue 36, part 4: the agent's evaluation games act through ONNX Runtime by default and
+    play exactly the games TensorFlow plays; the trainer acts with the live weights."""
+    from zoo.envs import evaluate_policy
+
+    agent = zoo.load("snake-dqn")
+    assert evaluate_policy(agent.greedy_policy(), games=10) == evaluate_policy(agent.greedy_policy("tensorflow"), games=10)
+    with pytest.raises(ValueError, match="runtime must be"):
+        agent.greedy_policy("jax")

@@ -26,9 +26,7 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import logging
 import re
 import shutil
 import tempfile
@@ -41,9 +39,8 @@ import tf2onnx
 
 from .layout import LITERT, ONNX_FOLDER, onnx_file
 from .models import family_of
+from .models.base import ONNX_OPSET, to_onnx
 from .signatures import constant_signatures
-
-ONNX_OPSET = 17  # what tf2onnx 1.17 writes well, and every ONNX Runtime since 1.12 (and onnxruntime-web) runs
 
 
 def onnx_output_names(outputs, inputs) -> dict:
@@ -64,18 +61,6 @@ def checks(family, specs) -> str:
         parts.append(f"{spec.name}: {spec.dtype.name} ({shape}),{finite} values {values}")
     rows = "; one batch size for all inputs" if len(specs) > 1 else ""
     return "; ".join(parts) + rows + " (an empty batch: ONNX Runtime answers it, LiteRT's XNNPACK may refuse it)"
-
-
-@contextlib.contextmanager
-def _quiet_tf2onnx():
-    """tf2onnx logs every conversion step at INFO; a publish prints its own lines."""
-    logger = logging.getLogger("tf2onnx")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def canonical(proto, name: str):
@@ -136,11 +121,7 @@ def write_onnx(fn, specs, path: Path) -> dict:
         return {names[k]: v for k, v in fn(*args).items()}
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _quiet_tf2onnx():
-        proto, _ = tf2onnx.convert.from_function(tf.function(renamed, input_signature=specs), input_signature=specs,
-                                                 opset=ONNX_OPSET)
-    onnx.checker.check_model(proto)
-    path.write_bytes(canonical(proto, path.stem).SerializeToString())
+    path.write_bytes(canonical(to_onnx(renamed, specs), path.stem).SerializeToString())
     return {"file": f"{ONNX_FOLDER}/{path.name}", "inputs": [s.name for s in specs], "outputs": names}
 
 

@@ -24,7 +24,8 @@ from keras import layers, ops
 
 from ..games import RandomPlayer, SearchPlayer, get_game, play_game, play_match, random_openings, reference_opponent
 from ..registry import register
-from .base import Family, ZooModel, check_board, empty_batch_safe, register_family
+from .base import (Family, ZooModel, check_board, empty_batch_safe, float32_twin, onnx_function, register_family,
+                   weights_fingerprint)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -94,15 +95,38 @@ class PolicyValueNet(ZooModel):
         h = self.stem(planes, training=training)
         return self.policy_head(h, training=training), self.value_head(h, training=training)[:, 0]
 
-    def predictor(self):
-        """The search's evaluator: planes (n, rows, cols, 2) numpy -> (policies, values) numpy,
-        one compiled graph for every batch size."""
+    def predictor(self, runtime: str = "onnxruntime"):
+        """The search's evaluator: planes (n, rows, cols, 2) numpy -> (policies, values) numpy.
+
+        runtime="onnxruntime" (the default): the network converted to ONNX from its weights as
+        they are now (a predictor made before an update keeps the old weights; one conversion
+        per set of weights, about a second) and run by ONNX Runtime, which evaluates the
+        search's batches of 1 to 32 positions 3 to 17 times faster than TensorFlow on a 2-core
+        host; runtime="tensorflow": the Keras model in one compiled graph. Both give the same
+        policies and values within float32 round-off (a network trained under mixed_bfloat16
+        runs in ONNX Runtime as its float32 twin: closer to its float32 weights, not further)."""
         spec = tf.TensorSpec((None, self.rows, self.cols, 2), tf.float32)
-        fn = tf.function(lambda x: self.call(x), input_signature=[spec])
+
+        def values_of(net):
+            def policy_value(planes):
+                logits, value = net.call(planes)
+                return {"policy": tf.nn.softmax(logits), "value": value}
+
+            return policy_value
+
+        if runtime == "tensorflow":
+            fn = tf.function(values_of(self), input_signature=[spec])
+            return lambda planes: tuple(v.numpy() for v in fn(tf.constant(planes, tf.float32)).values())
+        if runtime != "onnxruntime":
+            raise ValueError(f"runtime must be 'onnxruntime' or 'tensorflow', got {runtime!r}")
+        fingerprint = weights_fingerprint(self)
+        if getattr(self, "_onnx_predictor", (None,))[0] != fingerprint:
+            self._onnx_predictor = (fingerprint, onnx_function(values_of(float32_twin(self)), [spec]))
+        run = self._onnx_predictor[1]
 
         def predict(planes):
-            logits, value = fn(tf.constant(planes, tf.float32))
-            return tf.nn.softmax(logits).numpy(), value.numpy()
+            out = run(np.asarray(planes, np.float32))
+            return out["policy"], out["value"]
 
         return predict
 

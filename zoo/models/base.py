@@ -24,15 +24,21 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
+import logging
 
 import keras
 import numpy as np
+import onnx
+import onnxruntime
 import tensorflow as tf
+import tf2onnx
 from keras import ops
 
 from .. import data
 
 IMAGE_SHAPE = (28, 28, 1)
+ONNX_OPSET = 17  # what tf2onnx 1.17 writes well, and every ONNX Runtime since 1.12 (and onnxruntime-web) runs
 
 
 def minimize(optimizer, tape, scaled_loss, variables):
@@ -65,6 +71,63 @@ def ema_weights(optimizer, variables, restore=None, then=None):
     finally:
         for v, value in zip(restore, saved):
             v.assign(value)
+
+
+@contextlib.contextmanager
+def quiet_tf2onnx():
+    """tf2onnx logs every conversion step at INFO; the zoo prints its own lines."""
+    logger = logging.getLogger("tf2onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def to_onnx(fn, specs):
+    """An ONNX model (checked `onnx.ModelProto`) of the TensorFlow function `fn` on inputs
+    `specs`, converted by tf2onnx; the variables it reads become constants of their current
+    values. The one conversion the zoo makes: `zoo.formats` writes it to files, the search runs
+    it in ONNX Runtime (`onnx_function`)."""
+    with quiet_tf2onnx():
+        proto, _ = tf2onnx.convert.from_function(tf.function(fn, input_signature=specs), input_signature=specs,
+                                                 opset=ONNX_OPSET)
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def onnx_function(fn, specs):
+    """`fn` run by ONNX Runtime: numpy arrays in (one per spec), its outputs as a dict of numpy
+    arrays out, computed with the weights `fn` reads as they are now."""
+    session = onnxruntime.InferenceSession(to_onnx(fn, specs).SerializeToString(), providers=["CPUExecutionProvider"])
+    names, inputs = [o.name for o in session.get_outputs()], [i.name for i in session.get_inputs()]
+    return lambda *arrays: dict(zip(names, session.run(names, dict(zip(inputs, arrays)))))
+
+
+def float32_twin(model):
+    """`model` itself when it computes in float32, else a float32 copy of it (same class,
+    config and weights, built under the float32 policy): what ONNX Runtime can run, which has
+    no bfloat16 convolutions on the CPU."""
+    if model.compute_dtype == "float32":
+        return model
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        twin = type(model).from_config({k: v for k, v in model.get_config().items() if k != "dtype"})
+        twin.build()
+    finally:
+        keras.config.set_dtype_policy(policy)
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+def weights_fingerprint(model) -> str:
+    """A sha256 of every weight's value: the same fingerprint means the same network."""
+    digest = hashlib.sha256()
+    for v in model.weights:
+        digest.update(np.ascontiguousarray(v.numpy()).tobytes())
+    return digest.hexdigest()
 
 
 def normal_noise(n: int, dim: int, seed: int = 0) -> np.ndarray:

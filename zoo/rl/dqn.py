@@ -168,7 +168,7 @@ def train(recipe: dict, out_dir, strategy=None, verbose: int = 1, command=None, 
     envs = SnakeVecEnv(int(env_cfg.get("num_envs", 64)), size=int(env_cfg.get("size", 20)),
                        step_cost=float(env_cfg.get("step_cost", 0.0)), seed=seed + start)
     obs, _ = envs.reset()
-    greedy = q.greedy_policy()
+    greedy = q.greedy_policy("tensorflow")  # the live weights: the network learns between calls
     eps_start, eps_end = float(t.get("eps_start", 1.0)), float(t.get("eps_end", 0.02))
     explore = max(1, int(float(t.get("exploration_fraction", 0.3)) * total))
     recent = deque(maxlen=200)
