@@ -14,6 +14,9 @@ $(BIN)/zoo: setup.cfg pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	# Triton's ModelConfig proto, to check the repositories zoo serving-config --triton writes; without
+	# its dependencies, whose pins (ml_dtypes<=0.5.4, protobuf<7) would downgrade TensorFlow's
+	$(BIN)/pip install -q --no-deps tritonclient==2.73.0
 	touch $@
 
 install: $(BIN)/zoo

@@ -101,3 +101,53 @@ def test_every_converted_signature_gives_the_saved_models_outputs_without_tensor
             checked += 1
     converted_outputs = sum(len(s["outputs"]) for r in manifest.values() for s in r["onnx"]["signatures"].values())
     assert checked == 2 * converted_outputs, "every output of every converted signature, in both runtimes"
+
+
+def _triton_model_config():
+    """Triton's own model configuration protos, from the generated module tritonclient ships (loaded
+    by path: the `tritonclient.grpc` package imports grpc, which only this proto's file spares)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("tritonclient")
+    path = Path(spec.submodule_search_locations[0]) / "grpc" / "model_config_pb2.py"
+    module_spec = importlib.util.spec_from_file_location("triton_model_config_pb2", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+def test_a_triton_repository_serves_every_onnx_signature(tmp_path, monkeypatch):
+    """Issue 36, part 6: `zoo serving-config --triton DIR` lays out a Triton model repository
+    (one model per ONNX signature, `<version>/model.onnx`, `config.pbtxt`) that Triton's own
+    ModelConfig proto parses, whose names, types and shapes are the ONNX files'."""
+    import onnx
+    from google.protobuf import text_format
+
+    from conftest import copy_version
+    from zoo import artifacts, cli, store
+
+    root = tmp_path / "artifacts"
+    copy_version(root, "cgan-mnist", 5)
+    copy_version(root, "snake-dqn", 5)
+    store.write_index(root)
+    monkeypatch.setenv("ZOO_ARTIFACTS_DIR", str(root))
+    monkeypatch.delenv("ZOO_STORE", raising=False)
+    for name in ("cgan-mnist", "snake-dqn"):  # versions 6 carry the formats
+        artifacts.republish(name, 5, note="the formats", verbose=False)
+    assert cli.main(["serving-config", "--triton", str(tmp_path / "triton")]) == 0
+    protos = _triton_model_config()
+    models = sorted(p.name for p in (tmp_path / "triton").iterdir())
+    assert models == ["cgan-mnist-generate", "snake-dqn-act", "snake-dqn-q_values"], models
+    onnx_types = {1: "TYPE_FP32", 6: "TYPE_INT32", 7: "TYPE_INT64"}
+    for model in models:
+        config = text_format.Parse((tmp_path / "triton" / model / "config.pbtxt").read_text(), protos.ModelConfig())
+        assert config.name == model and config.platform == "onnxruntime_onnx" and config.max_batch_size == 256
+        assert [p.name for p in (tmp_path / "triton" / model).iterdir() if p.is_dir()] == ["6"], "only versions with ONNX"
+        graph = onnx.load(str(tmp_path / "triton" / model / "6" / "model.onnx")).graph
+        for declared, actual in ((config.input, graph.input), (config.output, graph.output)):
+            assert [t.name for t in declared] == [v.name for v in actual]
+            for t, v in zip(declared, actual):
+                dims = [d.dim_value or -1 for d in v.type.tensor_type.shape.dim]
+                assert onnx_types[v.type.tensor_type.elem_type] == protos.DataType.Name(t.data_type), (model, t.name)
+                assert (list(t.dims) if not t.HasField("reshape") else []) == dims[1:], (model, t.name, dims)

@@ -17,6 +17,7 @@ import argparse
 import json
 import shlex
 import sys
+from pathlib import Path
 
 from . import artifacts, evaluate, hub, play, publish, recipes, registry, reporting, runs, serving, store, sweep, training
 from .artifacts import ArtifactError
@@ -160,6 +161,10 @@ def _cmd_readme(args):
 def _cmd_serving_config(args):
     for path in serving.write_configs(registry.artifacts_root(), args.base_path, args.labels):
         print(f"wrote {path}")
+    if args.triton:
+        configs = serving.write_triton_repository(args.triton, registry.artifacts_root())
+        print(f"wrote a Triton model repository in {args.triton}: {len(configs)} ONNX models "
+              f"(tritonserver --model-repository={Path(args.triton).resolve()})")
     if args.labels:
         print(f"version labels: start tensorflow_model_server with {serving.LABELS_FLAG} "
               "(it refuses a label on a version that is not loaded yet)")
@@ -278,6 +283,8 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serving-config", help="write artifacts/models.config and batching.config for TF Serving")
     s.add_argument("--base-path", default="/models", help="where the artifacts folder is mounted for TF Serving")
     s.add_argument("--labels", action="store_true", help="serve stable and canary versions with labels")
+    s.add_argument("--triton", metavar="REPOSITORY", help="also write a Triton Inference Server model repository of "
+                   "every ONNX signature there (config.pbtxt per model, <version>/model.onnx)")
     s.set_defaults(fn=_cmd_serving_config)
     return p
 

@@ -15,7 +15,9 @@ Example:
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,8 @@ from google.protobuf import text_format
 from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
-from .files import atomic_write_text
+from .files import atomic_write_text, read_json
+from .layout import card_name, published_versions, version_folder
 from .registry import get_entry, list_models
 
 
@@ -204,4 +207,60 @@ def write_configs(folder, base_path: str = "/models", labels: bool = False):
         parse(text)  # never write a file TF Serving would refuse
         atomic_write_text(folder / fname, text)
         written.append(folder / fname)
+    return written
+
+
+# Triton Inference Server serves each ONNX file as a model of its own: <name>-<signature>.
+TRITON_TYPES = {"float32": "TYPE_FP32", "int32": "TYPE_INT32", "int64": "TYPE_INT64"}
+TRITON_MAX_BATCH = 256  # as TF Serving's batching.config: up to 256 rows per run, 1 ms to gather them
+
+
+def triton_models(store_root) -> dict:
+    """{Triton model name: {"config": config.pbtxt text, "versions": {version: the version's ONNX
+    file}}} for every signature with an ONNX form in any published version of every model of the
+    store folder `store_root` (the zoo's artifacts by default)."""
+    root, out = Path(store_root), {}
+    for name in list_models():
+        for version in published_versions(root / name):
+            card = read_json(root / name / card_name(version))
+            for sig, onnx_model in ((card.get("formats") or {}).get("onnx", {}).get("signatures") or {}).items():
+                model = out.setdefault(f"{name}-{sig}", {"versions": {}})
+                model["config"] = triton_config(f"{name}-{sig}", card["signatures"][sig], onnx_model)
+                model["versions"][version] = root / version_folder(name, version) / onnx_model["file"]
+    return out
+
+
+def triton_config(model: str, signature: dict, onnx_model: dict) -> str:
+    """A Triton `ModelConfig` (text proto) serving one ONNX file: its inputs and outputs by the
+    ONNX names, the batch dimension left to Triton (`max_batch_size`, dynamic batching), the
+    newest version loaded."""
+    def tensor(name, shape, dtype):
+        dims = ", ".join(str(-1 if d is None else d) for d in shape[1:]) or "1"
+        return f'  {{ name: "{name}" data_type: {TRITON_TYPES[dtype]} dims: [ {dims} ]' + \
+            (" reshape: { shape: [ ] }" if len(shape) == 1 else "") + " }"
+
+    inputs = [tensor(k, *signature["inputs"][k]) for k in onnx_model["inputs"]]
+    outputs = [tensor(onnx_model["outputs"][k], *signature["outputs"][k]) for k in onnx_model["outputs"]]
+    return (f'name: "{model}"\nplatform: "onnxruntime_onnx"\nmax_batch_size: {TRITON_MAX_BATCH}\n'
+            "input [\n" + ",\n".join(inputs) + "\n]\noutput [\n" + ",\n".join(outputs) + "\n]\n"
+            "dynamic_batching { max_queue_delay_microseconds: 1000 }\n"
+            "version_policy: { latest: { num_versions: 1 } }\n")
+
+
+def write_triton_repository(dest, store_root) -> list[Path]:
+    """A Triton model repository in `dest` (`<model>/config.pbtxt`, `<model>/<version>/model.onnx`)
+    for the store folder `store_root`: each ONNX file hard-linked where the filesystem allows
+    (no second copy), copied otherwise; every config written atomically. Returns the configs."""
+    dest, written = Path(dest), []
+    for model, spec in sorted(triton_models(store_root).items()):
+        for version, source in spec["versions"].items():
+            target = dest / model / str(version) / "model.onnx"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.exists():
+                try:
+                    os.link(source, target)
+                except OSError:
+                    shutil.copyfile(source, target)
+        atomic_write_text(dest / model / "config.pbtxt", spec["config"])
+        written.append(dest / model / "config.pbtxt")
     return written
