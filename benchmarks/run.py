@@ -19,6 +19,10 @@ Parts (each figure is measured in a fresh process: own TensorFlow runtime, own p
   as published and scored by the zoo's yardstick; then the zoo's recipe timed to that quality.
 - load: `zoo.load` cold (first load in a fresh process) and warm (again, same process), beside
   `keras.saving.load_model` of the same file.
+- runtimes: every signature's ONNX form run by ONNX Runtime (its default threads, and one
+  thread) and its LiteRT form by LiteRT, at batch 1 and 1,024, in a process without TensorFlow,
+  beside the serving part's SavedModel through Session::Run with one thread per op (the
+  fastest TF Serving setting at batch 1) when both parts ran together.
 Speed is measured here, never in tests.
 
 A full run takes hours on a slow host. The raw results (--json) are written after every part,
@@ -458,6 +462,36 @@ def _latency(call_one, call_big, calls, big_n):
             "batch_per_s": round(big_n / big_dt, 1)}
 
 
+def child_runtimes(name, calls, folder):
+    """Latency and throughput of every converted signature (`zoo.formats`' files in `folder`)
+    in ONNX Runtime (default threads; one thread) and LiteRT, on the bench inputs; no TensorFlow."""
+    import onnxruntime
+    from ai_edge_litert.interpreter import Interpreter
+
+    calls, folder = int(calls), Path(folder)
+    record = json.loads((folder / "formats.json").read_text())
+    inputs = np.load(folder / "inputs.npz")
+    litert = Interpreter(model_path=str(folder / record["litert"]["file"])) if record["litert"] else None
+    out = {}
+    for sig, onnx_model in record["onnx"]["signatures"].items():
+        big = {k: inputs[f"{sig}:{k}"] for k in onnx_model["inputs"]}
+        one = {k: v[:1] for k, v in big.items()}
+        n = len(next(iter(big.values())))
+        row = {}
+        for label, threads in (("onnxruntime", 0), ("onnxruntime_1", 1)):
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = threads
+            session = onnxruntime.InferenceSession(str(folder / onnx_model["file"]), options,
+                                                   providers=["CPUExecutionProvider"])
+            row[label] = _latency(lambda: session.run(None, one), lambda: session.run(None, big), calls, n)
+        if litert is not None:
+            runner = litert.get_signature_runner(sig)
+            row["litert"] = _latency(lambda: runner(**one), lambda: runner(**big), calls, n)
+        out[sig] = row
+    assert "tensorflow" not in sys.modules and "zoo" not in sys.modules, "the runtimes run without TensorFlow"
+    return out
+
+
 def child_eager(name, calls):
     """The plain baseline of serving: the same functions run eagerly on the Keras model."""
     import tensorflow as tf
@@ -528,7 +562,7 @@ CHILDREN = {"fit_throughput": child_fit_throughput, "zoo_throughput": child_zoo_
             "pair_throughput": child_pair_throughput,
             "zoo_threshold": child_zoo_threshold, "fit_threshold": child_fit_threshold,
 "serving": child_serving, "eager": child_eager, "peer": child_peer,
-            "load": child_load}
+            "load": child_load, "runtimes": child_runtimes}
 
 
 # --- the parent: run the parts, print, write BENCHMARKS.md -----------------------------------
@@ -654,6 +688,30 @@ def part_serving(quick):
     return rows
 
 
+def part_runtimes(quick, tmp):
+    """Every model's signatures converted as the publishing pass converts them, then timed in a
+    child without TensorFlow."""
+    import zoo
+    from zoo import formats
+
+    calls, rows = (50 if quick else 300), []
+    for name in zoo.list_models():
+        if not zoo.get_entry(name).versions() or not _measured(name):
+            continue
+        folder = Path(tmp) / "runtimes" / name
+        (folder / "formats.json").parent.mkdir(parents=True, exist_ok=True)
+        (folder / "formats.json").write_text(json.dumps(formats.write_formats(zoo.load(name), folder)))
+        path = _write_inputs(name)
+        path.rename(folder / "inputs.npz")
+        measured = child("runtimes", name, calls, folder)
+        if "error" in measured:
+            print(f"  {name}: failed: {measured['error']}", flush=True)
+            continue
+        rows += [{"model": name, "signature": sig, **v} for sig, v in measured.items()]
+        print(f"  {name}: " + ", ".join(f"{s} p50 {v['onnxruntime']['p50_ms']} ms" for s, v in measured.items()), flush=True)
+    return rows
+
+
 def part_load(quick):
     import zoo
 
@@ -667,7 +725,8 @@ def part_load(quick):
     return rows
 
 
-ROW_KEY = {"train": "recipe", "threshold": "recipe", "peers": "recipe", "serving": "model", "load": "model"}
+ROW_KEY = {"train": "recipe", "threshold": "recipe", "peers": "recipe", "serving": "model", "load": "model",
+           "runtimes": "model"}
 
 
 def _stamp(results, part) -> list[str]:
@@ -815,6 +874,35 @@ def _render_load(results) -> list[str]:
     out.append("")
     return out
 
+def _render_runtimes(results) -> list[str]:
+    """The runtimes part's section of BENCHMARKS.md."""
+    same_run = results.get("measured", {}).get("serving") == results.get("measured", {}).get("runtimes")
+    served = {(r["model"], r["signature"]): r.get("one_thread", {}).get("session", {})
+              for r in results.get("serving", [])} if same_run else {}
+    out = ["## Runtimes: ONNX Runtime and LiteRT beside the SavedModel (batch 1 and 1,024)", ""] + \
+        _stamp(results, "runtimes") + [
+            "Each signature converted as the publishing pass converts it (`zoo.formats`: tf2onnx, opset 17; "
+            "TensorFlow's LiteRT converter), run in a process that imports neither TensorFlow nor the zoo. "
+            "*ONNX Runtime*: its default thread pool; *1 thread*: `intra_op_num_threads = 1`; *LiteRT*: the "
+            "signature runner with its default XNNPACK delegate. *SavedModel*: the serving part's Session::Run "
+            "with one thread per op, measured in the same run (n/a otherwise). Speed-up: SavedModel p50 over "
+            "the fastest runtime's p50 at batch 1.", "",
+            "| model | signature | ONNX Runtime p50 ms | p99 ms | /s at 1,024 | 1 thread p50 ms | /s at 1,024 | "
+            "LiteRT p50 ms | p99 ms | /s at 1,024 | SavedModel p50 ms | /s at 1,024 | fastest at batch 1 | speed-up |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results["runtimes"]:
+        o, o1, lt = r["onnxruntime"], r["onnxruntime_1"], r.get("litert", {})
+        sm = served.get((r["model"], r["signature"]), {})
+        p50s = {"ONNX Runtime": o["p50_ms"], "ONNX Runtime, 1 thread": o1["p50_ms"], "LiteRT": lt.get("p50_ms")}
+        fastest = min((v, k) for k, v in p50s.items() if v is not None)
+        out.append(f"| {r['model']} | {r['signature']} | {o['p50_ms']} | {o['p99_ms']} | {o['batch_per_s']} | "
+                   f"{o1['p50_ms']} | {o1['batch_per_s']} | {lt.get('p50_ms', 'n/a')} | {lt.get('p99_ms', 'n/a')} | "
+                   f"{lt.get('batch_per_s', 'n/a')} | {sm.get('p50_ms', 'n/a')} | {sm.get('batch_per_s', 'n/a')} | "
+                   f"{fastest[1]} | {_ratio(sm.get('p50_ms'), fastest[0]) if sm else 'n/a'} |")
+    out.append("")
+    return out
+
+
 def render(results) -> str:
     """BENCHMARKS.md from the results: the machine, then a section for each part measured."""
     m = results["machine"]
@@ -824,7 +912,7 @@ def render(results) -> str:
            f"Machine: {_cpu(m)}, {m['cores']} cores, {m['memory_gib']} GiB, AMX-bf16 {'yes' if m['amx_bf16'] else 'no'}, "
            f"{m['gpus']} GPU; TensorFlow {m['tensorflow']}, Keras {m['keras']}, Python {m['python']}; {m['date']}.", ""]
     for part, section in (("train", _render_train), ("threshold", _render_threshold), ("peers", _render_peers),
-                          ("serving", _render_serving), ("load", _render_load)):
+                          ("serving", _render_serving), ("runtimes", _render_runtimes), ("load", _render_load)):
         if part in results:
             out += section(results)
     return "\n".join(out) + "\n"
@@ -832,7 +920,7 @@ def render(results) -> str:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--parts", default="train,threshold,peers,serving,load")
+    p.add_argument("--parts", default="train,threshold,peers,serving,runtimes,load")
     p.add_argument("--quick", action="store_true", help="fewer steps and calls, short budgets (smoke run)")
     p.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     p.add_argument("--json", default=None, help="also write the raw results here")
@@ -868,8 +956,10 @@ def main(argv=None):
                 rows = part_serving(args.quick)
             elif part == "load":
                 rows = part_load(args.quick)
+            elif part == "runtimes":
+                rows = part_runtimes(args.quick, tmp)
             else:
-                raise SystemExit(f"unknown part {part!r}; parts: train, threshold, peers, serving, load")
+                raise SystemExit(f"unknown part {part!r}; parts: train, threshold, peers, serving, runtimes, load")
             if ONLY and part in results:  # some rows measured again: the others stay, each saying where it was measured
                 before = results.get("measured", {}).get(part)
                 rows = [{"measured": before, **r} for r in results[part] if not _measured(r[ROW_KEY[part]])] + rows
