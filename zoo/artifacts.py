@@ -48,7 +48,7 @@ from .layout import (INDEX, PICTURE, card_name, keras_file, keras_name, publishe
 from .models import family_of
 from .registry import get_entry
 from .formats import write_formats
-from .signatures import signature_table, write_saved_model_aside
+from .signatures import constant_signatures, signature_table, write_saved_model_aside
 from .store import ArtifactError, Store, add_index_entry, write_index
 
 
@@ -333,8 +333,9 @@ def _publish(name: str, model, version: int | None, verbose: bool, write_keras, 
             raise FileExistsError(f"{name} version {version} exists already; versions are never overwritten")
         try:
             write_keras(folder / keras_name(name, version))
-            aside = write_saved_model_aside(model, folder / str(version), name)
-            portable = write_formats(model, aside)
+            signatures = constant_signatures(model)  # traced once, for the SavedModel and the other formats
+            aside = write_saved_model_aside(model, folder / str(version), name, signatures)
+            portable = write_formats(model, aside, signatures)
             card, entries = make_card(version, aside)
             card["formats"] = portable
         except BaseException:  # a refused or failed version leaves nothing behind (a killed one: the next export)

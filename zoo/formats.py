@@ -141,12 +141,13 @@ def write_litert(signatures: dict, path: Path):
         shutil.rmtree(plain, ignore_errors=True)
 
 
-def write_formats(model, folder: Path) -> dict:
+def write_formats(model, folder: Path, signatures: dict | None = None) -> dict:
     """Write the ONNX models and the LiteRT model of `model`'s serving signatures into a version
-    folder (still aside: they are published with it); returns the card's `formats` record."""
+    folder (still aside: they are published with it); returns the card's `formats` record.
+    `signatures`: the model's `constant_signatures`, when the caller has them already."""
     folder = Path(folder)
     family = family_of(model)
-    sigs = constant_signatures(model)
+    sigs = signatures or constant_signatures(model)
     portable = {name: sig for name, sig in sigs.items() if name not in family.not_portable}
     onnx_models = {name: write_onnx(fn, specs, folder / onnx_file(name)) for name, (fn, specs) in portable.items()}
     if portable:

@@ -139,8 +139,9 @@ def constant_signatures(model) -> dict:
     return {name: (with_constants(fn, variables, weights), spec) for name, (fn, spec) in sigs.items()}
 
 
-def write_saved_model_aside(model, dest: Path, model_name: str | None = None) -> Path:
+def write_saved_model_aside(model, dest: Path, model_name: str | None = None, signatures: dict | None = None) -> Path:
     """`write_saved_model` up to the rename: returns the hidden folder beside `dest` holding it.
+    `signatures`: the model's `constant_signatures`, when the caller has them already.
 
     The signatures are traced with every weight a constant (`with_constants`), so that the
     runtime's Grappler folds them once at load instead of computing on them per request. Traced
@@ -157,7 +158,7 @@ def write_saved_model_aside(model, dest: Path, model_name: str | None = None) ->
     """
     archive = keras.export.ExportArchive()
     family = family_of(model)
-    sigs = constant_signatures(model)
+    sigs = signatures or constant_signatures(model)
     default = family.serving_default or next(iter(sigs))
     for name in [default] + [n for n in sigs if n != default]:  # the first also becomes serving_default
         fn, spec = sigs[name]

@@ -24,8 +24,7 @@ from keras import layers, ops
 
 from ..games import RandomPlayer, SearchPlayer, get_game, play_game, play_match, random_openings, reference_opponent
 from ..registry import register
-from .base import (Family, ZooModel, check_board, empty_batch_safe, float32_twin, onnx_function, register_family,
-                   weights_fingerprint)
+from .base import Family, ZooModel, check_board, empty_batch_safe, numpy_function, register_family, weights_fingerprint
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -114,18 +113,16 @@ class PolicyValueNet(ZooModel):
 
             return policy_value
 
-        if runtime == "tensorflow":
-            fn = tf.function(values_of(self), input_signature=[spec])
-            return lambda planes: tuple(v.numpy() for v in fn(tf.constant(planes, tf.float32)).values())
         if runtime != "onnxruntime":
-            raise ValueError(f"runtime must be 'onnxruntime' or 'tensorflow', got {runtime!r}")
-        fingerprint = weights_fingerprint(self)
-        if getattr(self, "_onnx_predictor", (None,))[0] != fingerprint:
-            self._onnx_predictor = (fingerprint, onnx_function(values_of(float32_twin(self)), [spec]))
-        run = self._onnx_predictor[1]
+            run = numpy_function(self, values_of, [spec], runtime)
+        else:  # one conversion per set of weights
+            fingerprint = weights_fingerprint(self)
+            if getattr(self, "_onnx_predictor", (None,))[0] != fingerprint:
+                self._onnx_predictor = (fingerprint, numpy_function(self, values_of, [spec]))
+            run = self._onnx_predictor[1]
 
         def predict(planes):
-            out = run(np.asarray(planes, np.float32))
+            out = run(planes)
             return out["policy"], out["value"]
 
         return predict

@@ -88,8 +88,8 @@ def quiet_tf2onnx():
 def to_onnx(fn, specs):
     """An ONNX model (checked `onnx.ModelProto`) of the TensorFlow function `fn` on inputs
     `specs`, converted by tf2onnx; the variables it reads become constants of their current
-    values. The one conversion the zoo makes: `zoo.formats` writes it to files, the search runs
-    it in ONNX Runtime (`onnx_function`)."""
+    values. The one conversion the zoo makes: `zoo.formats` writes it to files, the search and
+    the greedy games run it in ONNX Runtime (`numpy_function`)."""
     with quiet_tf2onnx():
         proto, _ = tf2onnx.convert.from_function(tf.function(fn, input_signature=specs), input_signature=specs,
                                                  opset=ONNX_OPSET)
@@ -97,12 +97,26 @@ def to_onnx(fn, specs):
     return proto
 
 
-def onnx_function(fn, specs):
-    """`fn` run by ONNX Runtime: numpy arrays in (one per spec), its outputs as a dict of numpy
-    arrays out, computed with the weights `fn` reads as they are now."""
-    session = onnxruntime.InferenceSession(to_onnx(fn, specs).SerializeToString(), providers=["CPUExecutionProvider"])
+RUNTIMES = ("onnxruntime", "tensorflow")  # what runs the zoo's own calls of its networks
+
+
+def numpy_function(model, make, specs, runtime: str = "onnxruntime"):
+    """`make(net)`, a TensorFlow function of `net` returning a dict of tensors, as a function of
+    numpy arrays (one per spec, cast to its dtype) returning a dict of numpy arrays.
+
+    runtime="onnxruntime": converted (`to_onnx`) from `model`'s weights as they are now, in
+    float32 (`float32_twin`), and run by ONNX Runtime; the function keeps those weights.
+    runtime="tensorflow": one `tf.function` over `model` itself, reading its live weights."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be {' or '.join(map(repr, RUNTIMES))}, got {runtime!r}")
+    dtypes = [spec.dtype.as_numpy_dtype for spec in specs]
+    if runtime == "tensorflow":
+        fn = tf.function(make(model), input_signature=specs)
+        return lambda *arrays: {k: v.numpy() for k, v in fn(*[tf.constant(a, d) for a, d in zip(arrays, dtypes)]).items()}
+    proto = to_onnx(make(float32_twin(model)), specs)
+    session = onnxruntime.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     names, inputs = [o.name for o in session.get_outputs()], [i.name for i in session.get_inputs()]
-    return lambda *arrays: dict(zip(names, session.run(names, dict(zip(inputs, arrays)))))
+    return lambda *arrays: dict(zip(names, session.run(names, {k: np.asarray(a, d) for k, a, d in zip(inputs, arrays, dtypes)})))
 
 
 def float32_twin(model):

@@ -17,7 +17,7 @@ from keras import layers, ops
 
 from ..envs import N_FEATURES, SnakeEnv, episode_frames, evaluate_policy
 from ..registry import register
-from .base import Family, ZooModel, argmax, check_vectors, empty_batch_safe, float32_twin, onnx_function, register_family
+from .base import Family, ZooModel, argmax, check_vectors, empty_batch_safe, numpy_function, register_family
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -77,14 +77,9 @@ class SnakeQNetwork(ZooModel):
         they are now and run by ONNX Runtime, an order of magnitude faster than TensorFlow for
         one board's step; runtime="tensorflow": one tf.function reading the live weights, which
         the DQN trainer acts with while the network learns."""
-        if runtime == "tensorflow":
-            f = tf.function(self._greedy)
-            return lambda obs: f(tf.constant(obs, tf.float32)).numpy()
-        if runtime != "onnxruntime":
-            raise ValueError(f"runtime must be 'onnxruntime' or 'tensorflow', got {runtime!r}")
-        twin = float32_twin(self)
-        run = onnx_function(lambda obs: {"action": twin._greedy(obs)}, [tf.TensorSpec((None, self.obs_dim), tf.float32)])
-        return lambda obs: run(np.asarray(obs, np.float32))["action"]
+        run = numpy_function(self, lambda net: lambda obs: {"action": net._greedy(obs)},
+                             [tf.TensorSpec((None, self.obs_dim), tf.float32)], runtime)
+        return lambda obs: run(obs)["action"]
 
     def frames(self, seed: int = 0, size: int = 20, max_steps: int = 5000) -> tuple[list, int]:
         """RGB frames of one greedy game on a `size` board, and its score."""
