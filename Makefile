@@ -8,7 +8,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 FASHION := /usr/share/datasets/fashion-mnist
 
-.PHONY: install data demo test test-fast bench clean
+.PHONY: install data demo test test-fast bench clean runtime-wheel
 
 $(BIN)/zoo: setup.cfg pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -39,6 +39,9 @@ test-fast: install data
 
 bench: install   ## benchmark suite (minutes of CPU): prints the table, writes BENCHMARKS.md
 	$(BIN)/python benchmarks/run.py --json benchmarks/results.json
+
+runtime-wheel: install   ## zoo-runtime: the models without TensorFlow (zoo.runtime), as dist/zoo_runtime-*.whl
+	$(BIN)/python runtime/build.py dist
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

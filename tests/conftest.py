@@ -120,6 +120,16 @@ def test_images():
     return (x[:64, ..., None].astype("float32") / 255.0), y[:64]
 
 
+def runtime_build():
+    """runtime/build.py, the builder of the zoo-runtime distribution, as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("zoo_runtime_build", ROOT / "runtime" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def copy_version(dest_root: Path, name: str, version: int = 1) -> Path:
     """A copy of one published version of a checkout artifact (its Keras file, SavedModel and
     card; card.json is that card) into the store folder `dest_root`, as if it were the only one."""

@@ -151,3 +151,117 @@ def test_a_triton_repository_serves_every_onnx_signature(tmp_path, monkeypatch):
                 dims = [d.dim_value or -1 for d in v.type.tensor_type.shape.dim]
                 assert onnx_types[v.type.tensor_type.elem_type] == protos.DataType.Name(t.data_type), (model, t.name)
                 assert (list(t.dims) if not t.HasField("reshape") else []) == dims[1:], (model, t.name, dims)
+
+
+# --- zoo.runtime: the Keras models' methods without TensorFlow (issue 36, part 3) -------------------
+RUNTIME_METHODS = r'''
+import json, sys
+from pathlib import Path
+import numpy as np
+for name in ("tensorflow", "keras"):
+    try:
+        __import__(name)
+        sys.exit(f"{name} is importable here")
+    except ModuleNotFoundError:
+        pass
+import zoo.runtime
+from zoo.games import RandomPlayer, play_game
+
+root, out, report = Path(sys.argv[1]), {}, {}
+calls = json.loads((root / "calls.json").read_text())
+inputs = np.load(root / "method_inputs.npz")
+for name, methods in calls.items():
+    model = zoo.runtime.load_folder(root / name, name, 1, seed=0)
+    report[name] = type(model).__name__
+    for method, args in methods:
+        result = getattr(model, method)(*[inputs[a] if isinstance(a, str) else a for a in args])
+        for i, part in enumerate(result if isinstance(result, tuple) else (result,)):
+            out[f"{name}:{method}:{i}"] = part
+    if hasattr(model, "sample"):
+        out[f"{name}:sample:0"] = model.sample(labels=[1, 2, 3]) if hasattr(model, "num_classes") else model.sample(3)
+    if hasattr(model, "player"):
+        game = model.game()
+        _, states = play_game(game, {1: model.player(8, seed=0), -1: RandomPlayer(game, seed=1)})
+        out[f"{name}:game:0"] = np.array([s.board for s in states])
+    int8 = zoo.runtime.load_folder(root / name, name, 1, precision="int8")
+    sig, record = next(iter(int8.manifest["signatures"].items()))
+    out[f"{name}:int8:0"] = next(iter(int8.run(sig, *[inputs[f"{name}:{sig}:{r['name']}"] for r in record["inputs"]]).values()))
+np.savez(root / "method_outputs.npz", **out)
+print(json.dumps({"modules": sorted(m for m in ("tensorflow", "keras") if m in sys.modules), "classes": report}))
+'''
+
+KIND_METHODS = {  # what each kind of runtime model is called with: inputs by name ("x": 6 test digits...)
+    "autoencoder": [("encode", ["x"]), ("decode", ["z"]), ("reconstruct", ["x"])],
+    "vae": [("encode", ["x"]), ("decode", ["z"]), ("reconstruct", ["x"]), ("interpolate", ["x0", "x1", 5]),
+            ("arithmetic", ["x01", "x23", "x45"])],
+    "gan": [("generate", ["z"]), ("discriminate", ["x"])],
+    "conditional_gan": [("generate", ["z", "labels"])],
+    "classifier": [("classify", ["x"]), ("predict_proba", ["x"]), ("features", ["x"])],
+    "q_agent": [("act", ["obs"]), ("q_values", ["obs"])],
+    "policy_value": [("predict_board", ["board"])],
+}
+KIND_METHODS["vaegan"] = KIND_METHODS["vae"] + [("discriminate", ["x"])]
+
+
+def test_the_runtime_has_the_keras_models_methods_without_tensorflow(converted, tmp_path, test_images):
+    """`zoo.runtime` over each model's converted files (manifest included), in a virtualenv without
+    TensorFlow or Keras: every method gives the Keras method's result within 1e-5, samples are
+    images in [0, 1], a board game played from the same seeds makes the Keras player's moves, and
+    the int8 files load and run."""
+    from conftest import runtime_build
+    from zoo.games import RandomPlayer, play_game
+
+    root, manifest, _, _ = converted
+    x = test_images[0][:6]
+    arrays = {"x": x, "x0": x[0], "x1": x[1], "x01": x[0:2], "x23": x[2:4], "x45": x[4:6],
+              "labels": np.arange(6, dtype="int32")}
+    calls, expected = {}, {}
+    for name in NAMES:
+        model, kind = zoo.load(name), json.loads((root / name / "onnx" / "manifest.json").read_text())["runtime"]
+        sigs = json.loads((root / name / "onnx" / "manifest.json").read_text())["signatures"]
+        for sig, record in sigs.items():
+            arrays.update({f"{name}:{sig}:{r['name']}": v for r, v in zip(record["inputs"], _example(model, sig))})
+        own = {"z": f"{name}:z", "obs": f"{name}:obs", "board": f"{name}:board"}
+        if kind in ("autoencoder", "vae", "vaegan", "gan", "conditional_gan"):
+            arrays[own["z"]] = np.random.default_rng(3).standard_normal((6, model.latent_dim)).astype("float32")
+        for key, sig in (("obs", "act"), ("board", "predict")):
+            if sig in sigs:
+                arrays[own[key]] = _example(model, sig)[0]
+        calls[name] = [(m, [own.get(a, a) for a in args]) for m, args in KIND_METHODS[kind]]
+        for method, args in calls[name]:
+            result = getattr(model, method)(*[arrays[a] if isinstance(a, str) else a for a in args])
+            for i, part in enumerate(result if isinstance(result, tuple) else (result,)):
+                expected[f"{name}:{method}:{i}"] = np.asarray(part)
+        if kind == "policy_value":
+            game = model.game()
+            _, states = play_game(game, {1: model.player(8, seed=0), -1: RandomPlayer(game, seed=1)})
+            expected[f"{name}:game:0"] = np.array([s.board for s in states])
+    (root / "calls.json").write_text(json.dumps(calls))
+    np.savez(root / "method_inputs.npz", **arrays)
+    python = borrowed_venv(tmp_path / "venv", ["numpy", "onnxruntime", "requests", "filelock", "tqdm"])
+    runtime_build().stage(tmp_path / "runtime")  # the zoo-runtime distribution's files, on the path
+    p = subprocess.run([str(python), "-c", RUNTIME_METHODS, str(root)], capture_output=True, text=True, timeout=600,
+                       cwd=tmp_path / "runtime")
+    assert p.returncode == 0, p.stderr[-3000:]
+    report = json.loads(p.stdout.strip().splitlines()[-1])
+    assert report["modules"] == [], "TensorFlow or Keras was imported"
+    assert report["classes"]["vae-mnist"] == "VAERuntime" and report["classes"]["alphazero-connect4"] == "PolicyValueRuntime"
+    got = np.load(root / "method_outputs.npz")
+    for key, want in expected.items():
+        assert got[key].shape == want.shape, key
+        if np.issubdtype(want.dtype, np.integer):
+            np.testing.assert_array_equal(got[key], want, err_msg=key)
+        else:
+            np.testing.assert_allclose(got[key], want, rtol=1e-5, atol=1e-5, err_msg=key)
+    samples = [k for k in got.files if k.endswith(":sample:0")]
+    assert {k.split(":")[0] for k in samples} == {"cgan-fashion-mnist", "cgan-mnist", "dcgan-mnist", "vae-mnist",
+                                                   "vaegan-mnist"} and all(got[k].shape[1:] == (28, 28, 1) and 0 <= got[k].min() <= got[k].max() <= 1
+                                     for k in samples), samples
+    assert all(np.isfinite(got[f"{name}:int8:0"]).all() for name in NAMES)
+
+
+def _example(model, sig):
+    """The inputs, in order, of the serving examples of one signature (two of them)."""
+    _, specs = family_of(model).serving_signatures()[sig]
+    feed = family_of(model).serving_examples(specs, batch=2, seed=4)
+    return [np.asarray(feed[s.name]) for s in specs]

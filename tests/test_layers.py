@@ -20,12 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "zoo"
 
 LAYERS = [
-    ["zoo.files", "zoo.layout"],                                         # 1 helpers, the store layout
+    ["zoo.files", "zoo.layout", "zoo.limits"],                           # 1 helpers, the store layout, call limits
     ["zoo.data", "zoo.metrics", "zoo.registry", "zoo.envs", "zoo.games"],  # 2 data, rules, registry
     ["zoo.models"],                                                      # 3 model families
     ["zoo.recipes", "zoo.runs", "zoo.training", "zoo.rl"],               # 4 training
     ["zoo.serving", "zoo.store", "zoo.signatures", "zoo.formats", "zoo.artifacts", "zoo.hub", "zoo.evaluate", "zoo.reporting",
-     "zoo.publish"],  # 5 stores, signatures and formats, artifacts, loading, reports
+     "zoo.publish", "zoo.runtime"],  # 5 stores, signatures and formats, artifacts, loading, reports
     ["zoo.sweep", "zoo.cli", "zoo.play", "zoo.demo", "zoo"],             # 6 entry points
 ]
 

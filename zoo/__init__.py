@@ -19,19 +19,62 @@ The package is layered; a module imports only from its own layer or below (tests
    evaluation, describe and the README table.
 6. `sweep`, `cli`, `play`, `demo`, and this package's `__init__`: the user's entry points
    (`sweep` trains and evaluates a recipe at several values of one key).
+
+`zoo.runtime` (layer 5) loads the same models' ONNX forms without TensorFlow or Keras. So that
+it can, `import zoo` imports nothing: the first use of a name of the full zoo (`zoo.load`,
+`zoo.models`, ...) imports TensorFlow and the model families (PEP 562 `__getattr__`), and
+`zoo.runtime` never does.
 """
 
+import importlib as _importlib
 import os as _os
+import sys as _sys
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from . import data, envs, games, models, registry  # noqa: E402  (envs registers zoo/Snake-v0)
-from . import training  # noqa: E402  (registers the supervised trainer)
-from .rl import alphazero, dqn  # noqa: E402,F401  (register their trainers)
-from .hub import load  # noqa: E402
-from .registry import get_entry, list_models  # noqa: E402
-from .reporting import describe  # noqa: E402
-
 __version__ = "0.1.0"
 __all__ = ["data", "describe", "envs", "games", "get_entry", "list_models", "load", "models", "registry", "training"]
+_FUNCTIONS = {"load": "hub", "describe": "reporting", "get_entry": "registry", "list_models": "registry"}
+
+
+def _importing_zoo() -> bool:
+    """Whether a zoo module is being imported right now (its `from . import x` reaches here)."""
+    return any(getattr(getattr(m, "__spec__", None), "_initializing", False)
+               for k, m in list(_sys.modules.items()) if k.startswith(__name__ + "."))
+
+
+def _full_zoo():
+    """Import what `import zoo` imported before it was lazy: the model families (registering
+    the registry's entries), the Snake environment, the trainers, loading and reports."""
+    try:
+        for module in ("data", "envs", "games", "models", "registry", "training", "rl.alphazero", "rl.dqn", "hub",
+                       "reporting"):
+            _importlib.import_module(f"{__name__}.{module}")
+    except ImportError as e:
+        if e.name in ("tensorflow", "keras") or (e.name or "").startswith(f"{__name__}."):  # zoo-runtime: no models
+            raise ImportError(f"this is the zoo's runtime without TensorFlow ({e.name} is not installed): load a model "
+                              "with zoo.runtime.load(name), or install the full zoo (pip install zoo)",
+                              name=e.name) from e
+        raise
+
+
+def __getattr__(name: str):
+    if name.startswith("__"):
+        raise AttributeError(name)
+    if (name in _FUNCTIONS or name in __all__) and not _importing_zoo():
+        _full_zoo()
+        if name in _FUNCTIONS:
+            value = getattr(_sys.modules[f"{__name__}.{_FUNCTIONS[name]}"], name)
+            globals()[name] = value
+            return value
+    try:
+        return _importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as e:
+        if e.name == f"{__name__}.{name}":
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+        raise
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

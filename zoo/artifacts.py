@@ -46,6 +46,7 @@ from .files import atomic_write_bytes, atomic_write_json, folder_lock, read_json
 from .layout import (INDEX, PICTURE, card_name, keras_file, keras_name, published_versions, version_of_card,
                      version_of_keras)
 from .models import family_of
+from .models.base import class_path, model_config
 from .registry import get_entry
 from .formats import write_formats
 from .signatures import constant_signatures, signature_table, write_saved_model_aside
@@ -256,7 +257,8 @@ def remove_unpublished(folder: Path, name: str) -> list[str]:
     return removed
 
 
-def export_artifact(name: str, run_dir, measure, version: int | None = None, verbose: bool = True) -> Path:
+def export_artifact(name: str, run_dir, measure, version: int | None = None, verbose: bool = True,
+                    quality=None) -> Path:
     """Export a finished run folder's model as version `version` (default: the next) of `name`:
     Keras file, SavedModel with its ONNX and LiteRT forms (`zoo.formats`), card (with the metrics
     `measure` gives), index entry and picture.
@@ -285,11 +287,11 @@ def export_artifact(name: str, run_dir, measure, version: int | None = None, ver
         return card, entries
 
     return _publish(name, model, version, verbose, write_keras=lambda path: save_keras_atomic(model, path),
-                    make_card=make_card)
+                    make_card=make_card, quality=quality)
 
 
 def republish(name: str, from_version: int, version: int | None = None, note: str = "",
-              verbose: bool = True) -> Path:
+              verbose: bool = True, quality=None) -> Path:
     """Publish the weights of version `from_version` again as a new version, with the current
     code's SavedModel (its signatures and their input checks): the Keras file is copied byte
     for byte, and the card keeps the old version's training record and metrics (measured on
@@ -314,11 +316,13 @@ def republish(name: str, from_version: int, version: int | None = None, note: st
         return Card(fresh), entries
 
     return _publish(name, model, version, verbose, write_keras=lambda path: atomic_write_bytes(path, source.read_bytes()),
-                    make_card=make_card)
+                    make_card=make_card, quality=quality)
 
 
-def _publish(name: str, model, version: int | None, verbose: bool, write_keras, make_card) -> Path:
-    """The steps every new version takes, under the artifact folder's lock (see `export_artifact`)."""
+def _publish(name: str, model, version: int | None, verbose: bool, write_keras, make_card, quality=None) -> Path:
+    """The steps every new version takes, under the artifact folder's lock (see `export_artifact`).
+    `quality(version, folder)`: what the int8 forms in the version's folder (still aside) cost
+    the family's headline (`zoo.evaluate.int8_quality`), for the card's `formats.int8`."""
     entry = get_entry(name)
     folder = entry.artifact_dir
     if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
@@ -336,6 +340,8 @@ def _publish(name: str, model, version: int | None, verbose: bool, write_keras, 
             signatures = constant_signatures(model)  # traced once, for the SavedModel and the other formats
             aside = write_saved_model_aside(model, folder / str(version), name, signatures)
             portable = write_formats(model, aside, signatures)
+            if quality is not None and portable["onnx"]:
+                portable["int8"] = quality(version, aside)
             card, entries = make_card(version, aside)
             card["formats"] = portable
         except BaseException:  # a refused or failed version leaves nothing behind (a killed one: the next export)
@@ -388,8 +394,8 @@ def _card(name: str, entry, model, run: Path, version: int, aside: Path) -> tupl
         "description": entry.description,
         "paper": entry.paper,
         "licence": data.licences(dataset),
-        "model_class": f"{type(model).__module__}.{type(model).__name__}",
-        "config": {k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")},
+        "model_class": class_path(model),
+        "config": model_config(model),
         "parameters": model.num_params(),
         "metrics": {},
         "evaluation": {},

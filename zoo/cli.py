@@ -127,6 +127,11 @@ def _cmd_describe(args):
 
 def _cmd_evaluate(args):
     name, version = _name_version(args.name)
+    if args.int8:
+        if args.run:
+            raise ValueError("--int8 measures a published version's ONNX files; drop --run")
+        print(json.dumps(evaluate.evaluate_int8(name, version, limit=args.limit, write_card=args.write_card), indent=1))
+        return
     metrics, _ = evaluate.evaluate_artifact(name, run=args.run, samples=args.samples, limit=args.limit,
                                             write_card=args.write_card, version=version)
     print(json.dumps(metrics, indent=1))
@@ -136,7 +141,8 @@ def _cmd_evaluate(args):
 
 def _cmd_export(args):
     if args.from_version is not None:
-        artifacts.republish(args.name, args.from_version, args.version, note=args.note or "")
+        artifacts.republish(args.name, args.from_version, args.version, note=args.note or "",
+                            quality=lambda number, folder: evaluate.int8_quality(args.name, number, folder))
     else:
         publish.publish_run(args.run, args.name, args.version, allow_worse=args.allow_worse)
 
@@ -246,6 +252,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--samples", type=int, default=1000, help="importance samples per image (VAE NLL)")
     s.add_argument("--limit", type=int, default=None, help="evaluate the first N test images only")
     s.add_argument("--write-card", action="store_true", help="write the metrics into the artifact's card")
+    s.add_argument("--int8", action="store_true", help="what the int8 ONNX files cost the headline (card: formats.int8)")
     s.set_defaults(fn=_cmd_evaluate)
 
     s = sub.add_parser("publish", help="publish a run folder's model as its next version, measured, in one pass")

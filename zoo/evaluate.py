@@ -18,8 +18,10 @@ import sys
 import time
 from pathlib import Path
 
+from . import runtime
 from .artifacts import ArtifactError, Card, load_run_model, run_dataset, update_card_metrics
 from .hub import load
+from .layout import PRECISIONS
 from .metrics import Judge
 from .models import family_of
 from .registry import get_entry, judge_for
@@ -113,5 +115,57 @@ def evaluate_artifact(name: str, run: str | None = None, samples: int = 1000, li
     return metrics, record
 
 
-__all__ = ["check_counts", "default_judge", "evaluate", "load_judge", "evaluate_artifact", "evaluation_command",
+def int8_checks(allowed: dict, float32: dict, int8: dict) -> dict:
+    """Per headline metric, how much worse int8 is than float32 and what `allowed` (a family's
+    `int8_allowed`: {metric prefix: (direction, allowance, "abs" or "rel")}) permits."""
+    checks = {}
+    for key, before in float32.items():
+        rule = next((r for prefix, r in allowed.items() if key.startswith(prefix)), None)
+        if rule is None or key not in int8:
+            continue
+        direction, allowance, how = rule
+        worse = (int8[key] - before) if direction == "min" else (before - int8[key])
+        permitted = allowance * abs(before) if how == "rel" else allowance
+        checks[key] = {"float32": before, "int8": int8[key], "worse_by": round(float(worse), 6),
+                       "allowed": round(float(permitted), 6), "within": bool(worse <= permitted + 1e-12)}
+    return checks
+
+
+def int8_quality(name: str, version: int, folder, dataset: str | None = None, judge=None, limit: int | None = None) -> dict:
+    """What the int8 forms of version `version` of `name` (its version folder `folder`) cost:
+    the family's headline (`Family.runtime_metrics`) measured on the ONNX files at float32 and
+    at int8 by ONNX Runtime, the allowance each metric has (`Family.int8_allowed`), and whether
+    int8 is recommended (every metric within it). The card's `formats.int8`."""
+    family = family_of(get_entry(name).model_class)
+    dataset = dataset or get_entry(name).dataset
+    if family.needs_judge and judge is None:
+        judge = load_judge(dataset)
+    t0 = time.time()
+    measured = {p: family.runtime_metrics(runtime.load_folder(folder, name, version, p, seed=0), judge=judge, limit=limit)
+                for p in PRECISIONS}
+    checks = int8_checks(family.int8_allowed, measured["float32"], measured["int8"])
+    return {"quality": measured, "checks": checks, "recommended": bool(checks) and all(c["within"] for c in checks.values()),
+            "measured_by": "ONNX Runtime, zoo.runtime (Family.runtime_metrics)",
+            "command": f"zoo evaluate {name}@{version} --int8" + (f" --limit {limit}" if limit else ""),
+            "seconds": round(time.time() - t0, 1), "full": limit is None}
+
+
+def evaluate_int8(name: str, version: int | None = None, limit: int | None = None, write_card: bool = False) -> dict:
+    """`int8_quality` of a published version (default: the newest with ONNX forms), its files
+    fetched and checked as `zoo.runtime.load` does; with `write_card` (full evaluations only),
+    stored as that version's card's `formats.int8`."""
+    if write_card and limit is not None:
+        raise ValueError("a reduced evaluation (--limit) is never written into a card; drop --limit or --write-card")
+    folder = runtime.load(name, version, precision="int8").folder
+    version = runtime.load(name, version).version
+    result = int8_quality(name, version, folder, limit=limit)
+    if write_card:
+        entry = get_entry(name)
+        card = Card.of_version(entry.artifact_dir, version)
+        card["formats"] = {**card.get("formats", {}), "int8": result}
+        card.write_for_version(entry.artifact_dir, newest=card.version == max(entry.versions()))
+    return result
+
+
+__all__ = ["check_counts", "evaluate_int8", "int8_checks", "int8_quality", "default_judge", "evaluate", "load_judge", "evaluate_artifact", "evaluation_command",
            "measured"]

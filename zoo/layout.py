@@ -6,7 +6,10 @@ registry, the stores, the hub and publishing ask this module rather than spell a
     <store>/<name>/<name>.v<N>.keras       version N's Keras model (weights, config, methods)
     <store>/<name>/<N>/saved_model.pb ...  version N's SavedModel: what TF Serving serves
     <store>/<name>/<N>/onnx/<sig>.onnx     version N's signature <sig> as ONNX (zoo.formats)
+    <store>/<name>/<N>/onnx/int8/<sig>.onnx  the same with int8 weights (dynamic-range quantised)
+    <store>/<name>/<N>/onnx/manifest.json  what a runtime without TensorFlow needs (zoo.runtime)
     <store>/<name>/<N>/model.tflite        version N's signatures as one LiteRT model
+    <store>/<name>/<N>/model.int8.tflite   the same with int8 weights
     <store>/<name>/card.v<N>.json          version N's card; written last, it publishes N
     <store>/<name>/card.json               a copy of the newest version's card
     <store>/<name>/samples.png             what the newest version does, at a glance
@@ -38,6 +41,10 @@ VERSION_KEY = re.compile(r"^[1-9][0-9]{0,8}$")  # 1, 2, ...: no sign, no leading
 PATH_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")  # a plain name: never "", ".", ".." or hidden
 ONNX_FOLDER = "onnx"        # in a version folder: one ONNX model per serving signature
 LITERT = "model.tflite"     # in a version folder: the LiteRT model holding the signatures
+LITERT_INT8 = "model.int8.tflite"  # the same with int8 weights (dynamic-range quantised)
+INT8_FOLDER = "int8"        # in the ONNX folder: each signature with int8 weights
+MANIFEST = "manifest.json"  # in the ONNX folder: model class, config and each signature's files and inputs
+PRECISIONS = ("float32", "int8")
 MAX_PARTS = 8  # <name>/<N>/ and at most six levels inside a SavedModel
 
 
@@ -56,16 +63,24 @@ def version_folder(name: str, version: int) -> str:
     return f"{name}/{version}"
 
 
-def onnx_file(signature: str) -> str:
-    """The path, inside a version folder, of a serving signature's ONNX model."""
-    return f"{ONNX_FOLDER}/{signature}.onnx"
+def onnx_file(signature: str, precision: str = "float32") -> str:
+    """The path, inside a version folder, of a serving signature's ONNX model (`precision`
+    "int8": its dynamic-range quantised twin)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be {' or '.join(map(repr, PRECISIONS))}, got {precision!r}")
+    return f"{ONNX_FOLDER}/{INT8_FOLDER}/{signature}.onnx" if precision == "int8" else f"{ONNX_FOLDER}/{signature}.onnx"
+
+
+def manifest_file() -> str:
+    """The path, inside a version folder, of the ONNX forms' manifest (`zoo.runtime` reads it)."""
+    return f"{ONNX_FOLDER}/{MANIFEST}"
 
 
 def format_of(path_in_version: str) -> str:
     """Which format a file of a version folder belongs to: "onnx", "litert" or "saved_model"."""
     if path_in_version.startswith(f"{ONNX_FOLDER}/"):
         return "onnx"
-    return "litert" if path_in_version == LITERT else "saved_model"
+    return "litert" if path_in_version in (LITERT, LITERT_INT8) else "saved_model"
 
 
 def card_name(version: int | None = None) -> str:

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import keras
 
-from .artifacts import ArtifactError, Card, export_artifact, run_recipe
-from .evaluate import FULL_SAMPLES, check_counts, measured
+from .artifacts import ArtifactError, Card, export_artifact, run_dataset, run_recipe
+from .evaluate import FULL_SAMPLES, check_counts, int8_quality, measured
 from .models import family_of
 from .registry import get_entry
 
@@ -94,7 +94,10 @@ def publish_run(run, name: str | None = None, version: int | None = None, allow_
                 "Train it further, or publish it anyway with --allow-worse (its card records that)")
         return {"metrics": metrics, "evaluation": record, **({"compared_with": compared} if compared else {})}
 
-    return export_artifact(name, run, measure, version=version, verbose=verbose)
+    def quality(number: int, folder: Path) -> dict:
+        return int8_quality(name, number, folder, run_dataset(run), judge=judge, limit=limit)
+
+    return export_artifact(name, run, measure, version=version, verbose=verbose, quality=quality)
 
 
 __all__ = ["comparison", "full_evaluation", "publish_run"]

@@ -103,9 +103,28 @@ def format_lines(formats: dict | None) -> list[str]:
         for sig, m in onnx.items())]
     if formats.get("litert"):
         lines.append(f"  LiteRT: {formats['litert']['file']} (signatures {', '.join(formats['litert']['signatures'])})")
+    if formats.get("int8"):
+        lines.append(f"  int8: {int8_summary(formats)}")
     lines += [f"  not converted: {sig}: {why}" for sig, why in (formats.get("not_converted") or {}).items()]
     lines += [f"  check before ONNX/LiteRT {sig}: {what}" for sig, what in (formats.get("unchecked_inputs") or {}).items()]
     return lines
+
+
+def _mb(size) -> str:
+    return f"{size / 1e6:.2f}"
+
+
+def int8_summary(formats: dict | None) -> str:
+    """What the int8 forms save and cost, from a card's `formats`: file sizes float32 -> int8,
+    each headline metric float32 -> int8, and whether int8 is recommended."""
+    int8, sizes = (formats or {}).get("int8"), (formats or {}).get("sizes") or {}
+    if not int8:
+        return "no int8 forms (published before them)" if not sizes else "int8 not measured"
+    files = "; ".join(f"{fmt} {_mb(s['float32'])} → {_mb(s['int8'])} MB" for fmt, s in
+                      (("ONNX", sizes.get("onnx")), ("LiteRT", sizes.get("litert"))) if s)
+    checks = ", ".join(f"{k} {c['float32']} → {c['int8']}" for k, c in int8.get("checks", {}).items())
+    verdict = "recommended" if int8.get("recommended") else "**not recommended**"
+    return f"{files}; {checks}: {verdict}"
 
 
 def headline(name: str, card: dict) -> str:
@@ -120,16 +139,16 @@ def headline(name: str, card: dict) -> str:
 
 def model_table() -> str:
     """The README's model table, generated from the cards (`zoo readme` writes it)."""
-    rows = ["| model | what | params | measured (see card) |", "|---|---|---|---|"]
+    rows = ["| model | what | params | measured (see card) | int8 (ONNX Runtime, `zoo.runtime`) |", "|---|---|---|---|---|"]
     for name in list_models():
         entry = get_entry(name)
         try:
             c = read_card(name)
         except ArtifactError:  # a model without an artifact still gets its row
-            rows.append(f"| `{name}` | {entry.description} | | no artifact yet |")
+            rows.append(f"| `{name}` | {entry.description} | | no artifact yet | |")
             continue
         rows.append(f"| [`{name}`](artifacts/{name}/card.json) | {entry.description} | {_count(c.get('parameters'))} | "
-                    f"{headline(name, c)} |")
+                    f"{headline(name, c)} | {int8_summary(c.get('formats')) if c.get('formats') else '—'} |")
     return "\n".join(rows)
 
 

@@ -33,16 +33,16 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import filelock
-import keras
 import requests
-import tensorflow as tf
+from tqdm import tqdm
 
-from .files import atomic_write_json, read_json, sha256
+from .files import atomic_write_bytes, atomic_write_json, read_json, sha256
 from .layout import (CARD, INDEX, NAME_PATTERN, PICTURE, VERSION_KEY, card_name, keras_file, layout_problem,
                      published_versions, version_folders, version_of_card)
 from .registry import ROOT, artifacts_root
@@ -55,6 +55,37 @@ PART_MAX_AGE_DAYS = 7
 HTTP_TIMEOUT = (10, 60)  # seconds to connect, seconds between bytes
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 MAX_FILE_BYTES = 1 << 40
+
+
+def gfile():
+    """TensorFlow's `tf.io.gfile`, imported only for the stores that need it (`gs://`, `s3://`,
+    `hdfs://`, `ram://`): folders and http(s) stores work without TensorFlow (`zoo.runtime`)."""
+    try:
+        import tensorflow as tf
+    except ImportError as e:
+        raise ArtifactError("stores at gs://, s3://, hdfs:// or ram:// are read through TensorFlow's tf.io.gfile, "
+                            "which is not installed here: install the full zoo (pip install zoo), or copy the store "
+                            "to a folder or an http(s) server") from e
+    return tf.io.gfile
+
+
+def is_local(location: str) -> bool:
+    """Whether a store location is a folder on this machine (a path or a file:// URL)."""
+    scheme = urlparse(str(location)).scheme
+    return scheme in ("", "file") or len(scheme) == 1
+
+
+def local_path(location: str) -> Path:
+    """The folder a local store location names."""
+    parsed = urlparse(str(location))
+    return Path(parsed.path if parsed.scheme == "file" else str(location))
+
+
+def _transient_errors() -> tuple:
+    """What a dropped transfer raises: worth a retry from where it stopped."""
+    errors = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+    tf = sys.modules.get("tensorflow")  # a gfile transfer has imported it
+    return errors + ((tf.errors.UnavailableError, tf.errors.AbortedError) if tf is not None else ())
 
 
 class ArtifactError(RuntimeError):
@@ -282,8 +313,8 @@ class Store:
     def __init__(self, location: str, named: str = ""):
         self.location, self.named = str(location).rstrip("/"), named
         scheme = urlparse(self.location).scheme
-        if scheme in ("", "file") or len(scheme) == 1:  # a path (or a Windows drive letter)
-            self.kind, self.root = "local", Path(urlparse(self.location).path if scheme == "file" else self.location)
+        if is_local(self.location):  # a path (or a Windows drive letter)
+            self.kind, self.root = "local", local_path(self.location)
         else:
             self.kind, self.root = ("http" if scheme in ("http", "https") else "gfile"), None
         self._index = None
@@ -314,8 +345,10 @@ class Store:
                 response.raise_for_status()
                 text = response.content
             else:
-                with tf.io.gfile.GFile(url, "rb") as f:
+                with gfile().GFile(url, "rb") as f:
                     text = f.read()
+        except ArtifactError:
+            raise
         except Exception as e:  # noqa: BLE001  any transport error: the store is unavailable
             raise ArtifactError(f"cannot read the index of store {self.location} ({type(e).__name__}: {e})") from e
         return parse_index(text, f"store {self.location}: {url}")
@@ -403,8 +436,7 @@ class Store:
                 if self.kind == "http":
                     return _http_append(url, part, size)
                 return _gfile_append(url, part, size)
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                    tf.errors.UnavailableError, tf.errors.AbortedError) as e:
+            except _transient_errors() as e:
                 if attempt == DOWNLOAD_ATTEMPTS - 1:
                     raise ArtifactError(
                         f"could not download {url} ({type(e).__name__}: {e}); the {_bytes(part)} that arrived "
@@ -420,12 +452,25 @@ def _bytes(path: Path) -> str:
     return f"{path.stat().st_size:,} bytes" if path.is_file() else "0 bytes"
 
 
-def _progress(size: int, done: int):
-    """keras' progress bar (the one `keras.utils.get_file` shows), in bytes."""
-    bar = keras.utils.Progbar(size if size > 0 else None, unit_name="B")
-    if done:
-        bar.update(done)
-    return bar
+class _Progress:
+    """A download's progress bar (tqdm's, in bytes, on stderr), updated with the bytes so far."""
+
+    def __init__(self, size: int, done: int, what: str):
+        self.bar = tqdm(total=size if size > 0 else None, initial=done, unit="B", unit_scale=True, desc=what,
+                        leave=False, disable=None)  # disable=None: no bar where stderr is not a terminal
+        self.done = done
+
+    def update(self, have: int):
+        self.bar.update(have - self.done)
+        self.done = have
+
+    def close(self):
+        self.bar.close()
+
+
+def _progress(size: int, done: int, url: str = "") -> _Progress:
+    """The progress bar of one download of `size` bytes (-1: unknown) of which `done` arrived."""
+    return _Progress(size, done, url.rsplit("/", 1)[-1])
 
 
 def _resume_offset(part: Path, size: int) -> int | None:
@@ -453,23 +498,25 @@ def _http_append(url: str, part: Path, size: int):
             f"bytes {have}-")
         if not resumed:  # the server ignored the Range (plain static servers do): start over
             have = 0
-        bar = _progress(size, have)
+        bar = _progress(size, have, url)
         with open(part, "ab" if resumed else "wb") as f:
             for chunk in response.iter_content(CHUNK):
                 have = _append(f, chunk, have, size, url)
                 bar.update(have)
+        bar.close()
 
 
 def _gfile_append(url: str, part: Path, size: int):
     have = _resume_offset(part, size)
     if have is None:
         return
-    bar = _progress(size, have)
-    with tf.io.gfile.GFile(url, "rb") as source, open(part, "ab") as f:
+    bar = _progress(size, have, url)
+    with gfile().GFile(url, "rb") as source, open(part, "ab") as f:
         source.seek(have)
         while chunk := source.read(CHUNK):
             have = _append(f, chunk, have, size, url)
             bar.update(have)
+    bar.close()
 
 
 def _append(f, chunk: bytes, have: int, size: int, url: str) -> int:
@@ -486,11 +533,20 @@ def read_index_at(location: str) -> dict:
     location; an empty index when it has none."""
     url = f"{str(location).rstrip('/')}/{INDEX}"
     try:
-        if not tf.io.gfile.exists(url):
-            return {"format": INDEX_FORMAT, "models": {}}
-        with tf.io.gfile.GFile(url, "rb") as f:
-            text = f.read()
-    except (OSError, tf.errors.OpError) as e:
+        if is_local(location):
+            path = local_path(location) / INDEX
+            if not path.exists():
+                return {"format": INDEX_FORMAT, "models": {}}
+            text = path.read_bytes()
+        else:
+            fs = gfile()
+            if not fs.exists(url):
+                return {"format": INDEX_FORMAT, "models": {}}
+            with fs.GFile(url, "rb") as f:
+                text = f.read()
+    except ArtifactError:
+        raise
+    except Exception as e:  # noqa: BLE001  OSError, or TensorFlow's OpError for a gfile scheme
         raise StoreIndexError(f"cannot read {url} ({type(e).__name__}: {e})") from e
     return parse_index(text, url)
 
@@ -577,10 +633,15 @@ def verify_store(location: str, names=None) -> dict:
 
 
 def _gfile_write_atomic(url: str, data: bytes):
+    if is_local(url):
+        local_path(url).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(local_path(url), data)
+        return
+    fs = gfile()
     tmp = f"{url}.tmp-{os.getpid()}"
-    with tf.io.gfile.GFile(tmp, "wb") as f:
+    with fs.GFile(tmp, "wb") as f:
         f.write(data)
-    tf.io.gfile.rename(tmp, url, overwrite=True)
+    fs.rename(tmp, url, overwrite=True)
 
 
 def push(name: str, version: int, source, destination: str) -> list[str]:
@@ -607,7 +668,10 @@ def push(name: str, version: int, source, destination: str) -> list[str]:
     written = []
     for rel in files:
         url = f"{dest.location}/{rel}"
-        tf.io.gfile.makedirs(os.path.dirname(url))
+        if is_local(url):
+            local_path(url).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            gfile().makedirs(os.path.dirname(url))
         _gfile_write_atomic(url, (root / rel).read_bytes())
         written.append(url)
     newest = all(int(v) < version for v in published)  # card.json and the picture are the newest version's

@@ -153,6 +153,23 @@ class PolicyValueFamily(Family):
     policy and value, measured in games of its search player and played by `zoo play`."""
 
     serving_default = "predict"
+    runtime_kind = "policy_value"
+    exact_integer_inputs = ("board",)
+    int8_allowed = {"vs_": ("min", 0, "abs"), "openings_vs_": ("min", 0, "abs")}
+
+    @classmethod
+    def runtime_metrics(cls, runtime_model, judge=None, limit: int | None = None) -> dict:
+        """Losses of the search player (the card's simulations) against the game's reference
+        opponent in the card's matches: from the empty board and, for Connect Four, from its
+        random two-move openings (`limit`: games per match)."""
+        game, games = runtime_model.game(), min(100, limit or 100)
+        sims, ref, name = runtime_model.simulations, reference_opponent(game, seed=1), game.reference_name
+        out = {f"vs_{name}_losses": play_match(game, runtime_model.player(sims, seed=0), ref, games=games)["losses"]}
+        if game.opening_book_plies:
+            starts = random_openings(game, games, game.opening_book_plies, seed=3)
+            out[f"openings_vs_{name}_losses"] = play_match(game, runtime_model.player(sims, seed=0), ref, games=games,
+                                                           starts=starts)["losses"]
+        return {**out, "games_each": games, "simulations_per_move": sims}
     trainer = "alphazero"
     play_kind = "board"
     picture_scale = 1

@@ -36,6 +36,7 @@ import tf2onnx
 from keras import ops
 
 from .. import data
+from ..limits import MAX_SAMPLES, SAMPLE_CHUNK, check_temperature, sample_count  # noqa: F401  (the models' limits)
 
 IMAGE_SHAPE = (28, 28, 1)
 ONNX_OPSET = 17  # what tf2onnx 1.17 writes well, and every ONNX Runtime since 1.12 (and onnxruntime-web) runs
@@ -74,9 +75,11 @@ def ema_weights(optimizer, variables, restore=None, then=None):
 
 
 @contextlib.contextmanager
-def quiet_tf2onnx():
-    """tf2onnx logs every conversion step at INFO; the zoo prints its own lines."""
-    logger = logging.getLogger("tf2onnx")
+def quiet_logger(name: str = "tf2onnx"):
+    """Only errors from logger `name` while in the block: tf2onnx logs every conversion step at
+    INFO, ONNX Runtime's quantiser (the root logger) a warning per model; the zoo prints its own
+    lines."""
+    logger = logging.getLogger(name)
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
@@ -90,7 +93,7 @@ def to_onnx(fn, specs):
     `specs`, converted by tf2onnx; the variables it reads become constants of their current
     values. The one conversion the zoo makes: `zoo.formats` writes it to files, the search and
     the greedy games run it in ONNX Runtime (`numpy_function`)."""
-    with quiet_tf2onnx():
+    with quiet_logger():
         proto, _ = tf2onnx.convert.from_function(tf.function(fn, input_signature=specs), input_signature=specs,
                                                  opset=ONNX_OPSET)
     onnx.checker.check_model(proto)
@@ -144,6 +147,17 @@ def weights_fingerprint(model) -> str:
     return digest.hexdigest()
 
 
+def class_path(model) -> str:
+    """`module.Class` of a model: what a card and an ONNX manifest name it by."""
+    return f"{type(model).__module__}.{type(model).__name__}"
+
+
+def model_config(model) -> dict:
+    """The model's constructor arguments (its `get_config` without Keras' own name, trainable
+    and dtype): what a card and an ONNX manifest record."""
+    return {k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")}
+
+
 def normal_noise(n: int, dim: int, seed: int = 0) -> np.ndarray:
     """(n, dim) float32 standard-normal codes from a fixed seed: the evaluations' fixed draws."""
     return np.random.default_rng(seed).standard_normal((n, dim)).astype("float32")
@@ -152,24 +166,6 @@ def normal_noise(n: int, dim: int, seed: int = 0) -> np.ndarray:
 def in_batches(fn, *arrays, size: int = 1000) -> np.ndarray:
     """`fn` over the arrays in slices of `size` rows, results concatenated as numpy."""
     return np.concatenate([np.asarray(fn(*(a[i : i + size] for a in arrays))) for i in range(0, len(arrays[0]), size)])
-
-
-MAX_SAMPLES = 65536  # images per `sample` call: 205 MB of float32 pixels; ask in several calls for more
-SAMPLE_CHUNK = 4096  # rows generated at a time, so a large call's activations stay bounded
-
-
-def sample_count(n) -> int:
-    """`n` as a number of samples: a whole number from 0 to `MAX_SAMPLES`, else a clear error."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) and not (
-            isinstance(n, float) and float(n).is_integer()):
-        raise TypeError(f"n must be a whole number of samples, got {n!r}")
-    n = int(n)
-    if n < 0:
-        raise ValueError(f"n must be a number of samples (0 or more), got {n}")
-    if n > MAX_SAMPLES:
-        raise ValueError(f"n={n:,} is above the {MAX_SAMPLES:,} samples one call returns ({MAX_SAMPLES * 784 * 4 >> 20} MB "
-                         "of images); draw them in several calls")
-    return n
 
 
 def argmax(x):
@@ -193,16 +189,6 @@ def _dtype_kind(x) -> str | None:
     a value without one (a list), which the checks convert."""
     dtype = getattr(x, "dtype", None)
     return None if dtype is None else np.dtype(getattr(dtype, "as_numpy_dtype", dtype)).kind
-
-
-def check_temperature(temperature) -> float:
-    """A sampling temperature (the prior's spread is multiplied by it): a finite number from 0,
-    else a clear error."""
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)):
-        raise TypeError(f"temperature must be a number (1.0: the prior itself), got {temperature!r}")
-    if not np.isfinite(temperature) or temperature < 0:
-        raise ValueError(f"temperature must be a finite number from 0 (1.0: the prior itself), got {temperature!r}")
-    return float(temperature)
 
 
 def check_unit_interval(u, name: str):
@@ -401,6 +387,17 @@ class Family:
     # Serving signatures that ONNX and LiteRT cannot hold, with the reason the card gives
     # (zoo.formats converts every other one): {signature: why}.
     not_portable: dict = {}
+    # The class `zoo.runtime` loads the ONNX forms as (its name in `zoo.runtime.RUNTIMES`: the
+    # same inference methods as the Keras model, without TensorFlow); None: a `RuntimeModel`,
+    # whose `run(signature, **inputs)` calls any signature.
+    runtime_kind: str | None = None
+    # Inputs whose integer values are exact (0/1 boards, unlike 0-255 pixels): integer arrays
+    # are taken as those floats, by the methods and by `zoo.runtime`.
+    exact_integer_inputs: tuple = ()
+    # How much worse the int8 forms' headline may be than float32's, per metric of
+    # `runtime_metrics`: {metric: (direction "min"/"max", allowed change, "abs" or "rel")}.
+    # A variant outside it is published marked not recommended.
+    int8_allowed: dict = {}
 
     def __init__(self, model):
         self.model = model
@@ -443,6 +440,14 @@ class Family:
     def headline(cls, metrics: dict, config: dict) -> str:
         """The numbers a reader wants first, from a card's metrics (README's model table)."""
         return ", ".join(f"{k} {v}" for k, v in metrics.items() if not isinstance(v, dict))
+
+    @classmethod
+    def runtime_metrics(cls, runtime_model, judge=None, limit: int | None = None) -> dict:
+        """The family's headline numbers measured on `runtime_model`, a `zoo.runtime` model of
+        this family's ONNX forms (float32 or int8): what quantisation costs, in the numbers
+        users choose the model by. `judge`: the dataset's `zoo.metrics.Judge` when
+        `needs_judge`; `limit` cuts the test items (a quick look)."""
+        return {}
 
     @classmethod
     def headline_metric(cls, metrics: dict) -> tuple[str, str] | None:

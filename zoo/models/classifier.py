@@ -105,6 +105,8 @@ class ClassifierFamily(Family):
     set of the data it was trained on (it may be that dataset's judge)."""
 
     serving_default = "classify"
+    runtime_kind = "classifier"
+    int8_allowed = {"test_accuracy": ("max", 0.002, "abs")}
     recipe_bounds = {"feature_dim": {"low": 1}, "num_classes": {"low": 2}}
 
     def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True) -> dict:
@@ -119,6 +121,14 @@ class ClassifierFamily(Family):
         return {"test_accuracy": round(float((pred == y).mean()), 5), "test_errors": int((pred != y).sum()),
                 "per_class_accuracy": per, **{f"real_floor_{k}": floor[k] for k in (judge.fid_name, judge.score_name)},
                 "test_images": int(len(y))}
+
+    @classmethod
+    def runtime_metrics(cls, runtime_model, judge=None, limit: int | None = None) -> dict:
+        """Test accuracy on its dataset's test set (the first `limit` images)."""
+        dataset = runtime_model.config.get("dataset", "mnist")
+        x, y = data.float_images(dataset, limit=limit), data.load_arrays(dataset, "test")[1]
+        pred = in_batches(runtime_model.classify, x)
+        return {"test_accuracy": round(float((pred == y[: len(x)]).mean()), 5), "test_images": int(len(x))}
 
     @classmethod
     def test_set(cls, config):

@@ -330,6 +330,16 @@ class DCGAN(_GANBase):
 class DCGANFamily(_GANFamily):
     """A DCGAN also serves its discriminator (the learned loss)."""
 
+    runtime_kind = "gan"
+    int8_allowed = {"fid": ("min", 0.10, "rel")}
+
+    @classmethod
+    def runtime_metrics(cls, runtime_model, judge=None, limit: int | None = None) -> dict:
+        """The judge's FID of 10,000 (or `limit`) samples from the card's noise (seed 2)."""
+        n = limit or 10000
+        imgs = in_batches(runtime_model.generate, normal_noise(n, runtime_model.latent_dim, seed=2))
+        return {judge.fid_name: judge.score(imgs)[judge.fid_name], "samples": n}
+
     def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True) -> dict:
         """FID-MNIST, MNIST score and mean confidence of 10,000 samples (noise seed 2)."""
         out = judge.with_floor(judge.score(in_batches(self.model.generate, normal_noise(10000, self.model.latent_dim, seed=2))))
@@ -440,6 +450,15 @@ class ConditionalGANFamily(_GANFamily):
     """A conditional GAN is served and measured by the label asked for."""
 
     serving_input_bounds = {**Family.serving_input_bounds, "label": (0, NUM_CLASSES - 1)}
+    runtime_kind = "conditional_gan"
+    int8_allowed = {"label_accuracy": ("max", 0.003, "abs"), "fid": ("min", 0.10, "rel")}
+
+    @classmethod
+    def runtime_metrics(cls, runtime_model, judge=None, limit: int | None = None) -> dict:
+        """Label accuracy and FID of the card's samples (`label_scores`: 1,000 per class, or
+        `limit` per class)."""
+        scores = label_scores(runtime_model.generate, runtime_model.latent_dim, judge, limit or 1000)
+        return {k: scores[k] for k in ("label_accuracy", judge.fid_name, "samples")}
 
     def card_metrics(self, judge=None, samples: int = 1000, limit: int | None = None, verbose: bool = True,
                      per_label: int = 1000) -> dict:

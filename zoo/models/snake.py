@@ -92,6 +92,14 @@ class SnakeFamily(Family):
     in apples over seeded greedy games and played by `zoo play`."""
 
     serving_default = "act"
+    runtime_kind = "q_agent"
+    int8_allowed = {"apples_mean": ("max", 0.05, "rel")}
+
+    @classmethod
+    def runtime_metrics(cls, runtime_model, judge=None, limit: int | None = None) -> dict:
+        """Apples per game over the card's 100 seeded greedy games (the first `limit`)."""
+        result = evaluate_policy(runtime_model.greedy_policy(), games=min(100, limit or 100))
+        return {"apples_mean": result["mean"], "apples_max": result["max"], "games": result["games"]}
     trainer = "dqn"
     play_kind = "agent"
     picture_scale = 1

@@ -255,6 +255,18 @@ class VAEGANFamily(VAEFamily):
     trained with two optimisers, and measured by the judge on its samples and reconstructions."""
 
     recipe_bounds = {"ema": {"high": 0.9999}}
+    runtime_kind = "vaegan"
+    int8_allowed = {"fitted_prior_samples_fid": ("min", 0.10, "rel")}
+
+    @classmethod
+    def runtime_metrics(cls, runtime_model, judge=None, limit: int | None = None) -> dict:
+        """The judge's FID of 10,000 (or `limit`) decoded draws from the fitted prior (the
+        draws of `fitted_prior_sample_scores`: seeds 1 and 2)."""
+        n = limit or 10000
+        noise = normal_noise(n, runtime_model.latent_dim, seed=cls.prior_samples_seed)
+        uniform = np.random.default_rng(2).random(n).astype("float32")
+        imgs = in_batches(lambda e, u: runtime_model.output("sample_fitted", "images", e, u), noise, uniform)
+        return {f"fitted_prior_samples_{judge.fid_name}": judge.score(imgs)[judge.fid_name], "samples": n}
     serving_input_bounds = {**VAEFamily.serving_input_bounds, "uniform": (0.0, 1.0)}
 
     def picture_codes(self, rng, n: int) -> np.ndarray:
