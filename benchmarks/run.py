@@ -22,7 +22,9 @@ Parts (each figure is measured in a fresh process: own TensorFlow runtime, own p
 - runtimes: every signature's ONNX form run by ONNX Runtime (its default threads, and one
   thread) and its LiteRT form by LiteRT, at batch 1 and 1,024, in a process without TensorFlow,
   beside the serving part's SavedModel through Session::Run with one thread per op (the
-  fastest TF Serving setting at batch 1) when both parts ran together.
+  fastest TF Serving setting at batch 1) when both parts ran together; the int8 forms' batch-1
+  latency; and `zoo.runtime`'s method calls against a bare `InferenceSession.run` of the same
+  file (interleaved calls, batch 1), in a process without TensorFlow.
 Speed is measured here, never in tests.
 
 A full run takes hours on a slow host. The raw results (--json) are written after every part,
@@ -472,6 +474,7 @@ def child_runtimes(name, calls, folder):
     record = json.loads((folder / "formats.json").read_text())
     inputs = np.load(folder / "inputs.npz")
     litert = Interpreter(model_path=str(folder / record["litert"]["file"])) if record["litert"] else None
+    litert8 = Interpreter(model_path=str(folder / record["litert"]["int8"])) if record["litert"] else None
     out = {}
     for sig, onnx_model in record["onnx"]["signatures"].items():
         big = {k: inputs[f"{sig}:{k}"] for k in onnx_model["inputs"]}
@@ -484,11 +487,45 @@ def child_runtimes(name, calls, folder):
             session = onnxruntime.InferenceSession(str(folder / onnx_model["file"]), options,
                                                    providers=["CPUExecutionProvider"])
             row[label] = _latency(lambda: session.run(None, one), lambda: session.run(None, big), calls, n)
+        int8 = onnxruntime.InferenceSession(str(folder / onnx_model["int8"]), providers=["CPUExecutionProvider"])
+        row["onnxruntime_int8"] = _latency(lambda: int8.run(None, one), lambda: int8.run(None, big), calls, n)
         if litert is not None:
             runner = litert.get_signature_runner(sig)
             row["litert"] = _latency(lambda: runner(**one), lambda: runner(**big), calls, n)
+            runner8 = litert8.get_signature_runner(sig)
+            row["litert_int8"] = _latency(lambda: runner8(**one), lambda: runner8(**big), calls, n)
         out[sig] = row
     assert "tensorflow" not in sys.modules and "zoo" not in sys.modules, "the runtimes run without TensorFlow"
+    return out
+
+
+def child_client(name, calls, folder):
+    """`zoo.runtime`'s call of each signature (`run`, its checks included) against a bare
+    `InferenceSession.run` of the same file, batch 1, calls interleaved; float32 and int8."""
+    import onnxruntime
+
+    from zoo import runtime
+
+    calls, folder, out = int(calls), Path(folder), {}
+    inputs = np.load(folder / "inputs.npz")
+    for precision in ("float32", "int8"):
+        model = runtime.load_folder(folder, name, 1, precision, seed=0)
+        for sig, signature in model.signatures.items():
+            one = {r["name"]: inputs[f"{sig}:{r['name']}"][:1] for r in signature.inputs}
+            session = onnxruntime.InferenceSession(str(signature.path), providers=["CPUExecutionProvider"])
+            names = list(signature.outputs.values())
+            pair = (lambda: session.run(names, one), lambda: model.run(sig, **one))
+            times = ([], [])
+            for i in range(20 + calls):
+                for which, call in enumerate(pair):
+                    t0 = time.perf_counter()
+                    call()
+                    if i >= 20:
+                        times[which].append(time.perf_counter() - t0)
+            bare, client = (float(np.percentile(np.array(t) * 1000, 50)) for t in times)
+            out[f"{precision}:{sig}"] = {"bare_p50_ms": round(bare, 4), "client_p50_ms": round(client, 4),
+                                         "ratio": round(client / bare, 3)}
+    assert "tensorflow" not in sys.modules, "the runtime client runs without TensorFlow"
     return out
 
 
@@ -562,7 +599,7 @@ CHILDREN = {"fit_throughput": child_fit_throughput, "zoo_throughput": child_zoo_
             "pair_throughput": child_pair_throughput,
             "zoo_threshold": child_zoo_threshold, "fit_threshold": child_fit_threshold,
 "serving": child_serving, "eager": child_eager, "peer": child_peer,
-            "load": child_load, "runtimes": child_runtimes}
+            "load": child_load, "runtimes": child_runtimes, "client": child_client}
 
 
 # --- the parent: run the parts, print, write BENCHMARKS.md -----------------------------------
@@ -704,10 +741,12 @@ def part_runtimes(quick, tmp):
         path = _write_inputs(name)
         path.rename(folder / "inputs.npz")
         measured = child("runtimes", name, calls, folder)
-        if "error" in measured:
-            print(f"  {name}: failed: {measured['error']}", flush=True)
+        client = child("client", name, calls, folder)
+        if "error" in measured or "error" in client:
+            print(f"  {name}: failed: {measured.get('error') or client.get('error')}", flush=True)
             continue
-        rows += [{"model": name, "signature": sig, **v} for sig, v in measured.items()]
+        rows += [{"model": name, "signature": sig, **v, "client": {p: client[f"{p}:{sig}"] for p in ("float32", "int8")}}
+                 for sig, v in measured.items()]
         print(f"  {name}: " + ", ".join(f"{s} p50 {v['onnxruntime']['p50_ms']} ms" for s, v in measured.items()), flush=True)
     return rows
 
@@ -900,7 +939,30 @@ def _render_runtimes(results) -> list[str]:
                    f"{lt.get('batch_per_s', 'n/a')} | {sm.get('p50_ms', 'n/a')} | {sm.get('batch_per_s', 'n/a')} | "
                    f"{fastest[1]} | {_ratio(sm.get('p50_ms'), fastest[0]) if sm else 'n/a'} |")
     out.append("")
-    return out
+    return out + _render_client(results)
+
+
+def _render_client(results) -> list[str]:
+    """The runtimes part's second table: int8 latency, and zoo.runtime's cost over a bare session."""
+    rows = [r for r in results["runtimes"] if "client" in r]
+    if not rows:
+        return []
+    out = ["### int8 forms, and the `zoo.runtime` client over a bare `InferenceSession.run` (batch 1)", "",
+           "*int8*: the version's `onnx/int8/` file (dynamic-range quantised) in ONNX Runtime (default threads) and "
+           "`model.int8.tflite` in LiteRT. *Client*: `zoo.runtime` model's `run(signature, ...)`, its input checks "
+           "included, against a bare `InferenceSession.run` of the same file, calls interleaved (p50 of each); "
+           "floor: 1.2x.", "",
+           "| model | signature | ONNX Runtime p50 ms | int8 p50 ms | LiteRT p50 ms | LiteRT int8 p50 ms | "
+           "bare p50 ms | client p50 ms | client / bare | int8: bare | client | client / bare |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        f, q = r["client"]["float32"], r["client"]["int8"]
+        out.append(f"| {r['model']} | {r['signature']} | {r['onnxruntime']['p50_ms']} | "
+                   f"{r.get('onnxruntime_int8', {}).get('p50_ms', 'n/a')} | {r.get('litert', {}).get('p50_ms', 'n/a')} | "
+                   f"{r.get('litert_int8', {}).get('p50_ms', 'n/a')} | {f['bare_p50_ms']} | {f['client_p50_ms']} | "
+                   f"{f['ratio']}x | {q['bare_p50_ms']} | {q['client_p50_ms']} | {q['ratio']}x |")
+    worst = max(max(r["client"]["float32"]["ratio"], r["client"]["int8"]["ratio"]) for r in rows)
+    return out + ["", f"Largest client / bare ratio: {worst}x over {2 * len(rows)} signature files.", ""]
 
 
 def render(results) -> str:

@@ -4,6 +4,7 @@ the SavedModel's outputs where users run them, in a virtualenv that holds numpy,
 and LiteRT and no TensorFlow."""
 
 import json
+import shutil
 import subprocess
 
 import numpy as np
@@ -49,15 +50,28 @@ print(json.dumps({"modules": sorted(m for m in ("tensorflow", "keras", "zoo") if
 '''
 
 
+def _formats_of(name, model, folder):
+    """The newest version's ONNX and LiteRT forms in `folder` and their card record: the published
+    files when the version has them (what users get), else converted as the publishing pass would."""
+    card = zoo.hub.card(name)
+    if not (card.get("formats") or {}).get("onnx"):
+        return formats.write_formats(model, folder)
+    published = zoo.get_entry(name).artifact_dir / str(card.version)
+    shutil.copytree(published / "onnx", folder / "onnx")
+    for litert in (card["formats"]["litert"]["file"], card["formats"]["litert"]["int8"]):
+        shutil.copy(published / litert, folder / litert)
+    return card["formats"]
+
+
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
-    """Every published model's newest version converted (the publishing pass's `write_formats`),
-    with fixed inputs per signature and the published SavedModel's outputs for them."""
+    """Every published model's newest version's ONNX and LiteRT forms (`_formats_of`), with fixed
+    inputs per signature and the published SavedModel's outputs for them."""
     root = tmp_path_factory.mktemp("formats")
     manifest, inputs, expected, signatures = {}, {}, {}, {}
     for name in NAMES:
         model = zoo.load(name)
-        manifest[name] = formats.write_formats(model, root / name)
+        manifest[name] = _formats_of(name, model, root / name)
         served = zoo.load(name, format="saved_model").signatures
         signatures[name] = family_of(model).serving_signatures()
         for sig, (_, specs) in signatures[name].items():

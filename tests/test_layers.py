@@ -25,8 +25,8 @@ LAYERS = [
     ["zoo.models"],                                                      # 3 model families
     ["zoo.recipes", "zoo.runs", "zoo.training", "zoo.rl"],               # 4 training
     ["zoo.serving", "zoo.store", "zoo.signatures", "zoo.formats", "zoo.artifacts", "zoo.hub", "zoo.evaluate", "zoo.reporting",
-     "zoo.publish", "zoo.runtime"],  # 5 stores, signatures and formats, artifacts, loading, reports
-    ["zoo.sweep", "zoo.cli", "zoo.play", "zoo.demo", "zoo"],             # 6 entry points
+     "zoo.publish", "zoo.runtime", "zoo.modelcards"],  # 5 stores, signatures and formats, artifacts, loading, reports
+    ["zoo.sweep", "zoo.cli", "zoo.play", "zoo.demo", "zoo.gallery", "zoo"],             # 6 entry points
 ]
 
 

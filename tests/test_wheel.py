@@ -67,7 +67,8 @@ def test_recipes_travel_with_every_kind_of_install(wheel, tmp_path, how):
         env["PYTHONPATH"] = deps
     else:
         python = sys.executable
-        _run([python, "-m", "pip", "install", "-q", "--no-deps", how, place, wheel], env, tmp_path)
+        # --ignore-installed: pip would otherwise uninstall the running venv's own (editable) zoo first
+        _run([python, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", how, place, wheel], env, tmp_path)
         installed = place if how == "--target" else next(place.glob("lib/python*/site-packages"))
         env["PYTHONPATH"] = f"{installed}{os.pathsep}{deps}"
     p = subprocess.run([python, "-c", RECIPE], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)

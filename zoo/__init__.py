@@ -36,6 +36,8 @@ _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 __version__ = "0.1.0"
 __all__ = ["data", "describe", "envs", "games", "get_entry", "list_models", "load", "models", "registry", "training"]
 _FUNCTIONS = {"load": "hub", "describe": "reporting", "get_entry": "registry", "list_models": "registry"}
+_ALONE = {"files", "layout", "limits", "store", "runtime"}  # TensorFlow-free modules that need no models registered
+_RUNTIME = {"games", "registry"}  # also in zoo-runtime, which has no models: there they come alone
 
 
 def _importing_zoo() -> bool:
@@ -62,8 +64,12 @@ def _full_zoo():
 def __getattr__(name: str):
     if name.startswith("__"):
         raise AttributeError(name)
-    if (name in _FUNCTIONS or name in __all__) and not _importing_zoo():
-        _full_zoo()
+    if name not in _ALONE and not _importing_zoo():  # a user's first touch: the zoo as `import zoo` gave it
+        try:
+            _full_zoo()
+        except ImportError:
+            if name not in _RUNTIME:  # zoo-runtime has these modules, and no models
+                raise
         if name in _FUNCTIONS:
             value = getattr(_sys.modules[f"{__name__}.{_FUNCTIONS[name]}"], name)
             globals()[name] = value

@@ -19,8 +19,10 @@ import shlex
 import sys
 from pathlib import Path
 
-from . import artifacts, evaluate, hub, play, publish, recipes, registry, reporting, runs, serving, store, sweep, training
+from . import (artifacts, evaluate, gallery, hub, modelcards, play, publish, recipes, registry, reporting, runs, serving, store, sweep,
+               training)
 from .artifacts import ArtifactError
+from .rl import alphazero, dqn  # noqa: F401  (register their trainers: `zoo train` runs them)
 from .data import DataError
 from .recipes import RecipeError
 from .registry import UnknownModelError
@@ -143,6 +145,7 @@ def _cmd_export(args):
     if args.from_version is not None:
         artifacts.republish(args.name, args.from_version, args.version, note=args.note or "",
                             quality=lambda number, folder: evaluate.int8_quality(args.name, number, folder))
+        modelcards.write_model_cards([args.name])
     else:
         publish.publish_run(args.run, args.name, args.version, allow_worse=args.allow_worse)
 
@@ -160,8 +163,17 @@ def _cmd_play(args):
         delay=args.delay, max_steps=args.max_steps, second=args.second, simulations=args.simulations))
 
 
+def _cmd_gallery(args):
+    index = gallery.build(args.out, verbose=True)
+    print(f"wrote {index}")
+    if args.serve:
+        gallery.serve(args.out, args.port)
+
+
 def _cmd_readme(args):
     print("README.md updated" if reporting.update_readme() else "README.md already current")
+    written = modelcards.write_model_cards()
+    print(f"model cards updated: {', '.join(str(p) for p in written)}" if written else "model cards already current")
 
 
 def _cmd_serving_config(args):
@@ -213,6 +225,18 @@ def _add_store_commands(sub):
     s = sub.add_parser("index", help="rebuild a local store's index.json (default: the local artifacts)")
     s.add_argument("--store")
     s.set_defaults(fn=_cmd_index)
+
+
+def _add_page_commands(sub):
+    """`zoo gallery` and `zoo readme`: what people read and try."""
+    s = sub.add_parser("gallery", help="write a static site where every model with ONNX forms runs in the browser")
+    s.add_argument("out", help="folder to write the site into")
+    s.add_argument("--serve", action="store_true", help="then serve it on http://127.0.0.1:PORT for a look")
+    s.add_argument("--port", type=int, default=8000)
+    s.set_defaults(fn=_cmd_gallery)
+
+    s = sub.add_parser("readme", help="rewrite README.md's model table and each artifact's README.md model card from the cards")
+    s.set_defaults(fn=_cmd_readme)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -284,8 +308,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--simulations", type=int, default=None, help="board games: searches per network move")
     s.set_defaults(fn=_cmd_play)
 
-    s = sub.add_parser("readme", help="rewrite README.md's model table from the cards")
-    s.set_defaults(fn=_cmd_readme)
+    _add_page_commands(sub)
 
     s = sub.add_parser("serving-config", help="write artifacts/models.config and batching.config for TF Serving")
     s.add_argument("--base-path", default="/models", help="where the artifacts folder is mounted for TF Serving")

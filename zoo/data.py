@@ -50,6 +50,11 @@ DATA_LICENCES = {
     "fashion-mnist": "MIT (Zalando Research, https://github.com/zalandoresearch/fashion-mnist)",
 }
 CODE_LICENCE = "Apache-2.0"
+CLASS_NAMES = {  # what each label means, as people read it
+    "mnist": [str(d) for d in range(10)],
+    "fashion-mnist": ["T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
+                      "ankle boot"],
+}
 _PREFIX = {"train": "train", "test": "t10k"}
 AUGMENTS = ("none", "shift", "shift-flip")  # make_dataset's augment choices
 TFDS_PREFIX, TFDS_DIR_ENV = "tfds:", "ZOO_TFDS_DIR"  # data.dataset = "tfds:fashion_mnist"

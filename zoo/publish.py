@@ -28,6 +28,7 @@ import keras
 
 from .artifacts import ArtifactError, Card, export_artifact, run_dataset, run_recipe
 from .evaluate import FULL_SAMPLES, check_counts, int8_quality, measured
+from .modelcards import write_model_cards
 from .models import family_of
 from .registry import get_entry
 
@@ -97,7 +98,9 @@ def publish_run(run, name: str | None = None, version: int | None = None, allow_
     def quality(number: int, folder: Path) -> dict:
         return int8_quality(name, number, folder, run_dataset(run), judge=judge, limit=limit)
 
-    return export_artifact(name, run, measure, version=version, verbose=verbose, quality=quality)
+    folder = export_artifact(name, run, measure, version=version, verbose=verbose, quality=quality)
+    write_model_cards([name])  # the newest version's README.md model card (unchanged when an older one was published)
+    return folder
 
 
 __all__ = ["comparison", "full_evaluation", "publish_run"]

@@ -157,6 +157,14 @@ class PolicyValueFamily(Family):
     exact_integer_inputs = ("board",)
     int8_allowed = {"vs_": ("min", 0, "abs"), "openings_vs_": ("min", 0, "abs")}
 
+    def gallery_data(self, dataset: str) -> dict:
+        """The board a page draws: its size, the line to connect, whether discs fall, the marks."""
+        game = self.model.game()
+        return {"game": {"name": game.name, "rows": game.rows, "cols": game.cols, "connect": game.connect,
+                         "gravity": game.n_actions == game.cols, "marks": ["X", "O"] if game.n_actions > game.cols
+                         else ["●", "○"]},
+                "chooses": "the policy head alone: the legal move it gives the highest probability (no search)"}
+
     @classmethod
     def runtime_metrics(cls, runtime_model, judge=None, limit: int | None = None) -> dict:
         """Losses of the search player (the card's simulations) against the game's reference

@@ -202,6 +202,30 @@ class AutoEncoderFamily(_AutoEncoderFamily):
                 "test_mse_per_pixel": round(float(np.concatenate(mse).mean()), 6),
                 "test_images": int(len(images))}
 
+    map_digits = 1000  # test digits on a gallery page's map of codes
+
+    def gallery_data(self, dataset: str) -> dict:
+        """Test images to pick from, and the map of codes: the codes (a VAE's posterior means) of
+        the first 1,000 test digits projected on their two principal axes (PCA), with the mean and
+        the axes, so that a point on the map is decoded as mean + a * axis1 + b * axis2."""
+        x = data.float_images(dataset, limit=self.map_digits)
+        codes = np.asarray(self.encode_mean(x), "float64")
+        mean = codes.mean(axis=0)
+        axes = np.linalg.svd(codes - mean, full_matrices=False)[2][:2]
+        points = (codes - mean) @ axes.T
+        lo, hi = points.min(axis=0), points.max(axis=0)
+        pad = 0.05 * (hi - lo)
+        labels = data.load_arrays(dataset, "test")[1][: len(x)]
+        return {**self.test_digits(dataset),
+                "map": {"points": np.round(points, 3).tolist(), "labels": labels.astype(int).tolist(),
+                        "mean": np.round(mean, 6).tolist(), "axes": np.round(axes, 6).tolist(),
+                        "extent": [(lo - pad).round(3).tolist(), (hi + pad).round(3).tolist()],
+                        "projection": f"PCA of the codes of the first {len(x):,} test images"}}
+
+    def encode_mean(self, x):
+        """The codes of images a map shows: the encoder's output."""
+        return self.model.encode(x)
+
     @classmethod
     def runtime_metrics(cls, runtime_model, judge=None, limit: int | None = None) -> dict:
         """Reconstruction MSE per pixel on the grey-level test set (the first `limit` images)."""
@@ -427,6 +451,10 @@ class VAEFamily(_AutoEncoderFamily):
     runtime_kind = "vae"
     int8_allowed = {"test_nll_nats_is": ("min", 0.5, "abs")}
     runtime_images = 2000  # test digits of the runtime NLL: ONNX Runtime decodes ~5,000 images/s here
+
+    def encode_mean(self, x):
+        """The posterior means: where a map places each image."""
+        return self.model.encode(x)[0]
 
     @classmethod
     def runtime_metrics(cls, runtime_model, judge=None, limit: int | None = None, k: int = 100) -> dict:

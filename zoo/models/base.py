@@ -467,6 +467,20 @@ class Family:
         """Extra pictures that compare this model with others loaded beside it ({file name: image})."""
         return {}
 
+    def gallery_data(self, dataset: str) -> dict:
+        """What the model's gallery page needs beside its ONNX files (`zoo gallery`), as JSON:
+        test images to pick from, a map of codes, a game's board... (`dataset`: the version's
+        training data). Its page's kind is the manifest's `runtime`."""
+        return {}
+
+    @staticmethod
+    def test_digits(dataset: str, n: int = 24) -> dict:
+        """The first `n` test images (0-255 grey levels, flattened) and labels of `dataset`, for a
+        gallery page to pick from."""
+        x, y = data.load_arrays(dataset, "test")
+        return {"test_images": x[:n].reshape(n, -1).astype(int).tolist(), "test_labels": y[:n].astype(int).tolist(),
+                "classes": data.CLASS_NAMES.get(dataset, [str(k) for k in range(10)])}
+
     # --- training hooks -----------------------------------------------------------------------
     def health_check(self, metrics: dict) -> str | None:
         """A reason to stop training (collapse, a winning discriminator), or None."""

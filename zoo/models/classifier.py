@@ -122,6 +122,10 @@ class ClassifierFamily(Family):
                 "per_class_accuracy": per, **{f"real_floor_{k}": floor[k] for k in (judge.fid_name, judge.score_name)},
                 "test_images": int(len(y))}
 
+    def gallery_data(self, dataset: str) -> dict:
+        """Test images to pick from, and the class names."""
+        return self.test_digits(dataset)
+
     @classmethod
     def runtime_metrics(cls, runtime_model, judge=None, limit: int | None = None) -> dict:
         """Test accuracy on its dataset's test set (the first `limit` images)."""
