@@ -153,7 +153,7 @@ def index_page(cards: dict, live: dict) -> str:
     body = ("<h1>The zoo</h1><p>Autoencoders, VAEs, GANs and RL agents from the course, trained and published. "
             "Models marked live run in this page with ONNX Runtime Web: nothing leaves your browser.</p>"
             f'<div class="tiles">{tiles}</div>')
-    return PAGE.format(title="the zoo", up="", body=body, scripts="")
+    return PAGE.format(title="models", up="", body=body, scripts="")
 
 
 def copy_runtime(out: Path):

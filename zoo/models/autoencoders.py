@@ -104,6 +104,30 @@ class _AutoEncoderFamily(Family):
     def _code_spec(self):
         return [tf.TensorSpec((None, self.model.latent_dim), tf.float32, name="codes")]
 
+    map_digits = 1000  # test digits on a gallery page's map of codes
+
+    def gallery_data(self, dataset: str) -> dict:
+        """Test images to pick from, and the map of codes: the codes (a VAE's posterior means) of
+        the first 1,000 test digits projected on their two principal axes (PCA), with the mean and
+        the axes, so that a point on the map is decoded as mean + a * axis1 + b * axis2."""
+        x = data.float_images(dataset, limit=self.map_digits)
+        codes = np.asarray(self.encode_mean(x), "float64")
+        mean = codes.mean(axis=0)
+        axes = np.linalg.svd(codes - mean, full_matrices=False)[2][:2]
+        points = (codes - mean) @ axes.T
+        lo, hi = points.min(axis=0), points.max(axis=0)
+        pad = 0.05 * (hi - lo)
+        labels = data.load_arrays(dataset, "test")[1][: len(x)]
+        return {**self.test_digits(dataset),
+                "map": {"points": np.round(points, 3).tolist(), "labels": labels.astype(int).tolist(),
+                        "mean": np.round(mean, 6).tolist(), "axes": np.round(axes, 6).tolist(),
+                        "extent": [(lo - pad).round(3).tolist(), (hi + pad).round(3).tolist()],
+                        "projection": f"PCA of the codes of the first {len(x):,} test images"}}
+
+    def encode_mean(self, x):
+        """The codes of images a map shows: the encoder's output."""
+        return self.model.encode(x)
+
     def prior_sample_scores(self, judge, n: int = 10000) -> dict:
         """Decode n codes drawn from N(0, I) and score them: the AE-vs-VAE question in numbers."""
         imgs = in_batches(self.model.decode, normal_noise(n, self.model.latent_dim, seed=self.prior_samples_seed))
@@ -201,30 +225,6 @@ class AutoEncoderFamily(_AutoEncoderFamily):
         return {"test_bce_per_pixel": round(float(np.concatenate(bce).mean()), 5),
                 "test_mse_per_pixel": round(float(np.concatenate(mse).mean()), 6),
                 "test_images": int(len(images))}
-
-    map_digits = 1000  # test digits on a gallery page's map of codes
-
-    def gallery_data(self, dataset: str) -> dict:
-        """Test images to pick from, and the map of codes: the codes (a VAE's posterior means) of
-        the first 1,000 test digits projected on their two principal axes (PCA), with the mean and
-        the axes, so that a point on the map is decoded as mean + a * axis1 + b * axis2."""
-        x = data.float_images(dataset, limit=self.map_digits)
-        codes = np.asarray(self.encode_mean(x), "float64")
-        mean = codes.mean(axis=0)
-        axes = np.linalg.svd(codes - mean, full_matrices=False)[2][:2]
-        points = (codes - mean) @ axes.T
-        lo, hi = points.min(axis=0), points.max(axis=0)
-        pad = 0.05 * (hi - lo)
-        labels = data.load_arrays(dataset, "test")[1][: len(x)]
-        return {**self.test_digits(dataset),
-                "map": {"points": np.round(points, 3).tolist(), "labels": labels.astype(int).tolist(),
-                        "mean": np.round(mean, 6).tolist(), "axes": np.round(axes, 6).tolist(),
-                        "extent": [(lo - pad).round(3).tolist(), (hi + pad).round(3).tolist()],
-                        "projection": f"PCA of the codes of the first {len(x):,} test images"}}
-
-    def encode_mean(self, x):
-        """The codes of images a map shows: the encoder's output."""
-        return self.model.encode(x)
 
     @classmethod
     def runtime_metrics(cls, runtime_model, judge=None, limit: int | None = None) -> dict:
