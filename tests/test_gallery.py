@@ -185,3 +185,35 @@ def test_the_classes_and_digits_a_page_shows_are_the_datasets():
     assert got["classes"][9] == "ankle boot" and len(got["test_images"][0]) == 784
     x, y = data.load_arrays("fashion-mnist", "test")
     assert got["test_labels"][:5] == y[:5].tolist() and got["test_images"][1] == x[1].ravel().tolist()
+
+
+def test_the_snake_agent_plays_live_beside_an_untrained_one_with_pythons_moves(site, browser):
+    """The page's Snake (a port of zoo.envs.SnakeEnv) and the network's greedy moves are Python's:
+    the page's game from a seed, replayed in Python with the same start and apples, makes the
+    same moves (the 16 features are computed in the page)."""
+    from collections import deque
+
+    from zoo.envs.snake import DIRS, SnakeEnv
+
+    _, url = site
+    page = Page(browser, f"{url}/snake-dqn/index.html")
+    page.page.wait_for_function("document.getElementById('trained-score').textContent.includes('moves')")
+    page.page.wait_for_timeout(500)
+    assert page.drawn("#trained") > 0 and page.drawn("#untrained") > 0
+    log = page.js("window.zoo.snakeGame(3, 400)")
+    apples = [tuple(a) for a in log["apples"]]
+    env = SnakeEnv(size=20)
+    env.reset(seed=0)
+    env.heading = log["heading"]
+    env.body = deque((10 - k * DIRS[env.heading][0], 10 - k * DIRS[env.heading][1]) for k in range(3))
+    env.apple, queue = apples[0], iter(apples[1:])
+    env._place_apple = lambda: next(queue, None)
+    agent, moves, obs = zoo.load("snake-dqn"), [], env._obs()
+    for _ in log["moves"]:
+        action = int(np.asarray(agent.act(obs[None]))[0])
+        moves.append(action)
+        obs, _, terminated, truncated, info = env.step(action)
+        if terminated or truncated:
+            break
+    assert moves == log["moves"] and info["score"] == log["score"] and log["score"] >= 5
+    page.close()

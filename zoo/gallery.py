@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .artifacts import ArtifactError, Card
 from .files import atomic_write_text
+from .formats import write_formats
 from .hub import load
 from .layout import ONNX_FOLDER, PICTURE, manifest_file
 from .models import family_of
@@ -60,6 +61,15 @@ under the pointer is decoded live.</p>
 <button id="restart">new game</button></p>
 <div id="board" class="board"></div><p id="status"></p><p id="value"></p>""",
 }
+KINDS["q_agent"] = """
+<h2>Watch it play</h2>
+<p>The trained agent (left) and the same network untrained (right) on the same 20×20 board, the same seed;
+each move is the network's greedy action on the 16 features it sees (danger ahead, left and right; heading;
+where the apple is; the free space each turn leaves).</p>
+<p>Seed <input id="seed" type="number" value="0" min="0"> moves per second <input id="speed" type="number" value="20"
+min="1" max="200"> <button id="start">play</button></p>
+<div class="row"><div><canvas id="trained" width="240" height="240"></canvas><p id="trained-score"></p></div>
+<div><canvas id="untrained" width="240" height="240"></canvas><p id="untrained-score"></p></div></div>"""
 KINDS["vae"] = KINDS["vaegan"] = KINDS["autoencoder"]
 
 PAGE = """<!doctype html>
@@ -195,6 +205,8 @@ def build(out, names=None, verbose: bool = False) -> Path:
                         partner=partner(name, live))
             shutil.copytree(version_dir / ONNX_FOLDER, page / ONNX_FOLDER, dirs_exist_ok=True,
                             ignore=shutil.ignore_patterns("int8"))
+            for label, other in family_of(model).gallery_models().items():  # e.g. an untrained twin
+                write_formats(other, page / label)
         atomic_write_text(page / "data.json", json.dumps(data))
         atomic_write_text(page / "index.html", model_page(name, card, live, data))
         if verbose:

@@ -280,8 +280,115 @@ async function boardPage(model, data) {
   await restart();
 }
 
+// --- Snake: the trained agent plays live beside an untrained network -----------------------------
+const DIRS = [[-1, 0], [0, 1], [1, 0], [0, -1]]; // up, right, down, left (zoo.envs.snake.DIRS)
+
+class Snake { // zoo.envs.SnakeEnv with walls and relative actions; apples from a seeded generator
+  constructor(size, seed) {
+    this.size = size; this.rng = rng(seed);
+    const mid = Math.floor(size / 2);
+    this.heading = Math.floor(this.rng() * 4);
+    const [dr, dc] = DIRS[this.heading];
+    this.body = [0, 1, 2].map((k) => [mid - k * dr, mid - k * dc]);
+    this.score = 0; this.steps = 0; this.idle = 0; this.over = false; this.apples = [];
+    this.apple = this.placeApple();
+  }
+  placeApple() {
+    const taken = new Set(this.body.map(([r, c]) => r * this.size + c)), free = [];
+    for (let k = 0; k < this.size * this.size; k++) if (!taken.has(k)) free.push(k);
+    if (!free.length) return null;
+    const k = free[Math.floor(this.rng() * free.length)], cell = [Math.floor(k / this.size), k % this.size];
+    this.apples.push(cell);
+    return cell;
+  }
+  flood(blocked, r, c) { // the fraction of the board reachable from (r, c)
+    const n = this.size;
+    if (r < 0 || r >= n || c < 0 || c >= n || blocked[r * n + c]) return 0;
+    const seen = new Uint8Array(n * n), stack = [[r, c]];
+    seen[r * n + c] = 1;
+    let count = 0;
+    while (stack.length) {
+      const [y, x] = stack.pop();
+      count++;
+      for (const [dy, dx] of DIRS) {
+        const ny = y + dy, nx = x + dx;
+        if (ny < 0 || ny >= n || nx < 0 || nx >= n || blocked[ny * n + nx] || seen[ny * n + nx]) continue;
+        seen[ny * n + nx] = 1;
+        stack.push([ny, nx]);
+      }
+    }
+    return count / (n * n);
+  }
+  observation() { // the 16 features of zoo.envs.snake.features
+    const n = this.size, [hr, hc] = this.body[0], out = new Float32Array(16), blocked = new Uint8Array(n * n);
+    this.body.slice(0, -1).forEach(([r, c]) => { blocked[r * n + c] = 1; });
+    [0, -1, 1].forEach((turn, i) => {
+      const [dr, dc] = DIRS[(this.heading + turn + 4) % 4], r = hr + dr, c = hc + dc;
+      out[i] = r < 0 || r >= n || c < 0 || c >= n ? 1 : blocked[r * n + c];
+      out[11 + i] = this.flood(blocked, r, c);
+    });
+    out[3 + this.heading] = 1;
+    const [ar, ac] = this.apple;
+    out[7] = ar < hr; out[8] = ar > hr; out[9] = ac < hc; out[10] = ac > hc;
+    out[14] = this.body.length / (n * n);
+    out[15] = (Math.abs(ar - hr) + Math.abs(ac - hc)) / n;
+    return out;
+  }
+  step(action) { // 0 straight, 1 left, 2 right
+    this.heading = (this.heading + [0, -1, 1][action] + 4) % 4;
+    const [dr, dc] = DIRS[this.heading], r = this.body[0][0] + dr, c = this.body[0][1] + dc;
+    this.steps++; this.idle++;
+    if (r < 0 || r >= this.size || c < 0 || c >= this.size) { this.over = true; return; }
+    const eating = r === this.apple[0] && c === this.apple[1];
+    const tail = eating ? null : this.body.pop();
+    if (this.body.some(([y, x]) => y === r && x === c)) { if (tail) this.body.push(tail); this.over = true; return; }
+    this.body.unshift([r, c]);
+    if (eating) {
+      this.score++; this.idle = 0;
+      this.apple = this.placeApple();
+      if (!this.apple) { this.apple = [r, c]; this.over = true; return; }
+    }
+    if (this.idle >= 4 * this.size * this.size) this.over = true;
+  }
+  draw(canvas) {
+    const ctx = canvas.getContext("2d"), k = canvas.width / this.size;
+    ctx.fillStyle = "rgb(20,20,30)"; ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.fillStyle = "rgb(230,60,60)"; ctx.fillRect(this.apple[1] * k, this.apple[0] * k, k, k);
+    this.body.forEach(([r, c], i) => { ctx.fillStyle = i ? "rgb(60,180,75)" : "rgb(170,255,120)"; ctx.fillRect(c * k, r * k, k, k); });
+  }
+}
+
+async function agentPage(model, data) {
+  const untrained = await Model.load("untrained"), size = data.board;
+  const act = async (net, game) => (await net.run("act", { observations: [game.observation(), [1, 16]] })).action.data[0];
+  let games = [], timer = null;
+  const tick = async () => {
+    for (const [net, game, canvas, label] of games) {
+      if (!game.over) game.step(await act(net, game));
+      game.draw(canvas);
+      $(label).textContent = `${game.score} apples, ${game.steps} moves${game.over ? " (game over)" : ""}`;
+    }
+    if (games.every(([, g]) => g.over)) { clearInterval(timer); timer = null; }
+  };
+  const start = () => {
+    const seed = +$("seed").value;
+    games = [[model, new Snake(size, seed), $("trained"), "trained-score"], [untrained, new Snake(size, seed), $("untrained"), "untrained-score"]];
+    if (timer) clearInterval(timer);
+    let busy = false;
+    timer = setInterval(async () => { if (!busy) { busy = true; await tick(); busy = false; } }, 1000 / +$("speed").value);
+  };
+  $("start").addEventListener("click", start);
+  $("speed").addEventListener("change", () => timer && start());
+  zoo.snakeGame = async (seed, maxSteps) => { // the trained agent's game from a seed: its moves and apples
+    const game = new Snake(size, seed), moves = [], heading = game.heading;
+    while (!game.over && moves.length < maxSteps) { const a = await act(model, game); moves.push(a); game.step(a); }
+    return { heading, moves, apples: game.apples, score: game.score };
+  };
+  start();
+}
+
 const PAGES = { classifier: classifierPage, autoencoder: autoencoderPage, vae: autoencoderPage, vaegan: autoencoderPage,
-                policy_value: boardPage };
+                policy_value: boardPage, q_agent: agentPage };
 
 async function main() {
   const data = await (await fetch("data.json")).json();

@@ -473,6 +473,11 @@ class Family:
         training data). Its page's kind is the manifest's `runtime`."""
         return {}
 
+    def gallery_models(self) -> dict:
+        """Other networks the model's gallery page runs beside it ({folder name: Keras model}),
+        converted to ONNX by the gallery as the publishing pass converts them."""
+        return {}
+
     @staticmethod
     def test_digits(dataset: str, n: int = 24) -> dict:
         """The first `n` test images (0-255 grey levels, flattened) and labels of `dataset`, for a

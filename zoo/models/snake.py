@@ -95,6 +95,14 @@ class SnakeFamily(Family):
     runtime_kind = "q_agent"
     int8_allowed = {"apples_mean": ("max", 0.05, "rel")}
 
+    def gallery_data(self, dataset: str) -> dict:
+        """The board the page's games are played on (the card's: 20x20 with walls)."""
+        return {"board": 20}
+
+    def gallery_models(self) -> dict:
+        """The untrained network (same architecture, seed 0) that plays beside the agent."""
+        return {"untrained": self.model.untrained_copy(seed=0)}
+
     @classmethod
     def runtime_metrics(cls, runtime_model, judge=None, limit: int | None = None) -> dict:
         """Apples per game over the card's 100 seeded greedy games (the first `limit`)."""
