@@ -70,6 +70,15 @@ where the apple is; the free space each turn leaves).</p>
 min="1" max="200"> <button id="start">play</button></p>
 <div class="row"><div><canvas id="trained" width="240" height="240"></canvas><p id="trained-score"></p></div>
 <div><canvas id="untrained" width="240" height="240"></canvas><p id="untrained-score"></p></div></div>"""
+KINDS["gan"] = """
+<h2>Draw from a seed</h2>
+<p>Seed <input id="seed" type="number" value="0" min="0">: 32 noise vectors from N(0, I), through the generator.</p>
+<div id="grid" class="strip"></div>"""
+KINDS["conditional_gan"] = """
+<h2>Ask for a class</h2>
+<p>Draw <select id="label"></select> from seed <input id="seed" type="number" value="0" min="0">: 32 noise vectors
+from N(0, I), each with the class asked for, through the generator.</p>
+<div id="grid" class="strip"></div>"""
 KINDS["vae"] = KINDS["vaegan"] = KINDS["autoencoder"]
 
 PAGE = """<!doctype html>

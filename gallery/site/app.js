@@ -387,8 +387,34 @@ async function agentPage(model, data) {
   start();
 }
 
+// --- GANs: a grid from the visitor's seed; a conditional GAN draws the class asked for ----------------
+async function ganPage(model, data) {
+  const dim = model.size("generate"), conditional = model.manifest.runtime === "conditional_gan", n = 32;
+  const generate = async (noise, labels, rows) => {
+    const inputs = { noise: [noise, [rows, dim]] };
+    if (conditional) inputs.label = [labels, [rows]];
+    return (await model.run("generate", inputs)).images.data;
+  };
+  zoo.generate = async (noise, labels) => Array.from(await generate(Float32Array.from(noise),
+    Int32Array.from(labels || []), noise.length / dim));
+  if (conditional) {
+    data.classes.forEach((name, k) => {
+      const o = document.createElement("option");
+      o.value = k; o.textContent = `${k}: ${name}`;
+      $("label").appendChild(o);
+    });
+  }
+  const grid = async () => {
+    const labels = Int32Array.from({ length: n }, () => +($("label")?.value || 0));
+    strip($("grid"), await generate(normals(n * dim, +$("seed").value), labels, n), n, "sample");
+  };
+  $("seed").addEventListener("change", grid);
+  if (conditional) $("label").addEventListener("change", grid);
+  await grid();
+}
+
 const PAGES = { classifier: classifierPage, autoencoder: autoencoderPage, vae: autoencoderPage, vaegan: autoencoderPage,
-                policy_value: boardPage, q_agent: agentPage };
+                policy_value: boardPage, q_agent: agentPage, gan: ganPage, conditional_gan: ganPage };
 
 async function main() {
   const data = await (await fetch("data.json")).json();

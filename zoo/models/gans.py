@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
+from .. import data
 from ..files import tile
 from ..metrics import judged
 from ..registry import register
@@ -451,6 +452,10 @@ class ConditionalGANFamily(_GANFamily):
 
     serving_input_bounds = {**Family.serving_input_bounds, "label": (0, NUM_CLASSES - 1)}
     runtime_kind = "conditional_gan"
+
+    def gallery_data(self, dataset: str) -> dict:
+        """The class names a visitor picks from."""
+        return {"classes": data.CLASS_NAMES.get(dataset, [str(k) for k in range(NUM_CLASSES)])}
     int8_allowed = {"label_accuracy": ("max", 0.003, "abs"), "fid": ("min", 0.10, "rel")}
 
     @classmethod
