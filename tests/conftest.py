@@ -120,6 +120,21 @@ def test_images():
     return (x[:64, ..., None].astype("float32") / 255.0), y[:64]
 
 
+# The start of a script run in a virtualenv without TensorFlow: it stops if TensorFlow or Keras
+# can be imported there at all.
+WITHOUT_TENSORFLOW = r'''
+import json, os, sys
+from pathlib import Path
+import numpy as np
+for name in ("tensorflow", "keras"):
+    try:
+        __import__(name)
+        sys.exit(f"{name} is importable here")
+    except ModuleNotFoundError:
+        pass
+'''
+
+
 def runtime_build():
     """runtime/build.py, the builder of the zoo-runtime distribution, as a module."""
     import importlib.util

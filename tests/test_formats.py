@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from conftest import borrowed_venv
+from conftest import WITHOUT_TENSORFLOW, borrowed_venv
 from zoo import formats
 from zoo.models import family_of
 
@@ -168,16 +168,7 @@ def test_a_triton_repository_serves_every_onnx_signature(tmp_path, monkeypatch):
 
 
 # --- zoo.runtime: the Keras models' methods without TensorFlow (issue 36, part 3) -------------------
-RUNTIME_METHODS = r'''
-import json, sys
-from pathlib import Path
-import numpy as np
-for name in ("tensorflow", "keras"):
-    try:
-        __import__(name)
-        sys.exit(f"{name} is importable here")
-    except ModuleNotFoundError:
-        pass
+RUNTIME_METHODS = WITHOUT_TENSORFLOW + r'''
 import zoo.runtime
 from zoo.games import RandomPlayer, play_game
 

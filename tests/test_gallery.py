@@ -163,15 +163,7 @@ def test_a_board_game_is_played_against_the_policy_head_with_pythons_moves(site,
     page = Page(browser, f"{url}/alphazero-tictactoe/index.html")
     page.page.locator("#board .cell").nth(0).click()
     page.page.wait_for_function("document.querySelectorAll('#board .cell:not(:empty)').length === 2")
-    moves = page.js("window.zoo.playBoth()")
-    net, game = zoo.load("alphazero-tictactoe"), zoo.games.get_game("tictactoe")
-    state, expected = game.initial(), []
-    while game.winner(state) is None:
-        policy = np.asarray(net.predict_board(game.encode(state)[None])[0])[0]
-        move = int(np.argmax(np.where(game.legal(state), policy, -1.0)))
-        expected.append(move)
-        state = game.play(state, move)
-    assert moves == expected
+    assert page.js("window.zoo.playBoth()") == _policy_head_game("alphazero-tictactoe")
     page.close()
 
 
@@ -224,20 +216,35 @@ def test_the_snake_agent_plays_live_beside_an_untrained_one_with_pythons_moves(s
     page.close()
 
 
-def test_a_conditional_gan_draws_the_class_asked_for_as_python_does(browser, tmp_path, monkeypatch):
-    """cgan-mnist's published version predates its ONNX forms: republished into a store of its own
-    (as its next version will be), its page draws the digit picked, and the page's generator gives
-    Python's images for the same noise and labels."""
+def _policy_head_game(name: str) -> list[int]:
+    """Moves of the network's policy head playing itself from the empty board, in Python."""
+    net = zoo.load(name)
+    game = net.game()
+    state, moves = game.initial(), []
+    while game.winner(state) is None:
+        policy = np.asarray(net.predict_board(game.encode(state)[None])[0])[0]
+        moves.append(int(np.argmax(np.where(game.legal(state), policy, -1.0))))
+        state = game.play(state, moves[-1])
+    return moves
+
+
+def test_pages_of_versions_to_come_draw_the_class_asked_for_and_play_connect_four(browser, tmp_path, monkeypatch):
+    """cgan-mnist's and alphazero-connect4's published versions predate their ONNX forms:
+    republished into a store of their own (as their next versions will be), the cGAN's page draws
+    the digit picked with Python's pixels for the same noise and labels, and Connect Four's page
+    (discs that fall) plays the policy head's moves."""
     from conftest import copy_version
     from zoo import artifacts, store
 
-    root = tmp_path / "artifacts"
-    copy_version(root, "cgan-mnist", 5)
+    root, names = tmp_path / "artifacts", {"cgan-mnist": 5, "alphazero-connect4": 5}
+    for name, version in names.items():
+        copy_version(root, name, version)
     store.write_index(root)
     monkeypatch.setenv("ZOO_ARTIFACTS_DIR", str(root))
     monkeypatch.delenv("ZOO_STORE", raising=False)
-    artifacts.republish("cgan-mnist", 5, note="its ONNX forms", verbose=False)
-    gallery.build(tmp_path / "site", names=["cgan-mnist"])
+    for name, version in names.items():
+        artifacts.republish(name, version, note="its ONNX forms", verbose=False)
+    gallery.build(tmp_path / "site", names=list(names))
     server, url = _serve(tmp_path / "site")
     try:
         page = Page(browser, f"{url}/cgan-mnist/index.html")
@@ -249,6 +256,12 @@ def test_a_conditional_gan_draws_the_class_asked_for_as_python_does(browser, tmp
         got = np.array(page.js("([z, y]) => window.zoo.generate(z, y)", [noise.ravel().tolist(), labels.tolist()]))
         want = np.asarray(zoo.load("cgan-mnist").generate(noise, labels)).ravel()
         np.testing.assert_allclose(got, want, atol=1e-4)
+        page.close()
+        page = Page(browser, f"{url}/alphazero-connect4/index.html")
+        page.page.locator("#board .cell").nth(38).click()  # bottom row, column 3: the disc lands there
+        page.page.wait_for_function("document.querySelectorAll('#board .cell:not(:empty)').length === 2")
+        assert page.js("document.querySelectorAll('#board .cell')[38].textContent") != ""
+        assert page.js("window.zoo.playBoth()") == _policy_head_game("alphazero-connect4")
         page.close()
     finally:
         server.terminate()

@@ -16,22 +16,13 @@ import numpy as np
 import pytest
 
 import zoo
-from conftest import ROOT, borrowed_venv, runtime_build
+from conftest import ROOT, WITHOUT_TENSORFLOW, borrowed_venv, runtime_build
 from zoo import runtime, store
 
 pytestmark = pytest.mark.slow
 MODELS = {"cnn-mnist": 6, "snake-dqn": 6}  # versions published with their ONNX forms
 
-CLIENT = r'''
-import json, os, sys
-from pathlib import Path
-import numpy as np
-for name in ("tensorflow", "keras"):
-    try:
-        __import__(name)
-        sys.exit(f"{name} is importable here")
-    except ModuleNotFoundError:
-        pass
+CLIENT = WITHOUT_TENSORFLOW + r'''
 import zoo, zoo.runtime
 
 work = Path(sys.argv[1])

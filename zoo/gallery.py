@@ -32,7 +32,7 @@ from .hub import load
 from .layout import ONNX_FOLDER, PICTURE, manifest_file
 from .models import family_of
 from .registry import ROOT, get_entry, list_models
-from .reporting import headline, int8_summary
+from .reporting import headline, int8_summary, meaning
 from .runtime import read_manifest
 
 SITE = ROOT / "gallery" / "site"  # the pages' script and style
@@ -132,7 +132,8 @@ def partner(name: str, live: dict) -> str | None:
 
 def _facts(name: str, card: Card) -> str:
     """The card's numbers, what they mean, licence, version, files and commands, as HTML."""
-    metrics = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in card.metrics.items() if not isinstance(v, dict))
+    metrics = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td><td>{_e(meaning(k))}</td></tr>"
+                      for k, v in card.metrics.items() if not isinstance(v, dict))
     files = "".join(f"<tr><td>{_e(f)}</td><td><code>{_e(h)}</code></td></tr>" for f, h in sorted((card.get("files") or {}).items())
                     if not f.split("/", 1)[-1].startswith("variables/"))
     evaluation, licence = card.get("evaluation") or {}, card.get("licence") or {}

@@ -22,7 +22,7 @@ from .files import atomic_write_text
 from .metrics import dataset_title
 from .models import family_of
 from .registry import get_entry, list_models
-from .reporting import format_lines, headline, int8_summary
+from .reporting import format_lines, headline, int8_summary, meaning
 
 README = "README.md"  # in a model's artifact folder: its model card
 LICENCES = {"CC BY-SA 3.0": "cc-by-sa-3.0", "MIT": "mit", "Apache-2.0": "apache-2.0"}  # card words -> HF ids
@@ -92,9 +92,9 @@ def body(name: str, card: Card) -> list[str]:
                                         training.get("export_command", f"zoo publish --run runs/{name}")),
                     f"Recipe: `{recipe.get('file', '')}` (seed {recipe.get('seed')}); {training.get('epochs', '?')} "
                     f"epochs, {training.get('time_s', '?')} s of training as published.")
-    rows = [f"| {k} | {v} |" for k, v in card.metrics.items() if not isinstance(v, dict)]
+    rows = [f"| {k} | {v} | {meaning(k)} |" for k, v in card.metrics.items() if not isinstance(v, dict)]
     out += _section("Evaluation", f"On: {evaluation.get('test_set', family_of(entry.model_class).test_set(card.get('config') or {}))}.",
-                    "\n".join(["| metric | value |", "|---|---|", *rows]),
+                    "\n".join(["| metric | value | what it means |", "|---|---|---|", *rows]),
                     f"Reproduce: `{evaluation.get('command', f'zoo evaluate {name}')}`"
                     + (f" ({evaluation['seconds']} s)." if evaluation.get("seconds") else "."))
     out += _section("Formats", f"int8: {int8_summary(card.get('formats'))}." if card.get("formats") else

@@ -110,6 +110,46 @@ def format_lines(formats: dict | None) -> list[str]:
     return lines
 
 
+# What a card's numbers mean, by the words their names are built of: a metric's meaning is its
+# qualifier's ("prior_samples_", "real_floor_", ...) followed by its measure's.
+QUALIFIERS = [("real_floor_", "for real data (the first 10,000 training images): the best a generator can reach; "),
+              ("fitted_prior_samples_", "of 10,000 images decoded from the fitted prior's codes: "),
+              ("prior_samples_", "of 10,000 images decoded from N(0, I) codes: "),
+              ("reconstructions_", "of the test images' reconstructions: "),
+              ("untrained_", "of the same network untrained: "),
+              ("openings_vs_", "from random two-move openings against "), ("vs_", "against ")]
+MEASURES = [("fid_", "Fréchet distance between the judge's features of these images and of the test set (lower is better)"),
+            ("fashion_mnist_score", "the judge's classifier score on Fashion-MNIST: 10 for sure and varied garments"),
+            ("mnist_score", "the judge's classifier score, exp E[KL(p(y|x) || p(y))]: 10 for sure and varied digits"),
+            ("mean_confidence", "the judge's mean top-class probability"),
+            ("label_kept", "share whose class the judge reads as the input's"),
+            ("label_accuracy", "share of samples the judge reads as the class asked for"),
+            ("test_accuracy", "share of the test images classified right"), ("test_errors", "test images classified wrong"),
+            ("test_nll_nats", "negative log-likelihood of a test image in nats, by importance sampling (lower is better)"),
+            ("test_nll_stderr", "standard error of that NLL"), ("test_neg_elbo", "the negative ELBO in nats (a bound on the NLL)"),
+            ("test_kl", "the KL term of the ELBO in nats"), ("test_reconstruction", "the reconstruction term of the ELBO in nats"),
+            ("test_bce", "binary cross-entropy of a reconstructed pixel"), ("test_mse", "squared error of a reconstructed pixel"),
+            ("apples_mean", "mean apples per greedy game of 20x20 Snake"),
+            ("apples_median", "median apples per greedy game of 20x20 Snake"),
+            ("apples_max", "most apples in one game"), ("apples_min", "fewest apples in one game"), ("wins", "games won"), ("draws", "games drawn"),
+            ("losses", "games lost"), ("win_rate", "share of games won"), ("distinct_games", "different games among them"),
+            ("simulations_per_move", "search simulations per move"), ("test_images", "test images measured")]
+
+
+def meaning(metric: str) -> str:
+    """What a card's metric means, in words; "" for a name the zoo does not know."""
+    words, rest = "", metric
+    for prefix, said in QUALIFIERS:
+        if rest.startswith(prefix):
+            words, rest = said, rest[len(prefix):]
+            if prefix.endswith("vs_"):
+                opponent, _, rest = rest.partition("_")
+                words += f"{opponent}: "
+            break
+    found = next((said for key, said in MEASURES if key in rest), "")
+    return (words + found) if found else ""
+
+
 def _mb(size) -> str:
     return f"{size / 1e6:.2f}"
 

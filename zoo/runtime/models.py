@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +114,11 @@ class Signature:
                              "files do not belong together")
         self._names = list(self.outputs.values())
         self._sess = self.session._sess  # the C++ session: InferenceSession.run re-checks the names checked above
+        # what the fast path compares against: (name, dtype, fixed non-batch shape, bounds, floating)
+        self._fast = [(r["name"], np.dtype(r["dtype"]), tuple(r["shape"][1:]), r["range"], np.dtype(r["dtype"]).kind == "f")
+                      for r in self.inputs]
+        if any(None in tail for _, _, tail, _, _ in self._fast):  # a free dimension beyond the batch: always the full check
+            self._fast = None
 
     def __repr__(self):
         return f"Signature({self.name!r}: {', '.join(r['name'] for r in self.inputs)} -> {', '.join(self.outputs)})"
@@ -135,7 +141,29 @@ class Signature:
         return feed
 
     def __call__(self, *args, **kwargs) -> dict:
+        given = kwargs if not args else {**dict(zip((f[0] for f in self._fast or ()), args)), **kwargs}
+        if self._fast_feed(given, len(args)) is not None:
+            return dict(zip(self.outputs, self._sess.run(self._names, given, None)))
         return self.unchecked(self.feed(*args, **kwargs))
+
+    def _fast_feed(self, given: dict, positional: int):
+        """The feed when every input is an ndarray of the right dtype and shape whose values pass
+        in two reductions (min and max, or a finite sum); None otherwise (the full check says why)."""
+        if self._fast is None or len(given) != len(self._fast) or positional > len(self._fast):
+            return None
+        batch = None
+        for name, dtype, tail, bounds, floating in self._fast:
+            x = given.get(name)
+            if type(x) is not np.ndarray or x.dtype != dtype or x.shape[1:] != tail or x.ndim != len(tail) + 1 \
+                    or not x.size or (batch is not None and x.shape[0] != batch):
+                return None
+            if bounds is not None:
+                if not (x.min() >= bounds[0] and x.max() <= bounds[1]):  # NaN compares False
+                    return None
+            elif floating and not math.isfinite(x.sum()):
+                return None
+            batch = x.shape[0]
+        return given
 
     def unchecked(self, feed: dict) -> dict:
         """The outputs for a feed of arrays already of the right dtypes and shapes (a search's
@@ -176,7 +204,7 @@ class RuntimeModel:
 
     def run(self, signature: str, *args, **inputs) -> dict:
         """Call one signature: {output name: numpy array} (the SavedModel's names)."""
-        return self.signature(signature)(*args, **inputs)
+        return (self.signatures.get(signature) or self.signature(signature))(*args, **inputs)
 
     def output(self, signature: str, key: str, *args) -> np.ndarray:
         """One output of one signature called with `args` in order."""
