@@ -95,7 +95,7 @@ def test_a_version_is_measured_before_it_is_visible_and_never_silently_worse(no_
     assert f"apples_mean is {card.metrics['apples_mean']}, worse than version 1's {better['apples_mean']}" in err, err
     assert "--allow-worse" in err and zoo.get_entry("snake-dqn").versions() == [1]
     assert sorted(p.name for p in (no_artifacts / "snake-dqn").iterdir() if not p.name.startswith(".zoo")) == [
-        "1", "card.json", "card.v1.json", "samples.png", "snake-dqn.v1.keras"]  # nothing of the refused version
+        "1", "README.md", "card.json", "card.v1.json", "samples.png", "snake-dqn.v1.keras"]  # nothing of the refused version
     assert cli.main(["publish", "snake-dqn", "--run", str(run), "--allow-worse"]) == 0
     compared = zoo.hub.card("snake-dqn", 2)["compared_with"]
     assert compared == {"version": 1, "metric": "apples_mean", "direction": "max", "this": card.metrics["apples_mean"],

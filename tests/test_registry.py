@@ -87,7 +87,8 @@ def test_export_versions_and_load(store, tiny_run):
     folder = store / "vae-mnist"
     assert zoo.get_entry("vae-mnist").versions() == [1, 2]
     assert sorted(p.name for p in folder.iterdir() if p.name != files.LOCK) == [
-        "1", "2", "card.json", "card.v1.json", "card.v2.json", "samples.png", "vae-mnist.v1.keras", "vae-mnist.v2.keras"]
+        "1", "2", "README.md", "card.json", "card.v1.json", "card.v2.json", "samples.png", "vae-mnist.v1.keras",
+        "vae-mnist.v2.keras"]
     with pytest.raises(FileExistsError, match="never overwritten"):
         export("vae-mnist", tiny_run, version=1)
     m = zoo.load("vae-mnist")

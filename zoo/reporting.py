@@ -188,7 +188,7 @@ def model_table() -> str:
             rows.append(f"| `{name}` | {entry.description} | | no artifact yet | |")
             continue
         rows.append(f"| [`{name}`](artifacts/{name}/card.json) | {entry.description} | {_count(c.get('parameters'))} | "
-                    f"{headline(name, c)} | {int8_summary(c.get('formats')) if c.get('formats') else '—'} |")
+                    f"{headline(name, c)} | {int8_summary(c.get('formats')) if c.get('formats') else 'no ONNX forms yet'} |")
     return "\n".join(rows)
 
 
