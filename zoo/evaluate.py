@@ -156,8 +156,7 @@ def evaluate_int8(name: str, version: int | None = None, limit: int | None = Non
     stored as that version's card's `formats.int8`."""
     if write_card and limit is not None:
         raise ValueError("a reduced evaluation (--limit) is never written into a card; drop --limit or --write-card")
-    folder = runtime.load(name, version, precision="int8").folder
-    version = runtime.load(name, version).version
+    folder, version = runtime.fetch(name, version)
     result = int8_quality(name, version, folder, limit=limit)
     if write_card:
         entry = get_entry(name)

@@ -47,7 +47,7 @@ import tf2onnx
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
 from .files import atomic_write_json
-from .layout import LITERT, LITERT_INT8, ONNX_FOLDER, manifest_file, onnx_file
+from .layout import LITERT, LITERT_INT8, PRECISIONS, manifest_file, onnx_file
 from .models import family_of
 from .models.base import ONNX_OPSET, class_path, model_config, quiet_logger, to_onnx
 from .runtime import MANIFEST_FORMAT
@@ -226,6 +226,5 @@ def sizes(folder: Path) -> dict:
     """Bytes of each format's files in a version folder, float32 and int8:
     {"onnx": {"float32", "int8"}, "litert": {"float32", "int8"}}."""
     folder = Path(folder)
-    onnx_int8 = sum(p.stat().st_size for p in (folder / onnx_file("x", "int8")).parent.glob("*.onnx"))
-    return {"onnx": {"float32": sum(p.stat().st_size for p in (folder / ONNX_FOLDER).glob("*.onnx")), "int8": onnx_int8},
+    return {"onnx": {p: sum(f.stat().st_size for f in folder.glob(onnx_file("*", p))) for p in PRECISIONS},
             "litert": {"float32": (folder / LITERT).stat().st_size, "int8": (folder / LITERT_INT8).stat().st_size}}

@@ -32,7 +32,7 @@ DTYPES = ("float32", "int32")  # the input dtypes of the zoo's signatures
 
 __all__ = ["RUNTIMES", "AutoEncoderRuntime", "ClassifierRuntime", "ConditionalGANRuntime", "GANRuntime",
            "ManifestError", "PolicyValueRuntime", "QAgentRuntime", "RuntimeModel", "Signature", "VAEGANRuntime",
-           "VAERuntime", "check_input", "check_manifest", "load", "load_folder", "read_manifest", "register_runtime",
+           "VAERuntime", "check_input", "check_manifest", "check_precision", "fetch", "load", "load_folder", "read_manifest", "register_runtime",
            "versions_with_onnx"]
 
 
@@ -115,11 +115,25 @@ def load(name: str, version: int | None = None, store: str | None = None, precis
     """
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise ValueError(f"{name!r} is not a model name (lowercase letters and digits joined by '-')")
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be {' or '.join(map(repr, PRECISIONS))}, got {precision!r}")
+    check_precision(precision)
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads must be a whole number from 1 (or None: ONNX Runtime's choice), got {threads!r}")
-    s, newest = locate(name, version, store)
+    folder, version = fetch(name, version, store, (precision,))
+    return load_folder(folder, name, version, precision, threads, seed)
+
+
+def check_precision(precision: str) -> str:
+    """`precision` if it is one the versions have files of ("float32", "int8"), else a clear error."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be {' or '.join(map(repr, PRECISIONS))}, got {precision!r}")
+    return precision
+
+
+def fetch(name: str, version: int | None = None, store: str | None = None, precisions=PRECISIONS) -> tuple[Path, int]:
+    """(the local version folder, the version) of `name`'s ONNX forms (version None: the newest
+    that has them), its manifest and the ONNX files of `precisions` fetched from the first store
+    holding it and checked against that store's index, as `load` reads them."""
+    s, _ = locate(name, version, store)
     if version is None:
         with_onnx = versions_with_onnx(s, name)
         if not with_onnx:
@@ -132,8 +146,8 @@ def load(name: str, version: int | None = None, store: str | None = None, precis
         raise ArtifactError(f"{name} version {version} has no ONNX forms (published before them); versions with them: "
                             f"{versions_with_onnx(s, name) or 'none'}")
     manifest = read_manifest(s.checked(name, version, only=[rel]) / folder, name, version)
-    wanted = sorted({f"{folder}/{rec['files'][precision]}" for rec in manifest["signatures"].values()})
-    return load_folder(s.checked(name, version, only=wanted) / folder, name, version, precision, threads, seed)
+    wanted = sorted({f"{folder}/{rec['files'][p]}" for rec in manifest["signatures"].values() for p in precisions})
+    return s.checked(name, version, only=wanted) / folder, version
 
 
 def read_manifest(folder, name: str, version: int) -> dict:
@@ -151,8 +165,7 @@ def load_folder(folder, name: str, version: int, precision: str = "float32", thr
                 seed: int | None = None) -> RuntimeModel:
     """The ONNX forms in version folder `folder` of `name` version `version`, read as they are
     (no store, no index: a version being published, or files checked by the caller)."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be {' or '.join(map(repr, PRECISIONS))}, got {precision!r}")
+    check_precision(precision)
     manifest = read_manifest(folder, name, version)
     cls = RUNTIMES.get(manifest.get("runtime"), RuntimeModel)
     return cls(name, version, manifest, Path(folder), precision=precision, threads=threads, seed=seed)
